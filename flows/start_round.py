@@ -1,0 +1,114 @@
+"""Start a remiss round: validate and store it, then send one remissmissiv per remissinstans."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+from sqlalchemy.exc import OperationalError
+
+from remiss import operations
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.errors import RemissError
+from remiss.mail import load_mailer
+from remiss.models import Round
+from remiss.sending import TemporarySendError, send_missiv
+from remiss.settings import load_settings
+from remiss.status import round_status, table_rows
+
+
+class RoundIncomplete(RemissError):
+    """Some remissmissiv could not be sent; the round is stored and can be resumed."""
+
+
+@task(name="förbered-remissomgång")
+def prepare_round_task(
+    case_path: str,
+    to: list[str] | None,
+    deadline: str | None,
+    force: bool,
+    new_round: bool,
+) -> int:
+    settings = load_settings()
+    return operations.prepare_round(
+        settings,
+        Path(case_path),
+        now=utcnow(),
+        to=to,
+        deadline=deadline,
+        force=force,
+        new_round=new_round,
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+    )
+
+
+@task(
+    name="skicka-missiv",
+    task_run_name="skicka-missiv-{dispatch_id}",
+    retries=4,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_condition_fn=lambda _task, _run, state: isinstance(
+        state.result(raise_on_failure=False), TemporarySendError | OperationalError
+    ),
+)
+def send_missiv_task(dispatch_id: int) -> str:
+    settings = load_settings()
+    outcome = send_missiv(dispatch_id, settings=settings, mailer=load_mailer(settings))
+    if outcome.result == "failed":
+        get_run_logger().error("Utskick %s misslyckades: %s", dispatch_id, outcome.detail)
+    return outcome.result
+
+
+@flow(name="skicka-remissomgång", task_runner=ThreadPoolTaskRunner[Any](max_workers=4))
+def send_round(round_id: int) -> dict[str, int]:
+    """Send every remissmissiv of a round that has not gone out yet."""
+    settings = load_settings()
+    ids = operations.pending_sends(settings, round_id)
+    futures = send_missiv_task.map(ids)
+    outcomes: Counter[str] = Counter()
+    for future in futures:
+        result = future.result(raise_on_failure=False)
+        outcomes[result if isinstance(result, str) else "unsent"] += 1
+    _publish_status(round_id)
+    problems = outcomes["failed"] + outcomes["unsent"] + outcomes["busy"]
+    if problems:
+        raise RoundIncomplete(
+            f"{problems} av {len(ids)} utskick i omgång {round_id} kunde inte skickas nu. "
+            f"Se `remiss status {round_id}` och kör `remiss round send {round_id}` igen."
+        )
+    return dict(outcomes)
+
+
+def _publish_status(round_id: int) -> None:
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        doc = round_status(session.get_one(Round, round_id), now=utcnow(), tz=settings.timezone)
+    create_table_artifact(
+        key=f"remissomgang-{round_id}",
+        table=[
+            {"Remissinstans": name, "Status": state, "Skickad": sent, "Svar senast": deadline}
+            for name, state, sent, deadline in table_rows(doc, settings.timezone)
+        ],
+        description=f"Remissomgång {round_id}: {doc['diarienummer']} {doc['rubrik']}",
+    )
+
+
+@flow(name="starta-remissomgång")
+def start_round(
+    case_path: str,
+    to: list[str] | None = None,
+    deadline: str | None = None,
+    force: bool = False,
+    new_round: bool = False,
+) -> int:
+    """Validate the case, store the round, then fan out one send per remissinstans."""
+    round_id = prepare_round_task(case_path, to, deadline, force, new_round)
+    send_round(round_id)
+    return round_id

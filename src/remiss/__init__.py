@@ -1,0 +1,1 @@
+"""Remisshantering för kommuner: remissomgångar, utskick, påminnelser och svar."""

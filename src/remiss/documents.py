@@ -1,0 +1,44 @@
+"""Content-addressed file store under the data folder: atomic writes, sha256 names."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+def store_file(source: Path, store: Path) -> StoredFile:
+    """Copy `source` into `store`, named by its sha256; a file already there is kept as it is."""
+    data = source.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    target = store / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return StoredFile(path=target, sha256=digest, size=len(data))
+
+
+def read_verified(path: Path, sha256: str) -> bytes:
+    """The stored bytes, refusing a file that no longer matches its checksum."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise OSError(f"lagrad fil {path} stämmer inte med sin kontrollsumma")
+    return data

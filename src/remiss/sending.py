@@ -1,0 +1,242 @@
+"""Send each message exactly once: claim it in the database, send, then mark it sent.
+
+A claim left behind by a crashed process is taken over: at once if that process
+ran on this machine and is gone, otherwise after `send_lease_seconds`. Every
+attempt after the first asks the mail backend whether the message already went
+out (by its idempotency key) before it sends again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, func, select, update
+
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.mail import Mailer, MailError, PermanentMailError
+from remiss.missiv import build_missiv
+from remiss.models import Dispatch, Event, OutgoingMessage
+from remiss.rounds import MISSIV
+from remiss.settings import Settings
+from remiss.tokens import hash_token, new_token
+
+Result = Literal["sent", "recovered", "already_sent", "busy", "failed"]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    dispatch_id: int
+    result: Result
+    detail: str = ""
+
+
+class TemporarySendError(Exception):
+    """Not sent this time; the claim is released so that a retry can try again."""
+
+
+def current_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_is_stale(
+    *,
+    claimed_at: dt.datetime | None,
+    claimed_by: str | None,
+    now: dt.datetime,
+    lease_seconds: int,
+    host: str,
+    pid_alive: Callable[[int], bool] = _pid_alive,
+) -> bool:
+    """Whether a 'sending' claim can be taken over."""
+    if claimed_at is None or now - claimed_at >= dt.timedelta(seconds=lease_seconds):
+        return True
+    owner_host, _, owner_pid = (claimed_by or "").rpartition(":")
+    return owner_host == host and owner_pid.isdigit() and not pid_alive(int(owner_pid))
+
+
+@dataclass
+class _Claim:
+    settings: Settings
+    mailer: Mailer
+    now: Callable[[], dt.datetime]
+    dispatch_id: int
+    message_id: int
+    key: str
+    attempt: int
+
+    def ours(self) -> list[ColumnElement[bool]]:
+        return [
+            OutgoingMessage.id == self.message_id,
+            OutgoingMessage.state == "sending",
+            OutgoingMessage.attempts == self.attempt,
+        ]
+
+    def deliver(self) -> SendOutcome:
+        if self.attempt > 1:
+            found = self.mailer.find_sent(self.key)
+            if found:
+                return self.finish("recovered", provider_id=found)
+        # A fresh link for this attempt: the token exists only in the message itself.
+        token = new_token()
+        with session_scope(self.settings.database_url) as session:
+            still_ours = session.scalar(
+                select(func.count()).select_from(OutgoingMessage).where(*self.ours())
+            )
+            if still_ours != 1:
+                return SendOutcome(
+                    self.dispatch_id, "busy", "utskicket togs över av en annan process"
+                )
+            dispatch = session.get_one(Dispatch, self.dispatch_id)
+            dispatch.token_hash = hash_token(token)
+            email = build_missiv(dispatch, token=token, key=self.key, settings=self.settings)
+        try:
+            provider_id = self.mailer.send(email)
+        except PermanentMailError as exc:
+            return self.finish("failed", error=str(exc))
+        return self.finish("sent", provider_id=provider_id)
+
+    def finish(
+        self, result: Result, *, provider_id: str | None = None, error: str | None = None
+    ) -> SendOutcome:
+        at = self.now()
+        state = "failed" if result == "failed" else "sent"
+        values: dict[str, Any] = {"state": state, "last_error": error}
+        if state == "sent":
+            values.update(sent_at=at, provider_id=provider_id)
+        with session_scope(self.settings.database_url) as session:
+            done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                return SendOutcome(self.dispatch_id, "busy", "utskicket togs över under sändningen")
+            dispatch = session.get_one(Dispatch, self.dispatch_id)
+            dispatch.state = state
+            if state == "sent":
+                dispatch.sent_at = at
+            self._event(
+                session,
+                "sent" if state == "sent" else "send_failed",
+                at,
+                provider_id=provider_id,
+                recovered=result == "recovered",
+                error=error,
+            )
+        return SendOutcome(self.dispatch_id, result, error or "")
+
+    def release(self, error: str) -> None:
+        """Give the claim back; attempts stays counted so the next one checks the backend."""
+        at = self.now()
+        with session_scope(self.settings.database_url) as session:
+            session.execute(
+                update(OutgoingMessage)
+                .where(*self.ours())
+                .values(state="pending", last_error=error)
+            )
+            self._event(session, "send_retry", at, error=error)
+
+    def _event(self, session: Any, kind: str, at: dt.datetime, **detail: Any) -> None:
+        session.add(
+            Event(
+                dispatch_id=self.dispatch_id,
+                at=at,
+                kind=kind,
+                detail={
+                    "message": MISSIV,
+                    "key": self.key,
+                    "attempt": self.attempt,
+                    "backend": self.mailer.name,
+                    **detail,
+                },
+            )
+        )
+
+
+def _claim(
+    dispatch_id: int,
+    *,
+    settings: Settings,
+    mailer: Mailer,
+    now: Callable[[], dt.datetime],
+    owner: str,
+) -> _Claim | SendOutcome:
+    """Compare-and-set on (state, attempts): of two processes, exactly one wins."""
+    with session_scope(settings.database_url) as session:
+        msg = session.scalars(
+            select(OutgoingMessage).where(
+                OutgoingMessage.dispatch_id == dispatch_id, OutgoingMessage.kind == MISSIV
+            )
+        ).one()
+        if msg.state == "sent":
+            return SendOutcome(dispatch_id, "already_sent")
+        if msg.state == "failed":
+            return SendOutcome(dispatch_id, "failed", msg.last_error or "")
+        if msg.state == "sending" and not claim_is_stale(
+            claimed_at=msg.claimed_at,
+            claimed_by=msg.claimed_by,
+            now=now(),
+            lease_seconds=settings.send_lease_seconds,
+            host=owner.rpartition(":")[0],
+        ):
+            return SendOutcome(dispatch_id, "busy", f"skickas av {msg.claimed_by}")
+        attempt = msg.attempts + 1
+        claimed = session.execute(
+            update(OutgoingMessage)
+            .where(
+                OutgoingMessage.id == msg.id,
+                OutgoingMessage.state == msg.state,
+                OutgoingMessage.attempts == msg.attempts,
+            )
+            .values(state="sending", attempts=attempt, claimed_at=now(), claimed_by=owner)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
+        return _Claim(
+            settings=settings,
+            mailer=mailer,
+            now=now,
+            dispatch_id=dispatch_id,
+            message_id=msg.id,
+            key=msg.idempotency_key,
+            attempt=attempt,
+        )
+
+
+def send_missiv(
+    dispatch_id: int,
+    *,
+    settings: Settings,
+    mailer: Mailer,
+    now: Callable[[], dt.datetime] = utcnow,
+    owner: str | None = None,
+) -> SendOutcome:
+    """Send one dispatch's remissmissiv at most once, and at least once if it can be sent.
+
+    Raises TemporarySendError when a retry may succeed.
+    """
+    claim = _claim(
+        dispatch_id, settings=settings, mailer=mailer, now=now, owner=owner or current_owner()
+    )
+    if isinstance(claim, SendOutcome):
+        return claim
+    try:
+        return claim.deliver()
+    except BaseException as exc:
+        claim.release(str(exc) or type(exc).__name__)
+        if isinstance(exc, MailError):
+            raise TemporarySendError(str(exc)) from exc
+        raise
