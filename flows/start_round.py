@@ -66,7 +66,10 @@ def send_missiv_task(dispatch_id: int) -> str:
     return outcome.result
 
 
-@flow(name="skicka-remissomgång", task_runner=ThreadPoolTaskRunner[Any](max_workers=4))
+@flow(
+    name="skicka-remissomgång",
+    task_runner=ThreadPoolTaskRunner[Any](max_workers=4),  # type: ignore[arg-type]  # Prefect types its runners invariantly
+)
 def send_round(round_id: int) -> dict[str, int]:
     """Send every remissmissiv of a round that has not gone out yet."""
     settings = load_settings()

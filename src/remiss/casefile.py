@@ -150,7 +150,7 @@ def parse_case(path: Path) -> CaseFile:
     check_keys(data, source=source, prefix="", required=REQUIRED, optional=OPTIONAL)
 
     arendetyp = data["arendetyp"]
-    if arendetyp not in ARENDETYPER:
+    if not isinstance(arendetyp, str) or arendetyp not in ARENDETYPER:
         raise InputError(
             f"okänd ärendetyp; tillåtna är {', '.join(ARENDETYPER)}",
             source=source,

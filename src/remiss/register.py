@@ -162,7 +162,7 @@ def parse_register(data: dict[str, Any], source: str) -> Register:
                 "koden är samma som en grupps kod", source=source, field=where + "kod", value=code
             )
         kind = item["typ"]
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise InputError(
                 f"okänd typ; tillåtna är {', '.join(KINDS)}",
                 source=source,
@@ -173,7 +173,7 @@ def parse_register(data: dict[str, Any], source: str) -> Register:
         if not isinstance(groups, list):
             raise InputError("ska vara en lista", source=source, field=where + "grupper")
         for g in groups:
-            if g not in group_names:
+            if not isinstance(g, str) or g not in group_names:
                 raise InputError(
                     "gruppen är inte definierad under grupper",
                     source=source,

@@ -21,7 +21,7 @@ def swedish_list(items: list[str] | tuple[str, ...]) -> str:
 def file_size(size: int) -> str:
     if size < 1024:
         return f"{size} byte"
-    if size < 1024 * 1024:
+    if size < 1024 * 1023.5:
         return f"{round(size / 1024)} kB"
     return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
 

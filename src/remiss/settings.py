@@ -71,7 +71,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raw = loaded or {}
     elif env.get("REMISS_CONFIG"):
         raise InputError("inställningsfilen finns inte", source=str(path))
-    unknown = sorted(set(raw) - set(_ENV))
+    unknown = sorted(map(str, set(raw) - set(_ENV)))
     if unknown:
         raise InputError(
             f"okänd inställning; giltiga är {', '.join(sorted(_ENV))}",
@@ -113,6 +113,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             field="send_lease_seconds",
             value=lease,
         ) from exc
+    if lease_seconds < 1:
+        # With no lease, a live sender's claim would be taken over at once: sent twice.
+        raise InputError(
+            "ska vara minst 1 (sekunder)", source=str(path), field="send_lease_seconds", value=lease
+        )
     base_url = str(raw.get("base_url", "http://127.0.0.1:8000")).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise InputError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,21 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from remiss.errors import InputError
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reports an impossible date (2027-02-30) as a YAML error with its line."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> dt.date:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"ogiltigt datum {node.value!r} ({exc})", node.start_mark
+            ) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
@@ -20,7 +36,7 @@ def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise InputError("filen är inte UTF-8-kodad text", source=str(path)) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" på rad {mark.line + 1}, kolumn {mark.column + 1}" if mark else ""

@@ -1,0 +1,127 @@
+"""The start-round flow through a real Prefect server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+
+import flows.start_round as start_round_module
+from flows.start_round import RoundIncomplete, send_round, start_round
+from remiss import operations
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.models import Dispatch, Round
+from remiss.settings import Settings
+from tests.conftest import SettingsFactory, future_deadline
+from tests.support.mailers import send_calls
+
+DEADLINE = future_deadline().isoformat()
+
+
+@pytest.fixture
+def settings(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Settings:
+    env = {
+        "REMISS_DATA_DIR": str(tmp_path / "data"),
+        "REMISS_BASE_URL": "https://remiss.stockholm.example",
+        "REMISS_MAIL_BACKEND": "tests.support.mailers:recording_outbox",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(
+        start_round_module,
+        "send_missiv_task",
+        start_round_module.send_missiv_task.with_options(retry_delay_seconds=0),
+    )
+    s = make_settings(REMISS_MAIL_BACKEND=env["REMISS_MAIL_BACKEND"])
+    operations.init(s, now=utcnow())
+    return s
+
+
+def dispatch_states(settings: Settings, round_id: int) -> dict[str, str]:
+    with session_scope(settings.database_url) as session:
+        rnd = session.get_one(Round, round_id)
+        return {d.remissinstans.code: d.state for d in rnd.dispatches}
+
+
+def test_start_round_sends_one_missiv_per_remissinstans(settings: Settings, case_dir: Path) -> None:
+    round_id = start_round(str(case_dir / "arende.yaml"), deadline=DEADLINE)
+    states = dispatch_states(settings, round_id)
+    assert len(states) == 18
+    assert set(states.values()) == {"sent"}
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 18
+    assert set(send_calls(settings.outbox_dir).values()) == {1}
+
+    # Running the send flow again sends nothing more.
+    assert send_round(round_id) == {}
+    assert sum(send_calls(settings.outbox_dir).values()) == 18
+
+
+def test_to_option_narrows_the_recipients(settings: Settings, case_dir: Path) -> None:
+    round_id = start_round(
+        str(case_dir / "arende.yaml"), to=["bolag", "socialnamnden"], deadline=DEADLINE
+    )
+    states = dispatch_states(settings, round_id)
+    assert {"socialnamnden", "svenska_bostader"} <= set(states)
+    assert "bromma" not in states
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == len(states)
+
+
+def test_temporary_failures_are_retried_by_prefect(
+    settings: Settings, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMISS_TEST_FLAKY", "1")
+    round_id = start_round(str(case_dir / "arende.yaml"), deadline=DEADLINE, to=["rad"])
+    assert set(dispatch_states(settings, round_id).values()) == {"sent"}
+    assert set(send_calls(settings.outbox_dir).values()) == {1}
+    with session_scope(settings.database_url) as session:
+        for d in session.get_one(Round, round_id).dispatches:
+            assert [e.kind for e in d.events] == ["created", "send_retry", "sent"]
+
+
+def test_permanent_failure_fails_the_flow_and_shows_in_status(
+    settings: Settings, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMISS_TEST_FAIL_KEYS", "/kpr/")
+    with pytest.raises(RoundIncomplete, match="1 av 5 utskick"):
+        start_round(str(case_dir / "arende.yaml"), deadline=DEADLINE, to=["rad"])
+    with session_scope(settings.database_url) as session:
+        rnd = session.query(Round).one()
+        failed = [d for d in rnd.dispatches if d.state == "failed"]
+        assert [d.remissinstans.code for d in failed] == ["kpr"]
+        assert all(isinstance(d, Dispatch) for d in failed)
+
+
+def test_runs_and_status_table_are_visible_in_prefect(settings: Settings, case_dir: Path) -> None:
+    round_id = start_round(str(case_dir / "arende.yaml"), deadline=DEADLINE, to=["valfard"])
+
+    async def read() -> tuple[set[str], list[Any]]:
+        async with get_client() as client:
+            flows = await client.read_flows()
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[f"remissomgang-{round_id}"])
+                ),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
+        return {f.name for f in flows}, list(artifacts)
+
+    flow_names, artifacts = asyncio.run(read())
+    assert {"starta-remissomgång", "skicka-remissomgång"} <= flow_names
+    assert artifacts, "the round's status table is published as an artifact"
+    table = json.loads(str(artifacts[0].data))
+    assert {row["Remissinstans"] for row in table} == {
+        "Arbetsmarknadsnämnden",
+        "Socialnämnden",
+        "Äldrenämnden",
+    }
+    assert {row["Status"] for row in table} == {"skickad"}
