@@ -227,7 +227,7 @@ def check_deadline(day: dt.date, *, today: dt.date, force: bool, source: str, fi
     reason = dates.non_working_reason(day)
     if reason and not force:
         raise InputError(
-            f"svarsdatumet är ingen arbetsdag: {reason}. Välj en arbetsdag eller använd --force",
+            f"svarsdatumet är ingen arbetsdag ({reason}); välj en arbetsdag eller använd --force",
             source=source,
             field=field,
             value=day.isoformat(),

@@ -78,7 +78,9 @@ def init() -> None:
 def instanser(
     group: Annotated[
         str | None,
-        typer.Option("--group", "-g", help="Visa bara en grupp, t.ex. stadsdelsnamnder."),
+        typer.Option(
+            "--group", "-g", metavar="GRUPP", help="Visa bara en grupp, t.ex. stadsdelsnamnder."
+        ),
     ] = None,
 ) -> None:
     """Lista remissinstanserna i registret, med koder och grupper."""
@@ -111,17 +113,22 @@ def _run_flow(call: Callable[[], Any]) -> Any:
 
 @round_app.command("start")
 def round_start(
-    case: Annotated[Path, typer.Argument(help="Ärendefilen (YAML).")],
+    case: Annotated[Path, typer.Argument(metavar="CASE.yaml", help="Ärendefilen (YAML).")],
     to: Annotated[
         list[str] | None,
         typer.Option(
             "--to",
+            metavar="KODER",
             help="Remissinstanser (koder eller grupper, kommaseparerade) i stället för filens.",
         ),
     ] = None,
     deadline: Annotated[
         str | None,
-        typer.Option("--deadline", help="Svar senast, ÅÅÅÅ-MM-DD, i stället för ärendefilens."),
+        typer.Option(
+            "--deadline",
+            metavar="ÅÅÅÅ-MM-DD",
+            help="Svar senast, ÅÅÅÅ-MM-DD, i stället för ärendefilens.",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Tillåt ett svarsdatum som inte är en arbetsdag.")

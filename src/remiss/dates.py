@@ -47,14 +47,14 @@ def is_working_day(day: dt.date) -> bool:
 
 
 def non_working_reason(day: dt.date) -> str | None:
-    """Why `day` is not a working day, in Swedish, or None if it is one."""
+    """What makes `day` a day off ('julafton', 'lördag'), or None for a working day."""
     name = holiday_name(day)
     if name:
-        return f"{name.lower()} är en helgdag"
+        return name.lower()
     if day.weekday() == 5:
-        return "det är en lördag"
+        return "lördag"
     if day.weekday() == 6:
-        return "det är en söndag"
+        return "söndag"
     return None
 
 

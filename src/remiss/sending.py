@@ -205,6 +205,7 @@ def _claim(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
+        session.get_one(Dispatch, dispatch_id).state = "sending"
         return _Claim(
             settings=settings,
             mailer=mailer,

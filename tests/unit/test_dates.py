@@ -36,8 +36,8 @@ def test_ordinary_weekdays_are_working_days(day: dt.date) -> None:
 @pytest.mark.parametrize(
     ("day", "reason"),
     [
-        (dt.date(2026, 11, 28), "det är en lördag"),
-        (dt.date(2026, 11, 29), "det är en söndag"),
+        (dt.date(2026, 11, 28), "lördag"),
+        (dt.date(2026, 11, 29), "söndag"),
     ],
 )
 def test_weekends_are_not_working_days(day: dt.date, reason: str) -> None:
@@ -67,7 +67,7 @@ def test_public_holidays_on_weekdays_are_not_working_days(day: dt.date, name: st
     assert day.weekday() < 5
     assert not dates.is_working_day(day)
     assert dates.holiday_name(day) == name
-    assert dates.non_working_reason(day) == f"{name.lower()} är en helgdag"
+    assert dates.non_working_reason(day) == name.lower()
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_de_facto_holidays_are_not_working_days(day: dt.date, name: str) -> None
 def test_a_holiday_on_a_saturday_is_named_by_the_holiday() -> None:
     midsommardagen = dt.date(2026, 6, 20)
     assert midsommardagen.weekday() == 5
-    assert dates.non_working_reason(midsommardagen) == "midsommardagen är en helgdag"
+    assert dates.non_working_reason(midsommardagen) == "midsommardagen"
 
 
 def test_a_holiday_on_a_sunday_is_named_by_the_holiday() -> None:
