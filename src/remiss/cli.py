@@ -179,7 +179,8 @@ def round_send(
             round_id = find_round(session, round_ref).id
     from flows.start_round import send_round
 
-    result = _run_flow(lambda: send_round(round_id))
+    with user_errors():
+        result = _run_flow(lambda: send_round(round_id))
     out.print(f"Skickade nu: {result.get('sent', 0) + result.get('recovered', 0)}.")
     _print_status(settings, str(round_id))
 
