@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from remiss import anstand as anstand_service
 from remiss import dates, operations
 from remiss.db import session_scope
 from remiss.errors import ConflictError, InputError, NotFoundError, RemissError
@@ -27,8 +28,14 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-round_app = typer.Typer(help="Starta och skicka remissomgångar.", no_args_is_help=True)
+round_app = typer.Typer(help="Starta, skicka och avsluta remissomgångar.", no_args_is_help=True)
 app.add_typer(round_app, name="round")
+anstand_app = typer.Typer(help="Besluta om begärda anstånd.", no_args_is_help=True)
+app.add_typer(anstand_app, name="anstand")
+answers_app = typer.Typer(help="Inkomna svar.", no_args_is_help=True)
+app.add_typer(answers_app, name="answers")
+admin_app = typer.Typer(help="Översikten för stadsledningskontoret (/admin).", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 out = Console(width=None if sys.stdout.isatty() else 140, highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -239,6 +246,174 @@ def _print_status(settings: Settings, round_ref: str | None) -> None:
         for row in table_rows(rnd, settings.timezone):
             table.add_row(*row)
         out.print(table)
+
+
+@round_app.command("close")
+def round_close(
+    round_ref: Annotated[
+        str, typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
+    ],
+) -> None:
+    """Avsluta en omgång: länkarna visar då bara vad som skickats in."""
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+        with session_scope(settings.database_url) as session:
+            rnd = find_round(session, round_ref)
+            if rnd.state == "closed":
+                raise ConflictError(f"Omgång {rnd.id} är redan avslutad.")
+            rnd.state, rnd.closed_at = "closed", dates.utcnow()
+            out.print(f"Omgång {rnd.id} ({rnd.case.diarienummer}) är avslutad.")
+
+
+@anstand_app.command("list")
+def anstand_list(
+    round_ref: Annotated[
+        str | None,
+        typer.Argument(metavar="ROUND", help="Bara en omgång (nummer eller diarienummer)."),
+    ] = None,
+) -> None:
+    """Visa begäranden om anstånd som väntar på beslut."""
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+        with session_scope(settings.database_url) as session:
+            round_id = find_round(session, round_ref).id if round_ref else None
+            requests = anstand_service.pending(session, round_id)
+            table = Table(title="Begärda anstånd")
+            for column in (
+                "Nr",
+                "Omgång",
+                "Remissinstans",
+                "Nuvarande svarsdag",
+                "Begärt till",
+                "Skäl",
+            ):
+                table.add_column(column)
+            for a in requests:
+                table.add_row(
+                    str(a.id),
+                    str(a.dispatch.round_id),
+                    a.dispatch.name,
+                    a.dispatch.deadline.isoformat(),
+                    a.requested_date.isoformat(),
+                    a.reason,
+                )
+    out.print(table if requests else "Inga begäranden om anstånd väntar på beslut.")
+
+
+def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None) -> None:
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+        new_date = None
+        if date:
+            try:
+                new_date = dates.parse_date(date)
+            except ValueError as exc:
+                raise InputError(
+                    "ska vara ett datum ÅÅÅÅ-MM-DD", field="--date", value=date
+                ) from exc
+        with session_scope(settings.database_url) as session:
+            message = anstand_service.decide(
+                session, anstand_id, grant=grant, now=dates.utcnow(), new_date=new_date, note=note
+            )
+            message_id, name = message.id, message.dispatch.name
+    from flows.messages import send_messages
+
+    with user_errors():
+        result = send_messages([message_id])
+    sent = result.get("sent", 0) + result.get("recovered", 0)
+    verdict = "beviljat" if grant else "inte beviljat"
+    out.print(
+        f"Anstånd {verdict} för {name}. "
+        + (
+            "Beslutet är skickat med e-post."
+            if sent
+            else "Beslutet kunde inte skickas än; kör `remiss answers process` senare."
+        )
+    )
+
+
+@anstand_app.command("grant")
+def anstand_grant(
+    anstand_id: Annotated[
+        int, typer.Argument(metavar="NR", help="Begärans nummer (se anstand list).")
+    ],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", metavar="ÅÅÅÅ-MM-DD", help="Annat datum än det begärda."),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Meddelande i beslutet.")] = None,
+) -> None:
+    """Bevilja anstånd: flyttar remissinstansens svarsdag och meddelar beslutet."""
+    _decide(anstand_id, grant=True, date=date, note=note)
+
+
+@anstand_app.command("refuse")
+def anstand_refuse(
+    anstand_id: Annotated[
+        int, typer.Argument(metavar="NR", help="Begärans nummer (se anstand list).")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Motivering i beslutet.")] = None,
+) -> None:
+    """Avslå en begäran om anstånd och meddela beslutet."""
+    _decide(anstand_id, grant=False, date=None, note=note)
+
+
+@answers_app.command("process")
+def answers_process() -> None:
+    """Behandla svar som inte hunnit behandlas (kvittenser) och skicka kvarvarande meddelanden."""
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+    from flows.messages import sweep
+
+    with user_errors():
+        result = sweep()
+    out.print(f"Behandlade svar: {result['answers']}. Skickade meddelanden: {result['messages']}.")
+
+
+@admin_app.command("hash-password")
+def admin_hash_password() -> None:
+    """Skapa ett lösenordshash för REMISS_ADMIN_PASSWORD_HASH (lösenordet läses utan eko)."""
+    from remiss.web.security import hash_password
+
+    password = typer.prompt("Lösenord", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        err.print("Fel: lösenordet ska vara minst 12 tecken.")
+        raise typer.Exit(2)
+    out.print(hash_password(password))
+
+
+@app.command()
+def portal(
+    host: Annotated[str, typer.Option("--host", help="Adress att lyssna på.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port att lyssna på.")] = 8000,
+) -> None:
+    """Starta svarssidan för remissinstanserna (och översikten på /admin)."""
+    import logging
+
+    import uvicorn
+
+    from remiss.web.app import create_app
+    from remiss.web.trigger import process_in_background
+
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    out.print(
+        f"Svarssidan: http://{host}:{port}/ (länkarna i e-posten börjar med {settings.base_url})"
+    )
+    # access_log off: uvicorn would log every link's token; our middleware logs masked paths.
+    uvicorn.run(
+        create_app(settings, trigger=process_in_background),
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=True,
+    )
 
 
 def main() -> None:

@@ -18,7 +18,11 @@ class StoredFile:
 
 def store_file(source: Path, store: Path) -> StoredFile:
     """Copy `source` into `store`, named by its sha256; a file already there is kept as it is."""
-    data = source.read_bytes()
+    return store_bytes(source.read_bytes(), store)
+
+
+def store_bytes(data: bytes, store: Path) -> StoredFile:
+    """Write `data` into `store` atomically and durably, named by its sha256."""
     digest = hashlib.sha256(data).hexdigest()
     target = store / digest[:2] / digest
     if not target.exists():

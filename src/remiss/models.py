@@ -18,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    inspect,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -134,6 +135,7 @@ class Document(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("arende.id"), index=True)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("remissvar.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str] = mapped_column(Text)
     filename: Mapped[str] = mapped_column(String(255))
@@ -157,6 +159,7 @@ class Round(Base):
     base_url: Mapped[str] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship()
     dispatches: Mapped[list[Dispatch]] = relationship(
@@ -182,11 +185,75 @@ class Dispatch(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the remissinstans has done, each set once by the answer page.
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    their_diarienummer: Mapped[str | None] = mapped_column(String(100))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    declined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(Text)
 
     round: Mapped[Round] = relationship(back_populates="dispatches")
     remissinstans: Mapped[RemissinstansRow] = relationship()
-    messages: Mapped[list[OutgoingMessage]] = relationship(order_by="OutgoingMessage.id")
+    messages: Mapped[list[OutgoingMessage]] = relationship(
+        back_populates="dispatch", order_by="OutgoingMessage.id"
+    )
     events: Mapped[list[Event]] = relationship(order_by="Event.id")
+    answers: Mapped[list[Answer]] = relationship(order_by="Answer.version")
+    anstand: Mapped[list[Anstand]] = relationship(order_by="Anstand.id")
+
+    @property
+    def current_answer(self) -> Answer | None:
+        return self.answers[-1] if self.answers else None
+
+
+class Answer(Base):
+    """One version of a remissinstans's answer. Versions are only ever added."""
+
+    __tablename__ = "remissvar"
+    __table_args__ = (UniqueConstraint("dispatch_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    position: Mapped[str] = mapped_column(String(30))
+    # att-sats number (as text, JSON keys) -> position
+    att_sats_positions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    summary: Mapped[str | None] = mapped_column(Text)
+    decision_date: Mapped[dt.date | None] = mapped_column(Date)
+    decision_paragraph: Mapped[str | None] = mapped_column(String(50))
+    # codes of the other remissinstanser this answer is given jointly with
+    joint_with: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reservationer: Mapped[str | None] = mapped_column(Text)
+    sarskilda_uttalanden: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    dispatch: Mapped[Dispatch] = relationship(back_populates="answers")
+    documents: Mapped[list[Document]] = relationship(order_by="Document.position")
+
+
+class Anstand(Base):
+    """A request for a later deadline, and stadsledningskontoret's decision on it."""
+
+    __tablename__ = "anstand"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    requested_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="requested")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    granted_date: Mapped[dt.date | None] = mapped_column(Date)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    dispatch: Mapped[Dispatch] = relationship(back_populates="anstand")
 
 
 class OutgoingMessage(Base):
@@ -207,6 +274,8 @@ class OutgoingMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
 
+    dispatch: Mapped[Dispatch] = relationship(back_populates="messages")
+
 
 class Event(Base):
     """Append-only log of everything that happens to a dispatch."""
@@ -222,7 +291,16 @@ class Event(Base):
 
 
 @event.listens_for(Session, "before_flush")
-def _events_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Event):
+def _records_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
+    """Events and answers are public records: never changed or removed once stored."""
+    for obj in session.deleted:
+        if isinstance(obj, Event | Answer):
+            raise RuntimeError(f"{type(obj).__name__} is append-only and cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, Event) and session.is_modified(obj):
             raise RuntimeError("the event log is append-only: an Event cannot be changed")
+        if isinstance(obj, Answer):
+            state = inspect(obj)
+            changed = {a.key for a in state.attrs if a.history.has_changes()}
+            if changed - {"processed_at", "documents"}:
+                raise RuntimeError(f"an answer is append-only: cannot change {sorted(changed)}")

@@ -37,6 +37,7 @@ def environment(templates_dir: Path) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["datum"] = dates.swedish_date
+    env.filters["tidpunkt"] = dates.swedish_datetime
     env.filters["lista"] = swedish_list
     env.filters["filstorlek"] = file_size
     return env

@@ -32,6 +32,22 @@ def message_key(round_uid: str, code: str, kind: str, stage: int = 0) -> str:
     return f"remiss-{round_uid}/{code}/{kind}/{stage}"
 
 
+def queue_message(session: Session, dispatch: Dispatch, kind: str, stage: int) -> OutgoingMessage:
+    """The message of this kind and stage for a dispatch, created once; a second call finds it."""
+    key = message_key(dispatch.round.uid, dispatch.remissinstans.code, kind, stage)
+    existing = session.scalars(
+        select(OutgoingMessage).where(OutgoingMessage.idempotency_key == key)
+    ).first()
+    if existing is not None:
+        return existing
+    message = OutgoingMessage(
+        dispatch_id=dispatch.id, kind=kind, stage=stage, idempotency_key=key, state="pending"
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
 def sync_register(session: Session, register: Register, *, now: dt.datetime) -> int:
     """Upsert the register's remissinstanser; returns how many rows changed."""
     existing = {row.code: row for row in session.scalars(select(RemissinstansRow))}

@@ -20,11 +20,10 @@ from sqlalchemy import ColumnElement, func, select, update
 from remiss.dates import utcnow
 from remiss.db import session_scope
 from remiss.mail import Mailer, MailError, PermanentMailError
-from remiss.missiv import build_missiv
+from remiss.messages import build_message
 from remiss.models import Dispatch, Event, OutgoingMessage
 from remiss.rounds import MISSIV
 from remiss.settings import Settings
-from remiss.tokens import hash_token, new_token
 
 Result = Literal["sent", "recovered", "already_sent", "busy", "failed"]
 
@@ -77,6 +76,7 @@ class _Claim:
     now: Callable[[], dt.datetime]
     dispatch_id: int
     message_id: int
+    kind: str
     key: str
     attempt: int
 
@@ -92,8 +92,6 @@ class _Claim:
             found = self.mailer.find_sent(self.key)
             if found:
                 return self.finish("recovered", provider_id=found)
-        # A fresh link for this attempt: the token exists only in the message itself.
-        token = new_token()
         with session_scope(self.settings.database_url) as session:
             still_ours = session.scalar(
                 select(func.count()).select_from(OutgoingMessage).where(*self.ours())
@@ -102,9 +100,10 @@ class _Claim:
                 return SendOutcome(
                     self.dispatch_id, "busy", "utskicket togs över av en annan process"
                 )
-            dispatch = session.get_one(Dispatch, self.dispatch_id)
-            dispatch.token_hash = hash_token(token)
-            email = build_missiv(dispatch, token=token, key=self.key, settings=self.settings)
+            # Rendering a missiv gives the dispatch a fresh link: the token lives only in
+            # the message, and this attempt's message is the one that goes out.
+            message = session.get_one(OutgoingMessage, self.message_id)
+            email = build_message(session, message, settings=self.settings)
         try:
             provider_id = self.mailer.send(email)
         except PermanentMailError as exc:
@@ -123,10 +122,11 @@ class _Claim:
             done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return SendOutcome(self.dispatch_id, "busy", "utskicket togs över under sändningen")
-            dispatch = session.get_one(Dispatch, self.dispatch_id)
-            dispatch.state = state
-            if state == "sent":
-                dispatch.sent_at = at
+            if self.kind == MISSIV:
+                dispatch = session.get_one(Dispatch, self.dispatch_id)
+                dispatch.state = state
+                if state == "sent":
+                    dispatch.sent_at = at
             self._event(
                 session,
                 "sent" if state == "sent" else "send_failed",
@@ -155,7 +155,7 @@ class _Claim:
                 at=at,
                 kind=kind,
                 detail={
-                    "message": MISSIV,
+                    "message": self.kind,
                     "key": self.key,
                     "attempt": self.attempt,
                     "backend": self.mailer.name,
@@ -166,7 +166,7 @@ class _Claim:
 
 
 def _claim(
-    dispatch_id: int,
+    message_id: int,
     *,
     settings: Settings,
     mailer: Mailer,
@@ -175,11 +175,8 @@ def _claim(
 ) -> _Claim | SendOutcome:
     """Compare-and-set on (state, attempts): of two processes, exactly one wins."""
     with session_scope(settings.database_url) as session:
-        msg = session.scalars(
-            select(OutgoingMessage).where(
-                OutgoingMessage.dispatch_id == dispatch_id, OutgoingMessage.kind == MISSIV
-            )
-        ).one()
+        msg = session.get_one(OutgoingMessage, message_id)
+        dispatch_id = msg.dispatch_id
         if msg.state == "sent":
             return SendOutcome(dispatch_id, "already_sent")
         if msg.state == "failed":
@@ -205,32 +202,34 @@ def _claim(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
-        session.get_one(Dispatch, dispatch_id).state = "sending"
+        if msg.kind == MISSIV:
+            session.get_one(Dispatch, dispatch_id).state = "sending"
         return _Claim(
             settings=settings,
             mailer=mailer,
             now=now,
             dispatch_id=dispatch_id,
             message_id=msg.id,
+            kind=msg.kind,
             key=msg.idempotency_key,
             attempt=attempt,
         )
 
 
-def send_missiv(
-    dispatch_id: int,
+def send_message(
+    message_id: int,
     *,
     settings: Settings,
     mailer: Mailer,
     now: Callable[[], dt.datetime] = utcnow,
     owner: str | None = None,
 ) -> SendOutcome:
-    """Send one dispatch's remissmissiv at most once, and at least once if it can be sent.
+    """Send one stored message at most once, and at least once if it can be sent.
 
     Raises TemporarySendError when a retry may succeed.
     """
     claim = _claim(
-        dispatch_id, settings=settings, mailer=mailer, now=now, owner=owner or current_owner()
+        message_id, settings=settings, mailer=mailer, now=now, owner=owner or current_owner()
     )
     if isinstance(claim, SendOutcome):
         return claim
@@ -241,3 +240,21 @@ def send_missiv(
         if isinstance(exc, MailError):
             raise TemporarySendError(str(exc)) from exc
         raise
+
+
+def send_missiv(
+    dispatch_id: int,
+    *,
+    settings: Settings,
+    mailer: Mailer,
+    now: Callable[[], dt.datetime] = utcnow,
+    owner: str | None = None,
+) -> SendOutcome:
+    """Send one dispatch's remissmissiv (see send_message)."""
+    with session_scope(settings.database_url) as session:
+        message_id = session.scalars(
+            select(OutgoingMessage.id).where(
+                OutgoingMessage.dispatch_id == dispatch_id, OutgoingMessage.kind == MISSIV
+            )
+        ).one()
+    return send_message(message_id, settings=settings, mailer=mailer, now=now, owner=owner)

@@ -7,6 +7,7 @@ environment or a Prefect Secret block.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,21 @@ _ENV = {
     "sender_address": "REMISS_SENDER_ADDRESS",
     "sender_name": "REMISS_SENDER_NAME",
     "send_lease_seconds": "REMISS_SEND_LEASE_SECONDS",
+    "link_valid_days": "REMISS_LINK_VALID_DAYS",
+    "upload_max_file_mb": "REMISS_UPLOAD_MAX_FILE_MB",
+    "upload_max_total_mb": "REMISS_UPLOAD_MAX_TOTAL_MB",
+    "upload_max_files": "REMISS_UPLOAD_MAX_FILES",
+    "admin_password_hash": "REMISS_ADMIN_PASSWORD_HASH",
+    "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
+}
+
+# Positive integers, with their defaults.
+_INTEGERS = {
+    "send_lease_seconds": 300,
+    "link_valid_days": 90,
+    "upload_max_file_mb": 25,
+    "upload_max_total_mb": 100,
+    "upload_max_files": 10,
 }
 
 
@@ -45,12 +61,31 @@ class Settings:
     sender_address: str
     sender_name: str
     send_lease_seconds: int
+    link_valid_days: int = 90
+    upload_max_file_mb: int = 25
+    upload_max_total_mb: int = 100
+    upload_max_files: int = 10
+    admin_password_hash: str | None = None
+    admin_sso_header: str | None = None
+    secret_key_override: str | None = None
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     source: str = "standardvärden"
 
     @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"
+
+    def secret_key(self) -> bytes:
+        """REMISS_SECRET_KEY, or a random key kept in the data folder (created on first use)."""
+        if self.secret_key_override:
+            return self.secret_key_override.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_bytes().strip()
 
 
 def _default_config_file() -> Path:
@@ -103,21 +138,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise InputError(
             "okänd tidszon", source=str(path), field="timezone", value=timezone
         ) from exc
-    lease = raw.get("send_lease_seconds", 300)
-    try:
-        lease_seconds = int(lease)
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            "ska vara ett heltal (sekunder)",
-            source=str(path),
-            field="send_lease_seconds",
-            value=lease,
-        ) from exc
-    if lease_seconds < 1:
-        # With no lease, a live sender's claim would be taken over at once: sent twice.
-        raise InputError(
-            "ska vara minst 1 (sekunder)", source=str(path), field="send_lease_seconds", value=lease
-        )
+    integers: dict[str, int] = {}
+    for key, default in _INTEGERS.items():
+        value = raw.get(key, default)
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                "ska vara ett heltal", source=str(path), field=key, value=value
+            ) from exc
+        if number < 1:
+            # e.g. with no send lease, a live sender's claim would be taken over: sent twice.
+            raise InputError("ska vara minst 1", source=str(path), field=key, value=value)
+        integers[key] = number
     base_url = str(raw.get("base_url", "http://127.0.0.1:8000")).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise InputError(
@@ -138,6 +171,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else PROJECT_ROOT / "config" / "remissinstanser.yaml",
         sender_address=str(raw.get("sender_address", "remiss@stockholm.example")),
         sender_name=str(raw.get("sender_name", "Stadsledningskontoret")),
-        send_lease_seconds=lease_seconds,
+        send_lease_seconds=integers["send_lease_seconds"],
+        link_valid_days=integers["link_valid_days"],
+        upload_max_file_mb=integers["upload_max_file_mb"],
+        upload_max_total_mb=integers["upload_max_total_mb"],
+        upload_max_files=integers["upload_max_files"],
+        admin_password_hash=str(raw["admin_password_hash"])
+        if raw.get("admin_password_hash")
+        else None,
+        admin_sso_header=str(raw["admin_sso_header"]) if raw.get("admin_sso_header") else None,
+        secret_key_override=env.get("REMISS_SECRET_KEY") or None,
         source=str(path) if path.exists() else "standardvärden",
     )

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remiss import dates
-from remiss.models import Dispatch, OutgoingMessage, Round
+from remiss.models import Answer, Dispatch, OutgoingMessage, Round
 from remiss.rounds import MISSIV
+from remiss.terms import PROGRESS_LABELS, STALLNINGSTAGANDEN
 
 SCHEMA = "remiss.status/1"
 
@@ -35,8 +36,53 @@ def _missiv(dispatch: Dispatch) -> OutgoingMessage | None:
     return next((m for m in dispatch.messages if m.kind == MISSIV), None)
 
 
-def dispatch_status(dispatch: Dispatch, *, now: dt.datetime, tz: str) -> dict[str, Any]:
+def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
+    """How far a dispatch has come; an answer given jointly by another counts as answered."""
+    if dispatch.current_answer is not None or joint_answer is not None:
+        return "answered"
+    if dispatch.declined_at is not None:
+        return "declined"
+    if dispatch.state != "sent":
+        return dispatch.state
+    if dispatch.received_at is not None:
+        return "received"
+    if dispatch.opened_at is not None:
+        return "opened"
+    return "sent"
+
+
+def _answer_doc(answer: Answer, dispatch: Dispatch, tz: str) -> dict[str, Any]:
+    return {
+        "version": answer.version,
+        "submitted_at": _iso(answer.submitted_at),
+        "late": answer.submitted_at > dates.deadline_end(dispatch.deadline, tz),
+        "channel": answer.channel,
+        "position": answer.position,
+        "position_label": STALLNINGSTAGANDEN.get(answer.position, answer.position),
+        "att_sats_positions": answer.att_sats_positions,
+        "decision_date": answer.decision_date.isoformat() if answer.decision_date else None,
+        "decision_paragraph": answer.decision_paragraph,
+        "joint_with": answer.joint_with,
+        "processed": answer.processed_at is not None,
+        "files": [
+            {
+                "filename": d.filename,
+                "size": d.size,
+                "sha256": d.sha256,
+                "content_type": d.content_type,
+            }
+            for d in answer.documents
+        ],
+    }
+
+
+def dispatch_status(
+    dispatch: Dispatch, *, now: dt.datetime, tz: str, joint_answer: Answer | None = None
+) -> dict[str, Any]:
     msg = _missiv(dispatch)
+    state = progress(dispatch, joint_answer=joint_answer)
+    done = state in ("answered", "declined")
+    answer = dispatch.current_answer
     return {
         "code": dispatch.remissinstans.code,
         "name": dispatch.name,
@@ -45,16 +91,50 @@ def dispatch_status(dispatch: Dispatch, *, now: dt.datetime, tz: str) -> dict[st
         "state_label": STATE_LABELS.get(dispatch.state, dispatch.state),
         "sent_at": _iso(dispatch.sent_at),
         "deadline": dispatch.deadline.isoformat(),
-        "overdue": now > dates.deadline_end(dispatch.deadline, tz),
+        "overdue": not done and now > dates.deadline_end(dispatch.deadline, tz),
         "attempts": msg.attempts if msg else 0,
         "last_error": msg.last_error if msg else None,
+        "progress": state,
+        "progress_label": PROGRESS_LABELS[state],
+        "opened_at": _iso(dispatch.opened_at),
+        "received_at": _iso(dispatch.received_at),
+        "their_diarienummer": dispatch.their_diarienummer,
+        "declined_at": _iso(dispatch.declined_at),
+        "decline_reason": dispatch.decline_reason,
+        "answer": _answer_doc(answer, dispatch, tz) if answer else None,
+        "answer_versions": len(dispatch.answers),
+        "answered_jointly_by": joint_answer.dispatch.remissinstans.code if joint_answer else None,
+        "anstand": [
+            {
+                "id": a.id,
+                "state": a.state,
+                "requested_date": a.requested_date.isoformat(),
+                "granted_date": a.granted_date.isoformat() if a.granted_date else None,
+                "reason": a.reason,
+            }
+            for a in dispatch.anstand
+        ],
     }
 
 
 def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
     case = rnd.case
-    items = [dispatch_status(d, now=now, tz=tz) for d in rnd.dispatches]
+    joint: dict[str, Answer] = {}
+    for d in rnd.dispatches:
+        if d.current_answer is not None:
+            for code in d.current_answer.joint_with:
+                joint.setdefault(code, d.current_answer)
+    items = [
+        dispatch_status(
+            d,
+            now=now,
+            tz=tz,
+            joint_answer=None if d.current_answer else joint.get(d.remissinstans.code),
+        )
+        for d in rnd.dispatches
+    ]
     counts = Counter(item["state"] for item in items)
+    progress_counts = Counter(item["progress"] for item in items)
     return {
         "id": rnd.id,
         "uid": rnd.uid,
@@ -64,7 +144,10 @@ def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
         "state": rnd.state,
         "started_at": _iso(rnd.started_at),
         "svar_senast": rnd.svar_senast.isoformat(),
+        "closed_at": _iso(rnd.closed_at),
         "counts": {state: counts.get(state, 0) for state in STATES} | {"total": len(items)},
+        "progress_counts": {p: progress_counts.get(p, 0) for p in PROGRESS_LABELS},
+        "overdue": sum(1 for item in items if item["overdue"]),
         "dispatches": items,
     }
 
@@ -88,8 +171,16 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
     rows = []
     for d in round_doc["dispatches"]:
         sent = dates.iso_local(dt.datetime.fromisoformat(d["sent_at"]), tz) if d["sent_at"] else "–"
-        state = d["state_label"]
+        state = d["progress_label"]
         if d["last_error"] and d["state"] != "sent":
             state += f" ({d['last_error']})"
+        if d["answer"] and d["answer"]["version"] > 1:
+            state += f" (version {d['answer']['version']})"
+        if d["answered_jointly_by"]:
+            state += " (gemensamt svar)"
+        if any(a["state"] == "requested" for a in d["anstand"]):
+            state += ", begär anstånd"
+        if d["overdue"]:
+            state += ", försenad"
         rows.append((d["name"], state, sent, d["deadline"]))
     return rows

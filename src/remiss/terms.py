@@ -11,3 +11,24 @@ ARENDETYPER: dict[str, str] = {
     "forslag": "förslag",
     "ovrigt": "övrigt",
 }
+
+# A remissinstans's position on the whole case or on one att-sats.
+STALLNINGSTAGANDEN: dict[str, str] = {
+    "tillstyrker": "tillstyrker",
+    "tillstyrker_delvis": "tillstyrker delvis",
+    "avstyrker": "avstyrker",
+    "inga_synpunkter": "inga synpunkter",
+    "besvarad": "anser motionen besvarad",
+}
+
+# The state of a dispatch as the sender follows it, in order of progress.
+PROGRESS_LABELS: dict[str, str] = {
+    "pending": "väntar på utskick",
+    "sending": "skickas",
+    "failed": "misslyckades",
+    "sent": "skickad",
+    "opened": "öppnad",
+    "received": "kvitterad",
+    "declined": "avstår",
+    "answered": "besvarad",
+}

@@ -1,0 +1,595 @@
+"""Fan-out benchmark: what does one Prefect task per remissinstans cost?
+
+Three ways to send one remissmissiv to each of N remissinstanser, each timed with
+time.perf_counter in a fresh SQLite data folder with the outbox mail backend:
+
+  A  outbox only     N prebuilt OutgoingEmail objects written through OutboxMailer.send:
+                     no database, no templates; the floor of the I/O.
+  B  service loop    operations.prepare_round, then a plain loop calling
+                     sending.send_missiv for every pending dispatch (claim, render, send,
+                     mark sent): the whole domain cost, without Prefect.
+  F  Prefect flow    flows.start_round.start_round(case, deadline=...): the same work as B,
+                     one Prefect task per dispatch (ThreadPoolTaskRunner, 4 threads).
+
+The Prefect server is Prefect's temporary local one (no PREFECT_API_URL), started once
+by prefect_test_harness() around all flow measurements; its start-up is timed and
+printed but excluded. One untimed warm-up round of each method (--warmup, default 5
+recipients) runs before the timed ones, so imports and first-run costs are excluded too.
+A and B run for every size before the Prefect server starts, so its background
+services do not compete with them for the CPU.
+
+This is a benchmark, not a test: it asserts nothing about time. It does fail loudly
+when a measurement did not leave exactly N messages in the outbox.
+
+    .venv/bin/python bench/fanout.py                  # sizes 50,200
+    .venv/bin/python bench/fanout.py --sizes 20 --repeat 3 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from remiss import operations
+from remiss.dates import is_working_day, local_today, utcnow
+from remiss.db import get_engine, session_scope
+from remiss.mail import Attachment, OutgoingEmail, load_mailer
+from remiss.mail.outbox import OutboxMailer
+from remiss.models import Event, OutgoingMessage
+from remiss.sending import send_missiv
+from remiss.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_PDF = ROOT / "examples" / "KS-2025-348" / "motion.pdf"
+DOMAIN = "bench.stockholm.example"
+GROUP = "alla"
+KINDS = ("namnd", "stadsdelsnamnd", "bolag", "rad", "extern")
+METHODS = ("outbox", "loop", "flow")
+SHORT = {"outbox": "A", "loop": "B", "flow": "flow"}
+LABELS = {
+    "outbox": "A outbox only",
+    "loop": "B service loop",
+    "flow": "F Prefect flow",
+}
+
+
+class BenchError(RuntimeError):
+    """A measurement did not do what it should have: its figure would mean nothing."""
+
+
+# --- the synthetic world --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class World:
+    """A register of N remissinstanser and a case file sent to all of them."""
+
+    n: int
+    register: Path
+    case: Path
+    deadline: str
+
+
+def working_day_ahead(weeks: int) -> dt.date:
+    today = local_today(utcnow())  # a pendulum Date, which YAML cannot write
+    day = dt.date(today.year, today.month, today.day) + dt.timedelta(weeks=weeks)
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def address(i: int) -> str:
+    return f"registrator.instans{i:04d}@{DOMAIN}"
+
+
+def build_world(root: Path, n: int, deadline: dt.date) -> World:
+    folder = root / f"world-{n}"
+    folder.mkdir(parents=True)
+    register: dict[str, Any] = {
+        "grupper": {GROUP: "Alla remissinstanser i mätningen"},
+        "remissinstanser": [
+            {
+                "kod": f"instans_{i:04d}",
+                "namn": f"Mätinstans {i}",
+                "typ": KINDS[i % len(KINDS)],
+                "funktionsbrevlada": address(i),
+                "grupper": [GROUP],
+            }
+            for i in range(1, n + 1)
+        ],
+    }
+    register_path = folder / "remissinstanser.yaml"
+    register_path.write_text(yaml.safe_dump(register, allow_unicode=True), encoding="utf-8")
+    shutil.copy(EXAMPLE_PDF, folder / "motion.pdf")
+    case: dict[str, Any] = {
+        "diarienummer": "KS 2026/999",
+        "rubrik": f"Mätärende: remiss till {n} remissinstanser",
+        "arendetyp": "motion",
+        "motionarer": [{"namn": "Mät Mätsson", "parti": "M"}],
+        "att_satser": [
+            "att kommunfullmäktige mäter hur lång tid ett utskick tar",
+            "att resultatet redovisas i bench/README.md",
+        ],
+        "svar_senast": deadline,
+        "remissinstanser": [GROUP],
+        "handlingar": [{"fil": "motion.pdf", "titel": "Motion (mätexemplar)"}],
+        "handlaggare": {"namn": "Karin Lindqvist", "epost": f"karin.lindqvist@{DOMAIN}"},
+        "missiv": "Detta är ett mätutskick; inget svar väntas.",
+    }
+    case_path = folder / "arende.yaml"
+    case_path.write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
+    return World(n=n, register=register_path, case=case_path, deadline=deadline.isoformat())
+
+
+def configure(world: World, data_dir: Path) -> Settings:
+    """Point the REMISS_* environment at this world and a fresh data folder.
+
+    Set in os.environ, not only passed along: the flow's tasks call load_settings() themselves.
+    """
+    for var in [v for v in os.environ if v.startswith("REMISS_")]:
+        del os.environ[var]
+    os.environ.update(
+        {
+            "REMISS_DATA_DIR": str(data_dir),
+            "REMISS_REGISTER": str(world.register),
+            "REMISS_MAIL_BACKEND": "outbox",
+            "REMISS_BASE_URL": "https://remiss.stockholm.example",
+        }
+    )
+    settings = load_settings()
+    assert settings.database_url == f"sqlite:///{data_dir / 'remiss.db'}", settings.database_url
+    return settings
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    seconds: float
+    last_message_s: float  # from the start until the last .eml was written (its mtime)
+    eml_bytes: int
+    retries: int = 0
+
+
+class Clock:
+    """perf_counter for the figure; the wall clock as well, to compare with file times."""
+
+    def __init__(self) -> None:
+        self.wall = time.time()
+        self.start = time.perf_counter()
+
+    def stop(self) -> float:
+        return time.perf_counter() - self.start
+
+
+@dataclass(frozen=True)
+class Outbox:
+    mean_bytes: int
+    last_mtime: float
+
+
+def check_outbox(settings: Settings, n: int, label: str) -> Outbox:
+    """Exactly N finished .eml files and nothing else."""
+    entries = sorted(settings.outbox_dir.iterdir()) if settings.outbox_dir.is_dir() else []
+    eml = [p for p in entries if p.suffix == ".eml" and not p.name.startswith(".tmp-")]
+    if len(eml) != n or len(entries) != n:
+        raise BenchError(
+            f"{label}, N={n}: the outbox {settings.outbox_dir} holds {len(eml)} messages "
+            f"({len(entries)} files); expected exactly {n}"
+        )
+    stats = [p.stat() for p in eml]
+    return Outbox(sum(st.st_size for st in stats) // n, max(st.st_mtime for st in stats))
+
+
+def sample(clock: Clock, elapsed: float, outbox: Outbox, retries: int = 0) -> Sample:
+    return Sample(elapsed, outbox.last_mtime - clock.wall, outbox.mean_bytes, retries)
+
+
+def check_database(settings: Settings, n: int, label: str) -> int:
+    """Every claim is marked sent; returns how many sends were retried."""
+    with session_scope(settings.database_url) as session:
+        sent = session.scalar(
+            select(func.count()).select_from(OutgoingMessage).where(OutgoingMessage.state == "sent")
+        )
+        total = session.scalar(select(func.count()).select_from(OutgoingMessage))
+        retries = session.scalar(
+            select(func.count()).select_from(Event).where(Event.kind == "send_retry")
+        )
+    if sent != n or total != n:
+        raise BenchError(f"{label}, N={n}: {sent} of {total} messages marked sent; expected {n}")
+    return retries or 0
+
+
+def release(settings: Settings) -> None:
+    """Close the measurement's SQLite connections before its folder is deleted."""
+    get_engine(settings.database_url).dispose()
+
+
+# --- the three measurements -----------------------------------------------------------------
+
+
+def prebuilt_messages(n: int) -> list[OutgoingEmail]:
+    """Messages shaped like a remissmissiv (text, HTML, the PDF), built before the clock runs."""
+    pdf = EXAMPLE_PDF.read_bytes()
+    paragraph = (
+        "Kommunstyrelsen remitterar ärendet till er för yttrande. Svaret ska ha kommit in "
+        "senast den dag som anges i missivet. Använd er personliga länk för att svara. "
+    )
+    text = paragraph * 8
+    html = "<html><body>" + f"<p>{paragraph}</p>" * 8 + "</body></html>"
+    return [
+        OutgoingEmail(
+            idempotency_key=f"remiss-bench/instans_{i:04d}/missiv/0",
+            to=(address(i),),
+            subject=f"Remiss: Mätärende, KS 2026/999 (instans {i})",
+            text=text,
+            html=html,
+            sender="remiss@stockholm.example",
+            sender_name="Stadsledningskontoret",
+            reply_to="remiss@stockholm.example",
+            attachments=(Attachment("motion.pdf", "application/pdf", pdf),),
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+def measure_outbox(world: World, data_dir: Path) -> Sample:
+    settings = configure(world, data_dir)
+    messages = prebuilt_messages(world.n)
+    mailer = OutboxMailer(settings.outbox_dir)
+    clock = Clock()
+    for message in messages:
+        mailer.send(message)
+    elapsed = clock.stop()
+    return sample(clock, elapsed, check_outbox(settings, world.n, LABELS["outbox"]))
+
+
+def measure_loop(world: World, data_dir: Path) -> Sample:
+    settings = configure(world, data_dir)
+    operations.init(settings, now=utcnow())
+    mailer = load_mailer(settings)
+    clock = Clock()
+    round_id = operations.prepare_round(settings, world.case, now=utcnow(), deadline=world.deadline)
+    for dispatch_id in operations.pending_sends(settings, round_id):
+        outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer)
+        if outcome.result != "sent":
+            raise BenchError(f"dispatch {dispatch_id}: {outcome.result} {outcome.detail}")
+    elapsed = clock.stop()
+    outbox = check_outbox(settings, world.n, LABELS["loop"])
+    retries = check_database(settings, world.n, LABELS["loop"])
+    release(settings)
+    return sample(clock, elapsed, outbox, retries)
+
+
+def measure_flow(world: World, data_dir: Path) -> Sample:
+    from flows.start_round import start_round  # imports Prefect: only after prepare_prefect()
+
+    settings = configure(world, data_dir)
+    operations.init(settings, now=utcnow())
+    clock = Clock()
+    start_round(str(world.case), deadline=world.deadline)
+    elapsed = clock.stop()
+    outbox = check_outbox(settings, world.n, LABELS["flow"])
+    retries = check_database(settings, world.n, LABELS["flow"])
+    release(settings)
+    return sample(clock, elapsed, outbox, retries)
+
+
+MEASURE: dict[str, Callable[[World, Path], Sample]] = {
+    "outbox": measure_outbox,
+    "loop": measure_loop,
+    "flow": measure_flow,
+}
+
+
+# --- Prefect --------------------------------------------------------------------------------
+
+
+def prepare_prefect(home: Path, *, quiet: bool) -> None:
+    """Prefect reads its settings when it is first imported: set them before that."""
+    if "prefect" in sys.modules:
+        raise BenchError("Prefect was imported before its environment was set")
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    if quiet:
+        # The API log handler still gets every INFO line (that is part of the cost);
+        # only the terminal is spared 200 "Finished in state Completed" lines.
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
+
+
+@contextmanager
+def prefect_server(timings: dict[str, float]) -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    start = time.perf_counter()
+    with prefect_test_harness(server_startup_timeout=120):
+        timings["server_startup_s"] = time.perf_counter() - start
+        yield
+
+
+def prefect_version() -> str:
+    from importlib.metadata import version
+
+    return version("prefect")
+
+
+# --- running and reporting ------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    n: int
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+
+    def seconds(self, method: str) -> float | None:
+        got = self.samples.get(method)
+        return statistics.median(s.seconds for s in got) if got else None
+
+    def last_message(self, method: str) -> float | None:
+        got = self.samples.get(method)
+        return statistics.median(s.last_message_s for s in got) if got else None
+
+    def per_message_ms(self, method: str) -> float | None:
+        s = self.seconds(method)
+        return None if s is None else 1000 * s / self.n
+
+    def ratio(self, top: str, bottom: str) -> float | None:
+        a, b = self.seconds(top), self.seconds(bottom)
+        return None if a is None or b is None or b == 0 else a / b
+
+
+class Runner:
+    def __init__(self, workdir: Path, deadline: dt.date, *, verbose: bool) -> None:
+        self.workdir = workdir
+        self.deadline = deadline
+        self.worlds: dict[int, World] = {}
+        self.counter = 0
+        self.verbose = verbose
+
+    def world(self, n: int) -> World:
+        if n not in self.worlds:
+            self.worlds[n] = build_world(self.workdir, n, self.deadline)
+        return self.worlds[n]
+
+    def run(self, method: str, n: int) -> Sample:
+        self.counter += 1
+        data_dir = self.workdir / f"data-{self.counter:03d}-{method}-{n}"
+        sample = MEASURE[method](self.world(n), data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if self.verbose:
+            print(f"  {LABELS[method]:<16} N={n:<5} {sample.seconds:8.3f} s", file=sys.stderr)
+        return sample
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "prefect": prefect_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
+
+
+MARGINAL_KEYS = ("ms_per_message", "fixed_s")
+
+
+def marginal(small: Result, large: Result, method: str) -> tuple[float | None, float | None]:
+    """Cost of one more message (ms) and the fixed part (s): a line through two sizes.
+
+    Taken from the time to the last message written, not the total: the flow's total
+    also holds its teardown, which Prefect rounds up to whole seconds (see README).
+    """
+    a, b = small.last_message(method), large.last_message(method)
+    if a is None or b is None or large.n == small.n:
+        return None, None
+    slope = (b - a) / (large.n - small.n)
+    return 1000 * slope, a - slope * small.n
+
+
+def print_rows(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def print_table(results: list[Result], methods: list[str], info: dict[str, Any]) -> None:
+    print()
+    print("Fan-out of the remissmissiv: wall-clock seconds (median of repeats)")
+    print(
+        f"machine: {info['cpu_count']} CPUs, Python {info['python']}, Prefect {info['prefect']}, "
+        f"SQLite {info['sqlite']}, {info['platform']}"
+    )
+    print(f"date: {info['date']}; work folder under {info['workdir']}; repeats {info['repeat']}")
+    if "server_startup_s" in info:
+        print(
+            "Prefect: temporary local server started once by prefect_test_harness() in "
+            f"{info['server_startup_s']:.1f} s (excluded)"
+        )
+    if info["warmup"]:
+        print(f"warm-up: one untimed round of N={info['warmup']} per method")
+    print()
+    head = ["N"]
+    for m in methods:
+        head += [f"{SHORT[m]} s", f"{SHORT[m]} ms/msg"]
+    head += ["B/A"] + (["flow/B"] if "flow" in methods else [])
+    rows = [head]
+    for r in results:
+        row = [str(r.n)]
+        for m in methods:
+            row += [fmt(r.seconds(m), ".3f"), fmt(r.per_message_ms(m), ".2f")]
+        row.append(fmt(r.ratio("loop", "outbox"), ".1f"))
+        if "flow" in methods:
+            row.append(fmt(r.ratio("flow", "loop"), ".1f"))
+        rows.append(row)
+    print_rows(rows)
+    print()
+    print("A = outbox only (prebuilt messages), B = service loop without Prefect,")
+    print("flow = start_round flow, one Prefect task per dispatch (4 threads).")
+
+    if "flow" in methods:
+        print()
+        print("The flow's time: until the last message was written, and after it (the")
+        print("status artifact and the ends of the subflow and the flow run)")
+        rows = [["N", "flow s", "to last msg s", "after s", "ms/msg to last", "to last/B"]]
+        for r in results:
+            total, last, loop = r.seconds("flow"), r.last_message("flow"), r.seconds("loop")
+            rows.append(
+                [
+                    str(r.n),
+                    fmt(total, ".3f"),
+                    fmt(last, ".3f"),
+                    fmt(None if total is None or last is None else total - last, ".3f"),
+                    fmt(None if last is None else 1000 * last / r.n, ".2f"),
+                    fmt(None if last is None or not loop else last / loop, ".1f"),
+                ]
+            )
+        print_rows(rows)
+
+    for small, large in itertools.pairwise(results):
+        print()
+        print(f"marginal cost of one more message, N={small.n} -> {large.n} (to the last message):")
+        for m in methods:
+            slope, fixed = marginal(small, large, m)
+            print(f"  {LABELS[m]:<16} {fmt(slope, '6.2f')} ms/msg, fixed {fmt(fixed, '.2f')} s")
+
+    print()
+    for r in results:
+        for m in methods:
+            got = r.samples.get(m, [])
+            retries = sum(s.retries for s in got)
+            size = got[0].eml_bytes if got else 0
+            note = f"; {retries} send retries" if retries else ""
+            print(f"N={r.n} {LABELS[m]}: outbox held exactly {r.n} messages of {size} bytes{note}")
+
+
+def as_json(results: list[Result], methods: list[str], info: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "machine": info,
+            "results": [
+                {
+                    "n": r.n,
+                    **{
+                        m: {
+                            "seconds": r.seconds(m),
+                            "ms_per_message": r.per_message_ms(m),
+                            "to_last_message_s": r.last_message(m),
+                            "samples_s": [s.seconds for s in r.samples.get(m, [])],
+                            "samples_to_last_message_s": [
+                                s.last_message_s for s in r.samples.get(m, [])
+                            ],
+                            "eml_bytes": r.samples[m][0].eml_bytes if r.samples.get(m) else None,
+                            "send_retries": sum(s.retries for s in r.samples.get(m, [])),
+                        }
+                        for m in methods
+                    },
+                    "ratio_b_over_a": r.ratio("loop", "outbox"),
+                    "ratio_flow_over_b": r.ratio("flow", "loop"),
+                }
+                for r in results
+            ],
+            "marginal": [
+                {
+                    "from_n": small.n,
+                    "to_n": large.n,
+                    **{
+                        m: dict(zip(MARGINAL_KEYS, marginal(small, large, m), strict=True))
+                        for m in methods
+                    },
+                }
+                for small, large in itertools.pairwise(results)
+            ],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def sizes(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"comma-separated whole numbers: {text!r}") from exc
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"sizes must be 1 or more: {text!r}")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=sizes, default=[50, 200], help="default: 50,200")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the median counts")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed warm-up size; 0: none")
+    parser.add_argument("--no-flow", action="store_true", help="baselines only, no Prefect")
+    parser.add_argument("--workdir", type=Path, help="parent of the temporary folder")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--verbose", action="store_true", help="progress and Prefect's logs")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.warmup < 0:
+        parser.error("--repeat must be 1 or more and --warmup 0 or more")
+
+    methods = ["outbox", "loop"] if args.no_flow else list(METHODS)
+    deadline = working_day_ahead(weeks=6)
+    with tempfile.TemporaryDirectory(prefix="remiss-bench-", dir=args.workdir) as tmp:
+        workdir = Path(tmp)
+        info: dict[str, Any] = {
+            "workdir": str(workdir.parent),
+            "warmup": args.warmup,
+            "repeat": args.repeat,
+        }
+        prepare_prefect(workdir / "prefect-home", quiet=not args.verbose)
+        runner = Runner(workdir, deadline, verbose=args.verbose)
+        results = [Result(n) for n in args.sizes]
+
+        def series(method: str) -> None:
+            if args.warmup:
+                runner.run(method, args.warmup)
+            for r in results:
+                r.samples[method] = [runner.run(method, r.n) for _ in range(args.repeat)]
+
+        series("outbox")
+        series("loop")
+        if "flow" in methods:
+            timings: dict[str, float] = {}
+            with prefect_server(timings):
+                series("flow")
+            info.update(timings)
+        info = {**machine(), **info}
+
+    if args.json:
+        print(as_json(results, methods, info))
+    else:
+        print_table(results, methods, info)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

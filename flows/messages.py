@@ -1,0 +1,81 @@
+"""Sending stored messages (kvittenser, decisions) and processing answers."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.tasks import exponential_backoff
+from sqlalchemy.exc import OperationalError
+
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.errors import RemissError
+from remiss.mail import load_mailer
+from remiss.processing import mark_processed, queue_kvittens, unprocessed_answers, unsent_messages
+from remiss.sending import TemporarySendError, send_message
+from remiss.settings import load_settings
+
+
+class NotDelivered(RemissError):
+    """A message could not be sent now; the sweep tries again later."""
+
+
+@task(
+    name="skicka-meddelande",
+    task_run_name="skicka-meddelande-{message_id}",
+    retries=4,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_condition_fn=lambda _task, _run, state: isinstance(
+        state.result(raise_on_failure=False), TemporarySendError | OperationalError
+    ),
+)
+def send_message_task(message_id: int) -> str:
+    settings = load_settings()
+    return send_message(message_id, settings=settings, mailer=load_mailer(settings)).result
+
+
+@task(name="köa-kvittens")
+def queue_kvittens_task(answer_id: int) -> int:
+    with session_scope(load_settings().database_url) as session:
+        return queue_kvittens(session, answer_id)
+
+
+@task(name="markera-behandlat")
+def mark_processed_task(answer_id: int) -> None:
+    with session_scope(load_settings().database_url) as session:
+        mark_processed(session, answer_id, now=utcnow())
+
+
+@flow(name="behandla-svar")
+def process_answer(answer_id: int) -> None:
+    """Send the kvittens for a stored answer, then mark the answer processed."""
+    message_id = queue_kvittens_task(answer_id)
+    result = send_message_task(message_id)
+    if result not in ("sent", "recovered", "already_sent"):
+        raise NotDelivered(f"Kvittensen för svar {answer_id} kunde inte skickas ({result}).")
+    mark_processed_task(answer_id)
+
+
+@flow(name="skicka-meddelanden")
+def send_messages(message_ids: list[int]) -> dict[str, int]:
+    results: dict[str, int] = {}
+    for future in send_message_task.map(message_ids):
+        outcome = future.result(raise_on_failure=False)
+        key = outcome if isinstance(outcome, str) else "unsent"
+        results[key] = results.get(key, 0) + 1
+    return results
+
+
+@flow(name="svep-svar-och-meddelanden")
+def sweep() -> dict[str, int]:
+    """Process answers the answer page could not hand to Prefect, and send what is left."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        answers = unprocessed_answers(session)
+    processed = 0
+    for answer_id in answers:
+        process_answer(answer_id)
+        processed += 1
+    with session_scope(settings.database_url) as session:
+        leftover = unsent_messages(session)
+    sent = send_messages(leftover) if leftover else {}
+    return {"answers": processed, "messages": sum(sent.values())}

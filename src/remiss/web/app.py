@@ -1,0 +1,407 @@
+"""The answer page: what an official sees and does through the personal link."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from remiss import answers, dates
+from remiss.db import session_scope
+from remiss.documents import read_verified
+from remiss.errors import InputError
+from remiss.models import Answer, Dispatch, Document
+from remiss.rendering import environment
+from remiss.settings import Settings
+from remiss.status import progress
+from remiss.terms import PROGRESS_LABELS, STALLNINGSTAGANDEN
+from remiss.uploads import UploadError, UploadLimits, check_files, content_disposition
+from remiss.web import admin
+from remiss.web.security import (
+    CSRF_COOKIE,
+    BodyLimit,
+    FailureThrottle,
+    csrf_valid,
+    new_csrf_token,
+    security_headers,
+)
+
+log = logging.getLogger("remiss.web")
+
+Trigger = Callable[[int], None]
+
+NOT_FOUND_TEXT = (
+    "Länken fungerar inte. Den kan vara felskriven, gammal eller ha ersatts av en ny. "
+    "Kontakta handläggaren som skickade remissen."
+)
+
+
+def upload_limits(settings: Settings) -> UploadLimits:
+    mb = 1024 * 1024
+    return UploadLimits(
+        max_file_bytes=settings.upload_max_file_mb * mb,
+        max_total_bytes=settings.upload_max_total_mb * mb,
+        max_files=settings.upload_max_files,
+    )
+
+
+def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI:
+    """The web application. `trigger(answer_id)` hands a stored answer to Prefect."""
+    app = FastAPI(title="Remiss", docs_url=None, redoc_url=None, openapi_url=None)
+    env = environment(settings.templates_dir)
+    throttle = FailureThrottle()
+    limits = upload_limits(settings)
+    app.state.settings = settings
+    app.state.throttle = throttle
+    app.middleware("http")(security_headers)
+    app.add_middleware(BodyLimit, max_bytes=lambda: limits.max_total_bytes + 1024 * 1024)
+    app.mount(
+        "/static", StaticFiles(directory=settings.templates_dir / "web" / "static"), name="static"
+    )
+
+    def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        html = env.get_template(f"web/{name}").render(context)
+        return HTMLResponse(html, status_code=status)
+
+    def error_page(status: int, title: str, text: str) -> HTMLResponse:
+        return page("fel.html", {"rubrik": title, "text": text}, status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if 300 <= exc.status_code < 400 and exc.headers:
+            return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
+        if exc.status_code == 404:
+            return error_page(404, "Sidan finns inte", NOT_FOUND_TEXT)
+        if exc.status_code == 429:
+            return error_page(429, "För många försök", NOT_FOUND_TEXT)
+        if exc.status_code == 405:
+            return error_page(405, "Det går inte att göra så här", "Gå tillbaka och försök igen.")
+        return error_page(exc.status_code, "Något gick fel", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, _exc: RequestValidationError) -> Response:
+        return error_page(
+            400,
+            "Formuläret kunde inte läsas",
+            "Det som skickades var ofullständigt. Gå tillbaka, ladda om sidan och försök igen.",
+        )
+
+    @app.exception_handler(Exception)
+    async def server_error(_request: Request, exc: Exception) -> Response:
+        log.error("unexpected error: %s", type(exc).__name__)
+        return error_page(
+            500,
+            "Något gick fel hos oss",
+            "Inget av det ni skickade har sparats. Försök igen om en stund eller kontakta "
+            "handläggaren.",
+        )
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "okänd"
+
+    @contextmanager
+    def dispatch_for(request: Request, token: str) -> Iterator[tuple[Session, Dispatch]]:
+        """Open the link's dispatch, or raise a 404 that looks the same for every failure."""
+        client = client_of(request)
+        if throttle.blocked(client):
+            # Slowed down, whatever the token: guessing links gets expensive.
+            time.sleep(throttle.delay)
+        with session_scope(settings.database_url) as session:
+            dispatch = answers.find_by_token(
+                session,
+                token,
+                now=dates.utcnow(),
+                valid_days_after_close=settings.link_valid_days,
+            )
+            if dispatch is None:
+                throttle.fail(client)
+                status = 429 if throttle.blocked(client) else 404
+                raise StarletteHTTPException(status_code=status, detail=NOT_FOUND_TEXT)
+            yield session, dispatch
+
+    def view(
+        session: Session,
+        dispatch: Dispatch,
+        token: str,
+        csrf: str,
+        *,
+        errors: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        form: str | None = None,
+        notice: str | None = None,
+    ) -> dict[str, Any]:
+        case = dispatch.round.case
+        others = [d for d in dispatch.round.dispatches if d.id != dispatch.id]
+        now = dates.utcnow()
+        return {
+            "token": token,
+            "csrf": csrf,
+            "arende": case,
+            "instans": dispatch,
+            "motionarer": [f"{m.namn} ({m.parti})" for m in case.motionarer],
+            "att_satser": case.att_satser,
+            "handlingar": case.documents,
+            "svar": list(reversed(dispatch.answers)),
+            "aktuellt_svar": dispatch.current_answer,
+            "anstand": dispatch.anstand,
+            "vantande_anstand": next((a for a in dispatch.anstand if a.state == "requested"), None),
+            "ovriga": others,
+            "stallningstaganden": STALLNINGSTAGANDEN,
+            "lage": PROGRESS_LABELS[progress(dispatch)],
+            "stangd": answers.is_closed(dispatch),
+            "svarstid_ute": now > dates.deadline_end(dispatch.deadline, settings.timezone),
+            "errors": errors or {},
+            "values": values or {},
+            "form": form,
+            "notice": notice,
+        }
+
+    def with_csrf_cookie(request: Request, response: HTMLResponse, csrf: str) -> HTMLResponse:
+        if request.cookies.get(CSRF_COOKIE) != csrf:
+            response.set_cookie(
+                CSRF_COOKIE,
+                csrf,
+                httponly=True,
+                samesite="strict",
+                secure=settings.base_url.startswith("https://"),
+                path="/",
+            )
+        return response
+
+    def csrf_for(request: Request) -> str:
+        return request.cookies.get(CSRF_COOKIE) or new_csrf_token()
+
+    notices = {
+        "kvittens": "Tack! Mottagandet av remissen är bekräftat.",
+        "anstand": "Er begäran om anstånd är skickad. Ni får beslutet med e-post.",
+        "avstar": "Ni har meddelat att ni avstår från att yttra er. Tack för beskedet.",
+    }
+
+    @app.get("/r/{token}", response_class=HTMLResponse)
+    def remiss_page(request: Request, token: str, klart: str | None = None) -> HTMLResponse:
+        csrf = csrf_for(request)
+        with dispatch_for(request, token) as (session, dispatch):
+            answers.record_opening(session, dispatch, now=dates.utcnow())
+            context = view(session, dispatch, token, csrf, notice=notices.get(klart or ""))
+            response = page("remiss.html", context)
+        return with_csrf_cookie(request, response, csrf)
+
+    def form_error(
+        request: Request, token: str, exc: InputError, form: str, values: dict[str, Any]
+    ) -> HTMLResponse:
+        csrf = csrf_for(request)
+        with dispatch_for(request, token) as (session, dispatch):
+            errors = {exc.field or "form": exc.message}
+            context = view(session, dispatch, token, csrf, errors=errors, values=values, form=form)
+            return with_csrf_cookie(request, page("remiss.html", context, 400), csrf)
+
+    def check_csrf(request: Request, submitted: str) -> None:
+        if not csrf_valid(request, submitted):
+            raise StarletteHTTPException(
+                status_code=403,
+                detail="Formuläret har gått ut. Ladda om sidan och försök igen.",
+            )
+
+    def done(token: str, what: str) -> RedirectResponse:
+        return RedirectResponse(f"/r/{quote(token)}?klart={what}#lage", status_code=303)
+
+    @app.post("/r/{token}/kvittens")
+    def post_kvittens(
+        request: Request,
+        token: str,
+        csrf: Annotated[str, Form()] = "",
+        diarienummer: Annotated[str, Form()] = "",
+        kontaktperson: Annotated[str, Form()] = "",
+        epost: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf)
+        values = {"diarienummer": diarienummer, "kontaktperson": kontaktperson, "epost": epost}
+        try:
+            with dispatch_for(request, token) as (session, dispatch):
+                answers.confirm_receipt(
+                    session,
+                    dispatch,
+                    their_diarienummer=diarienummer,
+                    contact_name=kontaktperson,
+                    contact_email=epost,
+                    now=dates.utcnow(),
+                )
+        except InputError as exc:
+            return form_error(request, token, exc, "kvittens", values)
+        return done(token, "kvittens")
+
+    @app.post("/r/{token}/anstand")
+    def post_anstand(
+        request: Request,
+        token: str,
+        csrf: Annotated[str, Form()] = "",
+        datum: Annotated[str, Form()] = "",
+        skal: Annotated[str, Form()] = "",
+        epost: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf)
+        values = {"datum": datum, "skal": skal, "epost_anstand": epost}
+        try:
+            with dispatch_for(request, token) as (session, dispatch):
+                answers.request_anstand(
+                    session,
+                    dispatch,
+                    new_date=datum,
+                    reason=skal,
+                    requested_by=epost,
+                    now=dates.utcnow(),
+                )
+        except InputError as exc:
+            if exc.field == "epost":
+                exc.field = "epost_anstand"
+            return form_error(request, token, exc, "anstand", values)
+        return done(token, "anstand")
+
+    @app.post("/r/{token}/avstar")
+    def post_avstar(
+        request: Request,
+        token: str,
+        csrf: Annotated[str, Form()] = "",
+        skal: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf)
+        try:
+            with dispatch_for(request, token) as (session, dispatch):
+                answers.decline(session, dispatch, reason=skal, now=dates.utcnow())
+        except InputError as exc:
+            return form_error(request, token, exc, "avstar", {"skal_avstar": skal})
+        return done(token, "avstar")
+
+    @app.post("/r/{token}/svar")
+    def post_svar(
+        request: Request,
+        token: str,
+        csrf: Annotated[str, Form()] = "",
+        stallningstagande: Annotated[str, Form()] = "",
+        att_sats: Annotated[list[str] | None, Form()] = None,
+        sammanfattning: Annotated[str, Form()] = "",
+        beslutsdatum: Annotated[str, Form()] = "",
+        paragraf: Annotated[str, Form()] = "",
+        gemensamt: Annotated[list[str] | None, Form()] = None,
+        reservationer: Annotated[str, Form()] = "",
+        sarskilda_uttalanden: Annotated[str, Form()] = "",
+        kontaktperson: Annotated[str, Form()] = "",
+        epost: Annotated[str, Form()] = "",
+        filer: Annotated[list[UploadFile] | None, File()] = None,
+    ) -> Response:
+        check_csrf(request, csrf)
+        per_sats = {i: p for i, p in enumerate(att_sats or [], start=1)}
+        form = answers.AnswerForm(
+            position=stallningstagande or None,
+            att_sats_positions=per_sats,
+            summary=sammanfattning,
+            decision_date=beslutsdatum,
+            decision_paragraph=paragraf,
+            joint_with=list(gemensamt or []),
+            reservationer=reservationer,
+            sarskilda_uttalanden=sarskilda_uttalanden,
+            contact_name=kontaktperson,
+            contact_email=epost,
+        )
+        values: dict[str, Any] = {
+            "stallningstagande": stallningstagande,
+            "att_sats": per_sats,
+            "sammanfattning": sammanfattning,
+            "beslutsdatum": beslutsdatum,
+            "paragraf": paragraf,
+            "gemensamt": list(gemensamt or []),
+            "reservationer": reservationer,
+            "sarskilda_uttalanden": sarskilda_uttalanden,
+            "kontaktperson": kontaktperson,
+            "epost": epost,
+        }
+        uploads = [(f.filename or "", f.file.read()) for f in (filer or []) if f.filename or f.size]
+        now = dates.utcnow()
+        try:
+            with dispatch_for(request, token) as (session, dispatch):
+                checked_values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
+                try:
+                    files = check_files(uploads, limits)
+                except UploadError as exc:
+                    raise InputError(exc.message, field="filer") from exc
+                answer = answers.submit_answer(
+                    session, dispatch, checked_values, files, store=settings.documents_dir, now=now
+                )
+                answer_id, version = answer.id, answer.version
+        except InputError as exc:
+            return form_error(request, token, exc, "svar", values)
+        # Committed to the database and to disk: only now is the answer handed on.
+        if trigger is not None:
+            try:
+                trigger(answer_id)
+            except Exception as exc:  # the sweep will process it
+                log.warning(
+                    "answer %s stored; processing deferred: %s", answer_id, type(exc).__name__
+                )
+        return RedirectResponse(f"/r/{quote(token)}/kvitto/{version}", status_code=303)
+
+    @app.get("/r/{token}/kvitto/{version}", response_class=HTMLResponse)
+    def receipt(request: Request, token: str, version: int) -> HTMLResponse:
+        csrf = csrf_for(request)
+        with dispatch_for(request, token) as (session, dispatch):
+            answer = session.scalars(
+                select(Answer).where(Answer.dispatch_id == dispatch.id, Answer.version == version)
+            ).first()
+            if answer is None:
+                raise StarletteHTTPException(status_code=404)
+            names = {d.remissinstans.code: d.name for d in dispatch.round.dispatches}
+            context = view(session, dispatch, token, csrf) | {
+                "kvitto": answer,
+                "gemensamt_namn": [names.get(c, c) for c in answer.joint_with],
+            }
+            return with_csrf_cookie(request, page("kvitto.html", context), csrf)
+
+    def download(doc: Document) -> Response:
+        data = read_verified(Path(doc.storage_path), doc.sha256)
+        return Response(
+            data,
+            media_type=doc.content_type,
+            headers={"Content-Disposition": content_disposition(doc.filename)},
+        )
+
+    @app.get("/r/{token}/handlingar/{document_id}")
+    def get_handling(request: Request, token: str, document_id: int) -> Response:
+        with dispatch_for(request, token) as (session, dispatch):
+            doc = session.get(Document, document_id)
+            if doc is None or doc.case_id != dispatch.round.case_id:
+                raise StarletteHTTPException(status_code=404)
+            return download(doc)
+
+    @app.get("/r/{token}/filer/{document_id}")
+    def get_own_file(request: Request, token: str, document_id: int) -> Response:
+        with dispatch_for(request, token) as (session, dispatch):
+            doc = session.get(Document, document_id)
+            own = {a.id for a in dispatch.answers}
+            if doc is None or doc.answer_id not in own:
+                raise StarletteHTTPException(status_code=404)
+            return download(doc)
+
+    @app.get("/", response_class=HTMLResponse)
+    def start() -> HTMLResponse:
+        return page(
+            "fel.html",
+            {
+                "rubrik": "Remisser",
+                "text": "Använd den personliga länken i e-postmeddelandet med remissen.",
+            },
+        )
+
+    app.include_router(admin.router(settings, env, download))
+    return app

@@ -1,0 +1,202 @@
+"""Headers, CSRF, request size limits, throttling of failed link lookups, and staff login."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("remiss.web")
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+CSRF_COOKIE = "remiss_csrf"
+CSRF_FIELD = "csrf"
+ADMIN_COOKIE = "remiss_admin"
+_TOKEN_IN_PATH = re.compile(r"^/r/[^/]+")
+
+
+def masked_path(path: str) -> str:
+    """The path with the link's token hidden: access logs must not hold working links."""
+    return _TOKEN_IN_PATH.sub("/r/***", path)
+
+
+async def security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    log.info(
+        "%s %s %s %.0f ms",
+        request.method,
+        masked_path(request.url.path),
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+    )
+    return response
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies above a limit, whether or not Content-Length is honest."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: Callable[[], int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes()
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge:
+            await _too_large(send, limit)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    mb = limit // (1024 * 1024)
+    body = (
+        "<!DOCTYPE html><html lang='sv'><head><meta charset='utf-8'><title>För stor</title>"
+        "</head><body><main><h1>Det ni skickade är för stort</h1>"
+        f"<p>Ett svar med filer får vara högst {mb} MB. Gå tillbaka och försök igen med "
+        "mindre eller färre filer.</p></main></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *[(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()],
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_valid(request: Request, submitted: object) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return (
+        isinstance(submitted, str)
+        and bool(cookie)
+        and hmac.compare_digest(submitted.encode(), (cookie or "").encode())
+    )
+
+
+class FailureThrottle:
+    """Slows down a client after repeated failed link lookups (per process, in memory)."""
+
+    def __init__(self, *, limit: int = 10, window: float = 600.0, delay: float = 1.0) -> None:
+        self.limit = limit
+        self.window = window
+        self.delay = delay
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        q = self._failures[client]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, client: str, now: float | None = None) -> bool:
+        return len(self._recent(client, time.monotonic() if now is None else now)) >= self.limit
+
+    def fail(self, client: str, now: float | None = None) -> None:
+        self._recent(client, time.monotonic() if now is None else now).append(
+            time.monotonic() if now is None else now
+        )
+
+
+# Staff passwords: scrypt from the standard library, stored as scrypt$n$r$p$salt$hash.
+_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, maxmem=64 * 1024 * 1024, dklen=32, **_SCRYPT
+    )
+    b64 = base64.urlsafe_b64encode
+    return "scrypt${n}${r}${p}$".format(**_SCRYPT) + f"{b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.urlsafe_b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.urlsafe_b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 * 1024 * 1024,
+            dklen=len(expected),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def sign(value: str, key: bytes) -> str:
+    mac = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return f"{value}.{mac}"
+
+
+def unsign(signed: str | None, key: bytes) -> str | None:
+    if not signed or "." not in signed:
+        return None
+    value, mac = signed.rsplit(".", 1)
+    expected = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return value if hmac.compare_digest(mac, expected) else None
