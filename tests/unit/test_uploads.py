@@ -7,6 +7,7 @@ every rule has a test with the attack it stops.
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 from collections.abc import Sequence
@@ -774,3 +775,29 @@ def test_content_disposition_cannot_be_broken_out_of() -> None:
     quoted = header.split('filename="', 1)[1].split('"', 1)[0]
     assert quoted == "a_ filename_evil.exeSet-Cookie x_1__.pdf _"
     assert header.count('"') == 2
+
+
+def test_damaged_archives_only_ever_raise_upload_error() -> None:
+    rng = random.Random(20251124)
+    originals = [make_docx(), make_odt(), make_docx(compression=zipfile.ZIP_STORED)]
+    for _ in range(2000):
+        data = bytearray(rng.choice(originals))
+        for _ in range(rng.randint(1, 4)):
+            position = rng.randrange(len(data))
+            action = rng.random()
+            if action < 0.6:
+                data[position] = rng.randrange(256)
+            elif action < 0.8:
+                del data[position : position + rng.randint(1, 50)]
+            else:
+                data[position:position] = rng.randbytes(rng.randint(1, 20))
+        assert detect_kind(bytes(data)) in {None, "docx", "odt"}
+        outcome: CheckedFile | UploadError
+        try:
+            outcome = check_file("svar.docx", bytes(data), DEFAULT)
+        except UploadError as error:
+            outcome = error
+        if isinstance(outcome, UploadError):
+            assert outcome.filename == "svar.docx"
+        else:
+            assert outcome.kind in {"docx", "odt"}

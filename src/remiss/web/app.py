@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -284,6 +286,33 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
             return form_error(request, token, exc, "avstar", {"skal_avstar": skal})
         return done(token, "avstar")
 
+    def store_answer(
+        request: Request,
+        token: str,
+        form: answers.AnswerForm,
+        uploads: list[tuple[str, bytes]],
+        now: dt.datetime,
+    ) -> tuple[int, int]:
+        """Check and store one answer version; returns (answer id, version) once committed."""
+        for attempt in range(5):
+            try:
+                with dispatch_for(request, token) as (session, dispatch):
+                    values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
+                    try:
+                        files = check_files(uploads, limits)
+                    except UploadError as exc:
+                        raise InputError(exc.message, field="filer") from exc
+                    answer = answers.submit_answer(
+                        session, dispatch, values, files, store=settings.documents_dir, now=now
+                    )
+                    stored = answer.id, answer.version
+                return stored
+            except IntegrityError:
+                # Another submission on the same link took this version number; take the next.
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
     @app.post("/r/{token}/svar")
     def post_svar(
         request: Request,
@@ -330,16 +359,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         uploads = [(f.filename or "", f.file.read()) for f in (filer or []) if f.filename or f.size]
         now = dates.utcnow()
         try:
-            with dispatch_for(request, token) as (session, dispatch):
-                checked_values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
-                try:
-                    files = check_files(uploads, limits)
-                except UploadError as exc:
-                    raise InputError(exc.message, field="filer") from exc
-                answer = answers.submit_answer(
-                    session, dispatch, checked_values, files, store=settings.documents_dir, now=now
-                )
-                answer_id, version = answer.id, answer.version
+            answer_id, version = store_answer(request, token, form, uploads, now)
         except InputError as exc:
             return form_error(request, token, exc, "svar", values)
         # Committed to the database and to disk: only now is the answer handed on.
