@@ -73,8 +73,9 @@ def sweep() -> dict[str, int]:
         answers = unprocessed_answers(session)
     processed = 0
     for answer_id in answers:
-        process_answer(answer_id)
-        processed += 1
+        # One answer that cannot be processed now must not hold back the others.
+        if process_answer(answer_id, return_state=True).is_completed():
+            processed += 1
     with session_scope(settings.database_url) as session:
         leftover = unsent_messages(session)
     sent = send_messages(leftover) if leftover else {}

@@ -180,6 +180,8 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
             state += " (gemensamt svar)"
         if any(a["state"] == "requested" for a in d["anstand"]):
             state += ", begär anstånd"
+        elif any(a["state"] == "granted" for a in d["anstand"]):
+            state += ", anstånd beviljat"
         if d["overdue"]:
             state += ", försenad"
         rows.append((d["name"], state, sent, d["deadline"]))
