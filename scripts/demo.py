@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from remiss import dates  # noqa: E402
+from remiss.reminders import load_policy, schedule  # noqa: E402
 
 DATA = ROOT / "data" / "demo"
 CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"
@@ -180,16 +181,23 @@ def main() -> None:
     run("anstand", "grant", "1", "--note", "Anstånd beviljas till nämndens sammanträde.", env=env)
     # Kvittenser the portal could not hand to Prefect before it stopped are sent here.
     run("answers", "process", env=env)
+
+    print("\nPåminnelsesvepet vid simulerade tidpunkter (arbetsdagar kl. 08.00):", flush=True)
+    policy = load_policy(ROOT / "config" / "paminnelser.yaml")
+    for stage in schedule(deadline, policy, "Europe/Stockholm"):
+        local = dates.iso_local(stage.due_at)
+        run("remind", "--as-of", local, env=env)
     run("status", env=env)
 
     outbox = DATA / "outbox"
     kinds = {
-        kind: len(list(outbox.glob(f"*_{kind}_*.eml")))
-        for kind in ("missiv", "kvittens", "anstand_beslut")
+        kind: len(list(outbox.glob(f"*_{kind}*.eml")))
+        for kind in ("missiv", "kvittens", "anstand_beslut", "paminnelse")
     }
     print(
-        f"\nE-posten ligger i {outbox}: {kinds['missiv']} remisser, {kinds['kvittens']} kvittenser "
-        f"och {kinds['anstand_beslut']} beslut om anstånd."
+        f"\nE-posten ligger i {outbox}: {kinds['missiv']} remisser, "
+        f"{kinds['kvittens']} kvittenser, {kinds['anstand_beslut']} beslut om anstånd "
+        f"och {kinds['paminnelse']} påminnelser."
     )
     print(
         f"Läget som JSON:  REMISS_DATA_DIR={DATA.relative_to(ROOT)} .venv/bin/remiss status --json"

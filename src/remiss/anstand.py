@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from remiss import reminding
 from remiss.errors import ConflictError, InputError, NotFoundError
 from remiss.messages import ANSTAND_BESLUT
 from remiss.models import Anstand, Dispatch, Event, OutgoingMessage
@@ -26,6 +27,7 @@ def decide(
     *,
     grant: bool,
     now: dt.datetime,
+    tz: str,
     new_date: dt.date | None = None,
     note: str | None = None,
 ) -> OutgoingMessage:
@@ -60,4 +62,6 @@ def decide(
             | ({"from": previous.isoformat(), "to": day.isoformat()} if grant else {}),
         )
     )
-    return queue_message(session, dispatch, ANSTAND_BESLUT, request.id)
+    message = queue_message(session, dispatch, ANSTAND_BESLUT, request.id)
+    reminding.refresh(session, dispatch, tz=tz)  # the whole schedule follows the new deadline
+    return message

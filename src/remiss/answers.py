@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remiss import dates
+from remiss import dates, reminding
 from remiss.documents import store_bytes
 from remiss.errors import InputError
 from remiss.models import Anstand, Answer, Dispatch, Document, Event
@@ -160,7 +160,9 @@ def request_anstand(
     return request
 
 
-def decline(session: Session, dispatch: Dispatch, *, reason: str | None, now: dt.datetime) -> None:
+def decline(
+    session: Session, dispatch: Dispatch, *, reason: str | None, now: dt.datetime, tz: str
+) -> None:
     _require_open(dispatch)
     if dispatch.current_answer is not None:
         raise InputError(
@@ -171,6 +173,7 @@ def decline(session: Session, dispatch: Dispatch, *, reason: str | None, now: dt
     dispatch.declined_at = now
     dispatch.decline_reason = _text(reason, field="skal", max_len=2000)
     _event(session, dispatch, "declined", now)
+    reminding.refresh(session, dispatch, tz=tz)
 
 
 @dataclass
@@ -243,6 +246,7 @@ def submit_answer(
     *,
     store: Path,
     now: dt.datetime,
+    tz: str,
 ) -> Answer:
     """Store a new answer version with its files. The caller commits before it says thank you.
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from remiss import dates
 from remiss.errors import InputError
 from remiss.register import Register, Remissinstans
+from remiss.reminders import Policy, parse_policy
 from remiss.terms import ARENDETYPER
 from remiss.validation import check_keys, email_field, load_yaml_mapping, text_field
 
@@ -24,7 +25,7 @@ REQUIRED = {
     "remissinstanser",
     "handlaggare",
 }
-OPTIONAL = {"motionarer", "vackt", "handlingar", "missiv"}
+OPTIONAL = {"motionarer", "vackt", "handlingar", "missiv", "paminnelser"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class CaseFile:
     handlaggare_namn: str
     handlaggare_epost: str
     missiv: str | None
+    paminnelser: dict[str, Any] = field(default_factory=dict)
 
     @property
     def arendetyp_label(self) -> str:
@@ -69,6 +71,7 @@ class RoundPlan:
     case: CaseFile
     recipients: tuple[Remissinstans, ...]
     deadline: dt.date
+    policy: Policy = field(default_factory=Policy)
 
 
 def _date(value: object, *, source: str, field: str) -> dt.date:
@@ -191,6 +194,15 @@ def parse_case(path: Path) -> CaseFile:
         optional=set(),
     )
 
+    paminnelser = data.get("paminnelser") or {}
+    if not isinstance(paminnelser, dict):
+        raise InputError(
+            "ska vara en mappning, som i config/paminnelser.yaml",
+            source=source,
+            field="paminnelser",
+        )
+    parse_policy(paminnelser, source=source, prefix="paminnelser.")  # checked now, merged later
+
     missiv = data.get("missiv")
     if missiv is not None and not isinstance(missiv, str):
         raise InputError("ska vara en text", source=source, field="missiv", value=missiv)
@@ -212,6 +224,7 @@ def parse_case(path: Path) -> CaseFile:
             handlaggare["epost"], source=source, field="handlaggare.epost"
         ),
         missiv=missiv.strip() if missiv else None,
+        paminnelser=paminnelser,
     )
 
 
@@ -242,6 +255,7 @@ def plan_round(
     to: list[str] | None = None,
     deadline: dt.date | None = None,
     force: bool = False,
+    policy: Policy | None = None,
 ) -> RoundPlan:
     """Resolve recipients and the deadline, with the command-line overrides taking precedence."""
     source = str(case.source)
@@ -263,4 +277,5 @@ def plan_round(
             case.svar_senast, today=today, force=force, source=source, field="svar_senast"
         )
         chosen = case.svar_senast
-    return RoundPlan(case=case, recipients=tuple(recipients), deadline=chosen)
+    merged = parse_policy(case.paminnelser, source=source, prefix="paminnelser.", base=policy)
+    return RoundPlan(case=case, recipients=tuple(recipients), deadline=chosen, policy=merged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -14,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from remiss import anstand as anstand_service
-from remiss import dates, operations
+from remiss import dates, operations, reminding
 from remiss.db import session_scope
 from remiss.errors import ConflictError, InputError, NotFoundError, RemissError
+from remiss.planning import check_meetings
 from remiss.register import KINDS, load_register
 from remiss.rounds import find_round
 from remiss.settings import Settings, load_settings
@@ -157,6 +159,21 @@ def round_start(
         f"Startar remissomgång för {plan.case.diarienummer} till {len(plan.recipients)} "
         f"remissinstanser, svar senast {dates.swedish_date(plan.deadline)}."
     )
+    meetings = check_meetings(
+        plan.recipients,
+        send_date=dates.local_today(dates.utcnow(), settings.timezone),
+        deadline=plan.deadline,
+        days_after_meeting=plan.policy.arbetsdagar_efter_sammantrade,
+    )
+    for warning in meetings.warnings:
+        err.print(f"Varning: {warning}", markup=False)
+    if meetings.warnings and meetings.earliest_deadline:
+        err.print(
+            "Tidigaste svarsdag som ger varje vald nämnd ett sammanträde och "
+            f"{plan.policy.arbetsdagar_efter_sammantrade} arbetsdagar efter det: "
+            f"{dates.swedish_date(meetings.earliest_deadline)}.",
+            markup=False,
+        )
     from flows.start_round import start_round
 
     with user_errors():
@@ -221,6 +238,16 @@ def _status_doc(settings: Settings, round_ref: str | None) -> dict[str, Any]:
         return status_document(session, now=dates.utcnow(), tz=settings.timezone, rounds=rounds)
 
 
+def _motion_text(rnd: dict[str, Any]) -> str:
+    if not rnd["motion_limit"]:
+        return ""
+    limit = dates.swedish_date(dates.parse_date(rnd["motion_limit"]))
+    text = f"\nMotionen bör avgöras senast {limit} ({rnd['motion_days_left']} dagar kvar)."
+    if rnd["motion_warning"]:
+        text += " Varning: mindre än tre månader kvar."
+    return text
+
+
 def _print_status(settings: Settings, round_ref: str | None) -> None:
     with user_errors():
         doc = _status_doc(settings, round_ref)
@@ -239,6 +266,7 @@ def _print_status(settings: Settings, round_ref: str | None) -> None:
                     else ""
                 )
                 + f". Svar senast {dates.swedish_date(dates.parse_date(rnd['svar_senast']))}."
+                + _motion_text(rnd)
             ),
         )
         for column in ("Remissinstans", "Status", "Skickad", "Svar senast"):
@@ -263,6 +291,8 @@ def round_close(
             if rnd.state == "closed":
                 raise ConflictError(f"Omgång {rnd.id} är redan avslutad.")
             rnd.state, rnd.closed_at = "closed", dates.utcnow()
+            for dispatch in rnd.dispatches:
+                dispatch.next_reminder_at = None
             out.print(f"Omgång {rnd.id} ({rnd.case.diarienummer}) är avslutad.")
 
 
@@ -316,7 +346,13 @@ def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None)
                 ) from exc
         with session_scope(settings.database_url) as session:
             message = anstand_service.decide(
-                session, anstand_id, grant=grant, now=dates.utcnow(), new_date=new_date, note=note
+                session,
+                anstand_id,
+                grant=grant,
+                now=dates.utcnow(),
+                tz=settings.timezone,
+                new_date=new_date,
+                note=note,
             )
             message_id, name = message.id, message.dispatch.name
     from flows.messages import send_messages
@@ -372,6 +408,80 @@ def answers_process() -> None:
     with user_errors():
         result = sweep()
     out.print(f"Behandlade svar: {result['answers']}. Skickade meddelanden: {result['messages']}.")
+
+
+def _as_of(text: str | None, tz: str) -> dt.datetime:
+    """ÅÅÅÅ-MM-DD, ÅÅÅÅ-MM-DD TT:MM or ISO 8601; without a zone, local time."""
+    if not text:
+        return dates.utcnow()
+    try:
+        parsed = dt.datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputError(
+            "ska vara en tidpunkt, till exempel 2027-01-05 08:00", field="--as-of", value=text
+        ) from exc
+    if parsed.tzinfo is None:
+        return dates.local_instant(parsed.date(), parsed.hour, parsed.minute, tz)
+    return parsed.astimezone(dt.UTC)
+
+
+@app.command()
+def remind(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", metavar="TIDPUNKT", help="Som om klockan vore (t.ex. 2027-01-05 08:00)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Visa vad som skulle skickas och till vem, skicka inget."),
+    ] = False,
+) -> None:
+    """Skicka de påminnelser som ska gå ut nu (eller vid --as-of), var och en en gång."""
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+        now = _as_of(as_of, settings.timezone)
+    when = dates.swedish_datetime(now, settings.timezone)
+    if dry_run:
+        with user_errors(), session_scope(settings.database_url) as session:
+            planned = [
+                p
+                for d in reminding.due_dispatch_ids(session, now)
+                if (p := reminding.plan(session, d, now=now, tz=settings.timezone)) is not None
+            ]
+        if not planned:
+            out.print(f"Inga påminnelser att skicka {when}.")
+            return
+        table = Table(title=f"Påminnelser som skulle skickas {when} (inget skickas)")
+        for column in ("Remissinstans", "Påminnelse", "Till", "Kopia", "Svar senast"):
+            table.add_column(column)
+        for p in planned:
+            table.add_row(
+                p.name,
+                reminder_label(p.stage.kind, p.stage.days),
+                ", ".join(p.to),
+                ", ".join(p.cc) or "–",
+                p.stage.deadline.isoformat(),
+            )
+        out.print(table)
+        return
+    from flows.reminders import remind as remind_flow
+
+    with user_errors():
+        result = remind_flow(now)
+    sent = result.get("sent", 0) + result.get("recovered", 0)
+    out.print(f"Påminnelser {when}: {sent} skickade.")
+
+
+def reminder_label(kind: str, days: int) -> str:
+    span = f"{days} arbetsdag{'ar' if days != 1 else ''}"
+    return {
+        "fore": f"{span} före svarsdagen",
+        "sen": f"svaret har inte kommit in ({span} efter)",
+        "eskalering": f"eskalering ({span} efter svarsdagen)",
+    }[kind]
 
 
 @admin_app.command("hash-password")

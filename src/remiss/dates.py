@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 import pendulum
@@ -68,6 +69,22 @@ def add_working_days(day: dt.date, count: int) -> dt.date:
         if is_working_day(current):
             remaining -= 1
     return current
+
+
+def local_instant(day: dt.date, hour: int, minute: int, tz: str = DEFAULT_TZ) -> dt.datetime:
+    """The UTC instant of a local wall-clock time; a time in the spring DST gap raises."""
+    zone = ZoneInfo(tz)
+    local = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+    # Round-tripping through UTC exposes times that do not exist (the hour skipped in March).
+    if local.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValueError(f"{day} {hour:02d}:{minute:02d} does not exist in {tz}")
+    return local.astimezone(dt.UTC)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar months, clamped at the month's end (31 May - 3 months = 28/29 February)."""
+    moved = pendulum.date(day.year, day.month, day.day).add(months=months)
+    return dt.date(moved.year, moved.month, moved.day)
 
 
 def deadline_end(day: dt.date, tz: str = DEFAULT_TZ) -> dt.datetime:

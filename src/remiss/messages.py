@@ -11,14 +11,17 @@ from sqlalchemy.orm import Session
 from remiss.documents import read_verified
 from remiss.mail import Attachment, OutgoingEmail
 from remiss.models import Anstand, Answer, Dispatch, OutgoingMessage
+from remiss.reminders import ESKALERING
 from remiss.rendering import environment
 from remiss.rounds import MISSIV
 from remiss.settings import Settings
 from remiss.terms import STALLNINGSTAGANDEN
-from remiss.tokens import hash_token, new_token
+from remiss.tokens import derive_token, hash_token, new_nonce
 
 KVITTENS = "kvittens"
 ANSTAND_BESLUT = "anstand_beslut"
+PAMINNELSE_PREFIX = "paminnelse_"
+ESCALATION_ROLES = {"förvaltningschef", "eskalering", "vd", "ordförande"}
 
 
 def answer_link(base_url: str, token: str) -> str:
@@ -64,9 +67,21 @@ def render(
     )
 
 
+def dispatch_link(dispatch: Dispatch, settings: Settings) -> str:
+    """The dispatch's current link, made again from its nonce (only the hash is stored)."""
+    if dispatch.token_nonce is None:
+        raise ValueError(f"dispatch {dispatch.id} has no link yet")
+    token = derive_token(settings.secret_key(), dispatch.id, dispatch.token_nonce)
+    if dispatch.token_hash != hash_token(token):
+        raise ValueError("the secret key has changed since the link was sent")
+    return answer_link(dispatch.round.base_url, token)
+
+
 def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
     dispatch = message.dispatch
-    token = new_token()
+    # A fresh link for each attempt: this attempt's message is the one that goes out.
+    dispatch.token_nonce = new_nonce()
+    token = derive_token(settings.secret_key(), dispatch.id, dispatch.token_nonce)
     dispatch.token_hash = hash_token(token)
     documents = dispatch.round.case.documents
     context = _case_context(dispatch, settings) | {
@@ -126,10 +141,51 @@ def _anstand_beslut(
     )
 
 
+def escalation_contacts(dispatch: Dispatch) -> list[dict[str, Any]]:
+    return [
+        c
+        for c in dispatch.remissinstans.contacts
+        if (c.get("roll") or "").lower() in ESCALATION_ROLES
+    ]
+
+
+def reminder_recipients(
+    dispatch: Dispatch, stage_kind: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(to, cc): escalations go to the escalation contact with the handläggare in copy."""
+    handlaggare = dispatch.round.case.handlaggare_epost
+    if stage_kind == ESKALERING:
+        escalation = escalation_contacts(dispatch)
+        if escalation:
+            return tuple(c["epost"] for c in escalation), (dispatch.email, handlaggare)
+        return (dispatch.email,), (handlaggare,)
+    return (dispatch.email,), ((dispatch.contact_email,) if dispatch.contact_email else ())
+
+
+def _paminnelse(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
+    dispatch = message.dispatch
+    name = message.kind.removeprefix(PAMINNELSE_PREFIX)
+    stage_kind = name.rstrip("0123456789")
+    to, cc = reminder_recipients(dispatch, stage_kind)
+    escalation = escalation_contacts(dispatch)
+    context = _case_context(dispatch, settings) | {
+        "steg": stage_kind,
+        "dagar": int(name[len(stage_kind) :] or 0),
+        "link": dispatch_link(dispatch, settings),
+        "eskaleringskontakt": escalation[0] if escalation else None,
+        "anstand_beviljat": any(a.state == "granted" for a in dispatch.anstand),
+    }
+    return render(
+        "paminnelse", context, key=message.idempotency_key, to=to, cc=cc, settings=settings
+    )
+
+
 _BUILDERS = {MISSIV: _missiv, KVITTENS: _kvittens, ANSTAND_BESLUT: _anstand_beslut}
 
 
 def build_message(
     session: Session, message: OutgoingMessage, *, settings: Settings
 ) -> OutgoingEmail:
+    if message.kind.startswith(PAMINNELSE_PREFIX):
+        return _paminnelse(session, message, settings)
     return _BUILDERS[message.kind](session, message, settings)

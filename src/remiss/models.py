@@ -160,6 +160,8 @@ class Round(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The reminder policy in force for this round (config/paminnelser.yaml + the case file).
+    reminder_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     case: Mapped[Case] = relationship()
     dispatches: Mapped[list[Dispatch]] = relationship(
@@ -193,6 +195,10 @@ class Dispatch(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320))
     declined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decline_reason: Mapped[str | None] = mapped_column(Text)
+    # Random per link; with the secret key it gives the token again (for reminders).
+    token_nonce: Mapped[str | None] = mapped_column(String(64))
+    # When the reminder sweep next needs to look at this dispatch; NULL: never.
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     round: Mapped[Round] = relationship(back_populates="dispatches")
     remissinstans: Mapped[RemissinstansRow] = relationship()

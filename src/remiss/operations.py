@@ -14,6 +14,7 @@ from remiss.casefile import RoundPlan, parse_case, plan_round
 from remiss.db import alembic_config, get_engine, migrate, session_scope
 from remiss.errors import InputError, RemissError
 from remiss.register import Register, load_register
+from remiss.reminders import load_policy
 from remiss.rounds import check_can_start, create_round, sync_register, unsent_dispatch_ids
 from remiss.settings import Settings
 
@@ -75,6 +76,7 @@ def plan_from_file(
         to=to,
         deadline=chosen,
         force=force,
+        policy=load_policy(settings.reminder_policy),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from remiss import dates
 from remiss.errors import InputError
 from remiss.validation import check_keys, email_field, load_yaml_mapping, text_field
 
@@ -36,6 +38,7 @@ class Remissinstans:
     email: str
     groups: tuple[str, ...] = ()
     contacts: tuple[Contact, ...] = ()
+    meetings: tuple[dt.date, ...] = ()  # sammanträdesplan; empty when not known
 
     @property
     def kind_label(self) -> str:
@@ -119,6 +122,25 @@ def _contacts(raw: object, *, source: str, prefix: str) -> tuple[Contact, ...]:
     return tuple(contacts)
 
 
+def _meetings(raw: object, *, source: str, field: str) -> tuple[dt.date, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError("ska vara en lista med datum ÅÅÅÅ-MM-DD", source=source, field=field)
+    days = []
+    for value in raw:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            days.append(value)
+            continue
+        try:
+            days.append(dates.parse_date(str(value)))
+        except ValueError as exc:
+            raise InputError(
+                "ska vara ett datum ÅÅÅÅ-MM-DD", source=source, field=field, value=value
+            ) from exc
+    return tuple(sorted(set(days)))
+
+
 def parse_register(data: dict[str, Any], source: str) -> Register:
     check_keys(data, source=source, prefix="", required={"remissinstanser"}, optional={"grupper"})
     raw_groups = data.get("grupper") or {}
@@ -147,7 +169,7 @@ def parse_register(data: dict[str, Any], source: str) -> Register:
             source=source,
             prefix=where,
             required={"kod", "namn", "typ", "funktionsbrevlada"},
-            optional={"grupper", "kontakter"},
+            optional={"grupper", "kontakter", "sammantraden"},
         )
         code = _code(item["kod"], source=source, field=where + "kod")
         if code in instanser:
@@ -190,6 +212,9 @@ def parse_register(data: dict[str, Any], source: str) -> Register:
             ),
             groups=tuple(groups),
             contacts=_contacts(item.get("kontakter"), source=source, prefix=where + "kontakter"),
+            meetings=_meetings(
+                item.get("sammantraden"), source=source, field=where + "sammantraden"
+            ),
         )
     groups_out = {g: Group(g, group_names[g], tuple(members[g])) for g in group_names}
     return Register(source=source, instanser=instanser, groups=groups_out)

@@ -165,6 +165,7 @@ def create_round(
         base_url=settings.base_url,
         flow_run_id=flow_run_id,
         started_at=now,
+        reminder_policy=plan.policy.to_json(),
     )
     session.add(rnd)
     rows = {r.code: r for r in session.scalars(select(RemissinstansRow))}

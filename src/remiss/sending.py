@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, select, update
 
+from remiss import reminding
 from remiss.dates import utcnow
 from remiss.db import session_scope
 from remiss.mail import Mailer, MailError, PermanentMailError
@@ -127,6 +128,7 @@ class _Claim:
                 dispatch.state = state
                 if state == "sent":
                     dispatch.sent_at = at
+                    reminding.refresh(session, dispatch, tz=self.settings.timezone)
             self._event(
                 session,
                 "sent" if state == "sent" else "send_failed",

@@ -28,6 +28,7 @@ _ENV = {
     "base_url": "REMISS_BASE_URL",
     "timezone": "REMISS_TIMEZONE",
     "register": "REMISS_REGISTER",
+    "reminder_policy": "REMISS_REMINDER_POLICY",
     "sender_address": "REMISS_SENDER_ADDRESS",
     "sender_name": "REMISS_SENDER_NAME",
     "send_lease_seconds": "REMISS_SEND_LEASE_SECONDS",
@@ -58,6 +59,7 @@ class Settings:
     base_url: str
     timezone: str
     register: Path
+    reminder_policy: Path
     sender_address: str
     sender_name: str
     send_lease_seconds: int
@@ -169,6 +171,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         register=resolve_key("register")
         if raw.get("register")
         else PROJECT_ROOT / "config" / "remissinstanser.yaml",
+        reminder_policy=resolve_key("reminder_policy")
+        if raw.get("reminder_policy")
+        else PROJECT_ROOT / "config" / "paminnelser.yaml",
         sender_address=str(raw.get("sender_address", "remiss@stockholm.example")),
         sender_name=str(raw.get("sender_name", "Stadsledningskontoret")),
         send_lease_seconds=integers["send_lease_seconds"],

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from remiss import dates
 from remiss.models import Answer, Dispatch, OutgoingMessage, Round
+from remiss.planning import motion_limit, motion_warning
 from remiss.rounds import MISSIV
 from remiss.terms import PROGRESS_LABELS, STALLNINGSTAGANDEN
 
@@ -119,6 +120,7 @@ def dispatch_status(
 
 def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
     case = rnd.case
+    today = dates.local_today(now, tz)
     joint: dict[str, Answer] = {}
     for d in rnd.dispatches:
         if d.current_answer is not None:
@@ -145,6 +147,10 @@ def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
         "started_at": _iso(rnd.started_at),
         "svar_senast": rnd.svar_senast.isoformat(),
         "closed_at": _iso(rnd.closed_at),
+        "vackt": case.vackt.isoformat() if case.vackt else None,
+        "motion_limit": motion_limit(case.vackt).isoformat() if case.vackt else None,
+        "motion_days_left": (motion_limit(case.vackt) - today).days if case.vackt else None,
+        "motion_warning": motion_warning(case.vackt, today) if case.vackt else False,
         "counts": {state: counts.get(state, 0) for state in STATES} | {"total": len(items)},
         "progress_counts": {p: progress_counts.get(p, 0) for p in PROGRESS_LABELS},
         "overdue": sum(1 for item in items if item["overdue"]),

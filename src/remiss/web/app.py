@@ -281,7 +281,9 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         check_csrf(request, csrf)
         try:
             with dispatch_for(request, token) as (session, dispatch):
-                answers.decline(session, dispatch, reason=skal, now=dates.utcnow())
+                answers.decline(
+                    session, dispatch, reason=skal, now=dates.utcnow(), tz=settings.timezone
+                )
         except InputError as exc:
             return form_error(request, token, exc, "avstar", {"skal_avstar": skal})
         return done(token, "avstar")
@@ -303,7 +305,13 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
                     except UploadError as exc:
                         raise InputError(exc.message, field="filer") from exc
                     answer = answers.submit_answer(
-                        session, dispatch, values, files, store=settings.documents_dir, now=now
+                        session,
+                        dispatch,
+                        values,
+                        files,
+                        store=settings.documents_dir,
+                        now=now,
+                        tz=settings.timezone,
                     )
                     stored = answer.id, answer.version
                 return stored

@@ -1,0 +1,42 @@
+"""The reminder sweep: working days at 08:00 Europe/Stockholm, and `remiss remind`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, task
+
+from flows.messages import send_message_task
+from remiss import reminding
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.settings import load_settings
+
+
+@task(name="köa-påminnelser")
+def queue_due_reminders(as_of: dt.datetime) -> list[int]:
+    """Claim every due stage (each in its own transaction); also pick up earlier leftovers."""
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        due = reminding.due_dispatch_ids(session, as_of)
+    message_ids: list[int] = []
+    for dispatch_id in due:
+        with session_scope(settings.database_url) as session:
+            message_id = reminding.claim(session, dispatch_id, now=as_of, tz=settings.timezone)
+        if message_id is not None:
+            message_ids.append(message_id)
+    with session_scope(settings.database_url) as session:
+        leftovers = reminding.unsent_reminders(session)
+    return sorted(set(message_ids) | set(leftovers))
+
+
+@flow(name="påminnelser")
+def remind(as_of: dt.datetime | None = None) -> dict[str, int]:
+    """Send the reminders that are due at `as_of` (now if not given), each stage once."""
+    message_ids = queue_due_reminders(as_of or utcnow())
+    results: dict[str, int] = {}
+    for future in send_message_task.map(message_ids):
+        outcome = future.result(raise_on_failure=False)
+        key = outcome if isinstance(outcome, str) else "unsent"
+        results[key] = results.get(key, 0) + 1
+    return results

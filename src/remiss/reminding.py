@@ -1,0 +1,138 @@
+"""Reminders in the database: which dispatches are due, claiming each stage once.
+
+The sweep reads only dispatches whose indexed `next_reminder_at` has passed, so its
+work grows with what is due, not with the number of open dispatches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from remiss.messages import PAMINNELSE_PREFIX, reminder_recipients
+from remiss.models import Dispatch, Event, OutgoingMessage, Round
+from remiss.reminders import DispatchFacts, Policy, Stage, due_stage, next_reminder_at, parse_policy
+from remiss.rounds import queue_message
+
+
+def round_policy(rnd: Round) -> Policy:
+    return parse_policy(rnd.reminder_policy or {}, source=f"omgång {rnd.id}")
+
+
+def is_done(dispatch: Dispatch) -> bool:
+    """Answered (by itself or in another's joint answer) or declined."""
+    if dispatch.current_answer is not None or dispatch.declined_at is not None:
+        return True
+    code = dispatch.remissinstans.code
+    return any(
+        d.current_answer is not None and code in d.current_answer.joint_with
+        for d in dispatch.round.dispatches
+    )
+
+
+def facts(dispatch: Dispatch) -> DispatchFacts:
+    return DispatchFacts(
+        deadline=dispatch.deadline,
+        sent_at=dispatch.sent_at,
+        done=is_done(dispatch) or dispatch.round.state != "open",
+        sent_stages=frozenset(
+            (m.kind, m.stage) for m in dispatch.messages if m.kind.startswith(PAMINNELSE_PREFIX)
+        ),
+    )
+
+
+def refresh(session: Session, dispatch: Dispatch, *, tz: str) -> None:
+    """Recompute when the sweep next needs this dispatch (after a send, answer, anstånd...)."""
+    session.flush()
+    session.refresh(dispatch, ["messages", "answers", "anstand"])
+    dispatch.next_reminder_at = next_reminder_at(facts(dispatch), round_policy(dispatch.round), tz)
+
+
+def refresh_round(session: Session, rnd: Round, *, tz: str) -> None:
+    for dispatch in rnd.dispatches:
+        refresh(session, dispatch, tz=tz)
+
+
+def due_dispatch_ids(session: Session, now: dt.datetime) -> list[int]:
+    return list(
+        session.scalars(
+            select(Dispatch.id)
+            .where(Dispatch.next_reminder_at <= now)
+            .order_by(Dispatch.next_reminder_at, Dispatch.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    dispatch_id: int
+    name: str
+    stage: Stage
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+
+
+def plan(
+    session: Session, dispatch_id: int, *, now: dt.datetime, tz: str
+) -> PlannedReminder | None:
+    """The reminder this dispatch should get now, if any (reads only)."""
+    dispatch = session.get_one(Dispatch, dispatch_id)
+    stage = due_stage(facts(dispatch), round_policy(dispatch.round), tz, now)
+    if stage is None:
+        return None
+    to, cc = reminder_recipients(dispatch, stage.kind)
+    return PlannedReminder(dispatch.id, dispatch.name, stage, to, cc)
+
+
+def claim(session: Session, dispatch_id: int, *, now: dt.datetime, tz: str) -> int | None:
+    """Queue the due reminder once (the message's unique key decides races); its message id."""
+    planned = plan(session, dispatch_id, now=now, tz=tz)
+    dispatch = session.get_one(Dispatch, dispatch_id)
+    if planned is None:
+        refresh(session, dispatch, tz=tz)
+        return None
+    stage = planned.stage
+    try:
+        with session.begin_nested():
+            message = queue_message(session, dispatch, stage.message_kind, stage.message_stage)
+    except IntegrityError:
+        return None  # another sweep queued it at the same moment; it sends it
+    if not any(
+        e.kind == "reminder_queued" and e.detail.get("message_id") == message.id
+        for e in dispatch.events
+    ):
+        session.add(
+            Event(
+                dispatch_id=dispatch.id,
+                at=now,
+                kind="reminder_queued",
+                detail={
+                    "stage": stage.name,
+                    "deadline": stage.deadline.isoformat(),
+                    "message_id": message.id,
+                },
+            )
+        )
+    refresh(session, dispatch, tz=tz)
+    return message.id
+
+
+def unsent_reminders(session: Session) -> list[int]:
+    """Reminder messages queued but not sent (a sweep that stopped half way)."""
+    return list(
+        session.scalars(
+            select(OutgoingMessage.id)
+            .join(Dispatch)
+            .join(Round)
+            .where(
+                OutgoingMessage.kind.startswith(PAMINNELSE_PREFIX),
+                OutgoingMessage.state.in_(("pending", "sending")),
+                Round.state == "open",
+            )
+            .order_by(OutgoingMessage.id)
+        )
+    )
