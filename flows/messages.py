@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.tasks import exponential_backoff
 from sqlalchemy.exc import OperationalError
 
@@ -50,8 +50,11 @@ def process_answer(answer_id: int) -> None:
     """Send the kvittens for a stored answer, then mark the answer processed."""
     message_id = queue_kvittens_task(answer_id)
     result = send_message_task(message_id)
-    if result not in ("sent", "recovered", "already_sent"):
-        raise NotDelivered(f"Kvittensen för svar {answer_id} kunde inte skickas ({result}).")
+    if result == "failed":
+        # Permanent (e.g. the address is refused): retrying cannot help; the status shows it.
+        get_run_logger().error("Kvittensen för svar %s kunde inte skickas.", answer_id)
+    elif result not in ("sent", "recovered", "already_sent"):
+        raise NotDelivered(f"Kvittensen för svar {answer_id} kunde inte skickas nu ({result}).")
     mark_processed_task(answer_id)
 
 
@@ -79,4 +82,8 @@ def sweep() -> dict[str, int]:
     with session_scope(settings.database_url) as session:
         leftover = unsent_messages(session)
     sent = send_messages(leftover) if leftover else {}
-    return {"answers": processed, "messages": sum(sent.values())}
+    return {
+        "answers": processed,
+        "answers_left": len(answers) - processed,
+        "messages": sent.get("sent", 0) + sent.get("recovered", 0),
+    }

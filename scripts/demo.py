@@ -173,6 +173,13 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         answer_through_the_page()
+        # The page hands each answer to the process-answer flow in the background.
+        kvittenser = DATA / "outbox"
+        for _ in range(120):
+            if len(list(kvittenser.glob("*_kvittens_*.eml"))) >= 3:
+                print("- Kvittenserna har skickats av flödet behandla-svar", flush=True)
+                break
+            time.sleep(0.5)
     finally:
         os.killpg(portal.pid, signal.SIGTERM)
         portal.wait(timeout=30)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remiss import reminding
+from remiss import dates, reminding
 from remiss.errors import ConflictError, InputError, NotFoundError
 from remiss.messages import ANSTAND_BESLUT
 from remiss.models import Anstand, Dispatch, Event, OutgoingMessage
@@ -36,10 +36,17 @@ def decide(
     if request is None:
         raise NotFoundError(f"Det finns ingen begäran om anstånd med nummer {anstand_id}.")
     if request.state != "requested":
-        raise ConflictError(f"Begäran {anstand_id} är redan avgjord ({request.state}).")
+        verdict = {"granted": "beviljad", "refused": "avslagen"}.get(request.state, request.state)
+        raise ConflictError(f"Begäran {anstand_id} är redan avgjord ({verdict}).")
     dispatch = request.dispatch
     if grant:
         day = new_date or request.requested_date
+        if not dates.is_working_day(day):
+            raise InputError(
+                f"svarsdagen måste vara en arbetsdag ({dates.non_working_reason(day)})",
+                field="--date",
+                value=day.isoformat(),
+            )
         if day <= dispatch.deadline:
             raise InputError(
                 "ett anstånd måste gå längre än nuvarande svarsdag "

@@ -136,7 +136,12 @@ def request_anstand(
         raise InputError(
             "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2027-02-15.", field="datum"
         ) from exc
-    if day <= dispatch.deadline:
+    if not dates.is_working_day(day):
+        raise InputError(
+            f"Datumet är ingen arbetsdag ({dates.non_working_reason(day)}). Välj en arbetsdag.",
+            field="datum",
+        )
+    if day <= dispatch.deadline or day <= dates.local_today(now):
         raise InputError(
             "Det nya datumet måste vara senare än nuvarande svarsdag "
             f"({dispatch.deadline.isoformat()}).",
@@ -195,6 +200,11 @@ def check_answer(
 ) -> dict[str, object]:
     """Validate an answer form; returns the values to store."""
     _require_open(dispatch)
+    if dispatch.declined_at is not None:
+        raise InputError(
+            "Ni har meddelat att ni avstår från att yttra er. Kontakta handläggaren om ni ändå "
+            "vill svara."
+        )
     if dispatch.current_answer is not None and now > dates.deadline_end(dispatch.deadline, tz):
         raise InputError(
             "Svarstiden har gått ut, så svaret kan inte längre ändras. Kontakta handläggaren."

@@ -111,12 +111,21 @@ def instanser(
 
 
 def _run_flow(call: Callable[[], Any]) -> Any:
-    from flows.start_round import RoundIncomplete
-
+    """Run a Prefect flow; a failure is one line, and exit code 1."""
     try:
         return call()
-    except RoundIncomplete as exc:
+    except USAGE_ERRORS as exc:
         err.print(f"Fel: {exc}", markup=False)
+        raise typer.Exit(2) from exc
+    except RemissError as exc:
+        err.print(f"Fel: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+    except Exception as exc:
+        err.print(
+            f"Fel: flödet kunde inte köras ({type(exc).__name__}: {exc}). Kontrollera att "
+            "Prefect går att nå (PREFECT_API_URL); inget som redan sparats går förlorat.",
+            markup=False,
+        )
         raise typer.Exit(1) from exc
 
 
@@ -357,8 +366,7 @@ def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None)
             message_id, name = message.id, message.dispatch.name
     from flows.messages import send_messages
 
-    with user_errors():
-        result = send_messages([message_id])
+    result = _run_flow(lambda: send_messages([message_id]))
     sent = result.get("sent", 0) + result.get("recovered", 0)
     verdict = "beviljat" if grant else "inte beviljat"
     out.print(
@@ -405,9 +413,14 @@ def answers_process() -> None:
         operations.ensure_schema(settings)
     from flows.messages import sweep
 
-    with user_errors():
-        result = sweep()
+    result = _run_flow(sweep)
     out.print(f"Behandlade svar: {result['answers']}. Skickade meddelanden: {result['messages']}.")
+    if result["answers_left"]:
+        err.print(
+            f"Fel: {result['answers_left']} svar kunde inte behandlas nu; "
+            "kör kommandot igen senare."
+        )
+        raise typer.Exit(1)
 
 
 def _as_of(text: str | None, tz: str) -> dt.datetime:
@@ -469,8 +482,7 @@ def remind(
         return
     from flows.reminders import remind as remind_flow
 
-    with user_errors():
-        result = remind_flow(now)
+    result = _run_flow(lambda: remind_flow(now))
     sent = result.get("sent", 0) + result.get("recovered", 0)
     out.print(f"Påminnelser {when}: {sent} skickade.")
 
@@ -489,7 +501,7 @@ def admin_hash_password() -> None:
     """Skapa ett lösenordshash för REMISS_ADMIN_PASSWORD_HASH (lösenordet läses utan eko)."""
     from remiss.web.security import hash_password
 
-    password = typer.prompt("Lösenord", hide_input=True, confirmation_prompt=True)
+    password = typer.prompt("Lösenord", hide_input=True, confirmation_prompt="Upprepa lösenordet")
     if len(password) < 12:
         err.print("Fel: lösenordet ska vara minst 12 tecken.")
         raise typer.Exit(2)

@@ -371,7 +371,7 @@ def test_receipt_anstand_and_declining(portal: Portal) -> None:
     assert "Mottagandet av remissen är bekräftat" in portal.client.get(ok.headers["location"]).text
     early = portal.client.post(
         f"/r/{service}/anstand",
-        data={"csrf": portal.csrf(service), "datum": "2020-01-01", "skal": "möte"},
+        data={"csrf": portal.csrf(service), "datum": "2020-01-07", "skal": "möte"},
     )
     assert early.status_code == 400
     assert "senare än nuvarande svarsdag" in early.text

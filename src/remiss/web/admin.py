@@ -66,8 +66,18 @@ def router(
             {"csrf": csrf, "error": error, "configured": configured},
             status if configured else 403,
         )
-        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
+        set_csrf_cookie(response, csrf)
         return response
+
+    def set_csrf_cookie(response: Response, csrf: str) -> None:
+        response.set_cookie(
+            CSRF_COOKIE,
+            csrf,
+            httponly=True,
+            samesite="strict",
+            secure=settings.base_url.startswith("https://"),
+            path="/",
+        )
 
     @r.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
@@ -117,7 +127,7 @@ def router(
             ]
         csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
         response = page("admin_index.html", {"rounds": rounds, "user": user, "csrf": csrf})
-        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
+        set_csrf_cookie(response, csrf)
         return response
 
     @r.get("/omgang/{round_id}", response_class=HTMLResponse)
@@ -135,7 +145,7 @@ def router(
                 for d in a.documents
             }
         csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
-        return page(
+        response = page(
             "admin_round.html",
             {
                 "round": doc,
@@ -146,6 +156,8 @@ def router(
                 "stallningstaganden": STALLNINGSTAGANDEN,
             },
         )
+        set_csrf_cookie(response, csrf)
+        return response
 
     @r.get("/filer/{document_id}")
     def file(request: Request, document_id: int) -> Response:

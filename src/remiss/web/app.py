@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
     """The web application. `trigger(answer_id)` hands a stored answer to Prefect."""
     app = FastAPI(title="Remiss", docs_url=None, redoc_url=None, openapi_url=None)
     env = environment(settings.templates_dir)
+    env.globals["avsandare"] = settings.sender_name
     throttle = FailureThrottle()
     limits = upload_limits(settings)
     app.state.settings = settings
@@ -160,6 +161,11 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
             "anstand": dispatch.anstand,
             "vantande_anstand": next((a for a in dispatch.anstand if a.state == "requested"), None),
             "ovriga": others,
+            "gemensamt_fran": [
+                d.name
+                for d in others
+                if d.current_answer and dispatch.remissinstans.code in d.current_answer.joint_with
+            ],
             "stallningstaganden": STALLNINGSTAGANDEN,
             "lage": PROGRESS_LABELS[progress(dispatch)],
             "stangd": answers.is_closed(dispatch),
@@ -285,6 +291,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
                     session, dispatch, reason=skal, now=dates.utcnow(), tz=settings.timezone
                 )
         except InputError as exc:
+            exc.field = "skal_avstar" if exc.field == "skal" else exc.field
             return form_error(request, token, exc, "avstar", {"skal_avstar": skal})
         return done(token, "avstar")
 
@@ -369,6 +376,10 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         try:
             answer_id, version = store_answer(request, token, form, uploads, now)
         except InputError as exc:
+            # The answer form's own ids, so the error summary links to the right field.
+            exc.field = {"kontaktperson": "svar-kontaktperson", "epost": "svar-epost"}.get(
+                exc.field or "", exc.field
+            )
             return form_error(request, token, exc, "svar", values)
         # Committed to the database and to disk: only now is the answer handed on.
         if trigger is not None:
