@@ -26,7 +26,7 @@ def queue_due_reminders(as_of: dt.datetime) -> list[int]:
         if message_id is not None:
             message_ids.append(message_id)
     with session_scope(settings.database_url) as session:
-        leftovers = reminding.unsent_reminders(session)
+        leftovers = reminding.unsent_reminders(session, now=as_of, tz=settings.timezone)
     return sorted(set(message_ids) | set(leftovers))
 
 

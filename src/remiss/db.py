@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # pysqlite's own implicit BEGIN is switched off; _begin_immediate starts transactions.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the answer page read while a flow writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -34,6 +40,10 @@ def get_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Take the write lock when a transaction begins: a transaction that reads and then
+        # writes (claims, versions) would otherwise fail with "database is locked" instead
+        # of waiting when another one commits in between.
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

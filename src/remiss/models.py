@@ -144,6 +144,9 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     storage_path: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Extracted once, when the answer is processed; never again at compile time.
+    text: Mapped[str | None] = mapped_column(Text)
+    text_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Round(Base):
@@ -160,6 +163,8 @@ class Round(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When a remissammanställning was last compiled by itself (complete, or deadline passed).
+    auto_compiled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The reminder policy in force for this round (config/paminnelser.yaml + the case file).
     reminder_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

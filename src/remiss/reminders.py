@@ -21,6 +21,7 @@ FORE = "fore"  # before the deadline
 SEN = "sen"  # the answer has not come in
 ESKALERING = "eskalering"  # to the escalation contact
 
+_KIND_ORDER = {FORE: 0, SEN: 1, ESKALERING: 2}
 _KEYS = {
     "klockslag",
     "fore_svarsdag",
@@ -141,7 +142,8 @@ def schedule(deadline: dt.date, policy: Policy, tz: str) -> list[Stage]:
         )
         for n in policy.eskalering_efter
     ]
-    return sorted(stages, key=lambda s: (s.due_at, s.kind))
+    # On a tie the later kind wins (the escalation over the plain late reminder).
+    return sorted(stages, key=lambda s: (s.due_at, _KIND_ORDER[s.kind]))
 
 
 @dataclass(frozen=True)
@@ -152,23 +154,35 @@ class DispatchFacts:
     sent_at: dt.datetime | None
     done: bool  # answered (also jointly) or declined
     sent_stages: frozenset[tuple[str, int]] = field(default_factory=frozenset)  # (kind, stage)
+    # When the latest granted anstånd was decided: its schedule counts from then.
+    anstand_decided_at: dt.datetime | None = None
+
+    @property
+    def schedule_from(self) -> dt.datetime | None:
+        if self.sent_at is None:
+            return None
+        return max(self.sent_at, self.anstand_decided_at or self.sent_at)
 
 
 def due_stage(facts: DispatchFacts, policy: Policy, tz: str, now: dt.datetime) -> Stage | None:
     """The reminder to send now, or None.
 
     Only on a working day; only for a dispatch that has been sent and is neither
-    answered nor declined; only stages due after the remiss went out; and when the
-    sweep has missed several, only the latest (one e-mail, not a pile).
+    answered nor declined; only stages due after the remiss went out (or after the
+    anstånd that set this deadline was granted); and when the sweep has missed
+    several, only the latest (one e-mail, not a pile).
     """
-    if facts.done or facts.sent_at is None:
+    start = facts.schedule_from
+    if facts.done or start is None:
         return None
     if not dates.is_working_day(dates.local_today(now, tz)):
         return None
+    # A "svar senast" reminder is wrong once the deadline has passed.
+    deadline_passed = now > dates.deadline_end(facts.deadline, tz)
     due = [
         s
         for s in schedule(facts.deadline, policy, tz)
-        if s.due_at <= now and s.due_at > facts.sent_at
+        if start < s.due_at <= now and not (s.kind == FORE and deadline_passed)
     ]
     if not due:
         return None
@@ -178,11 +192,20 @@ def due_stage(facts: DispatchFacts, policy: Policy, tz: str, now: dt.datetime) -
     return latest
 
 
-def next_reminder_at(facts: DispatchFacts, policy: Policy, tz: str) -> dt.datetime | None:
-    """When the sweep next needs to look at this dispatch (the indexed column)."""
-    if facts.done or facts.sent_at is None:
+def next_reminder_at(
+    facts: DispatchFacts, policy: Policy, tz: str, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When the sweep next needs to look at this dispatch (the indexed column).
+
+    With `now`, "svar senast" stages are left out once the deadline has passed, as
+    due_stage would never send them.
+    """
+    start = facts.schedule_from
+    if facts.done or start is None:
         return None
     stages = schedule(facts.deadline, policy, tz)
+    if now is not None and now > dates.deadline_end(facts.deadline, tz):
+        stages = [s for s in stages if s.kind != FORE]
     handled = [s.due_at for s in stages if (s.message_kind, s.message_stage) in facts.sent_stages]
-    after = max([facts.sent_at, *handled])
+    after = max([start, *handled])
     return next((s.due_at for s in stages if s.due_at > after), None)

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from remiss import dates
+from remiss.dates import utcnow
 from remiss.messages import PAMINNELSE_PREFIX, reminder_recipients
 from remiss.models import Dispatch, Event, OutgoingMessage, Round
 from remiss.reminders import DispatchFacts, Policy, Stage, due_stage, next_reminder_at, parse_policy
@@ -42,14 +44,22 @@ def facts(dispatch: Dispatch) -> DispatchFacts:
         sent_stages=frozenset(
             (m.kind, m.stage) for m in dispatch.messages if m.kind.startswith(PAMINNELSE_PREFIX)
         ),
+        anstand_decided_at=max(
+            (a.decided_at for a in dispatch.anstand if a.state == "granted" and a.decided_at),
+            default=None,
+        ),
     )
 
 
-def refresh(session: Session, dispatch: Dispatch, *, tz: str) -> None:
+def refresh(
+    session: Session, dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None
+) -> None:
     """Recompute when the sweep next needs this dispatch (after a send, answer, anstånd...)."""
     session.flush()
     session.refresh(dispatch, ["messages", "answers", "anstand"])
-    dispatch.next_reminder_at = next_reminder_at(facts(dispatch), round_policy(dispatch.round), tz)
+    dispatch.next_reminder_at = next_reminder_at(
+        facts(dispatch), round_policy(dispatch.round), tz, now=now or utcnow()
+    )
 
 
 def refresh_round(session: Session, rnd: Round, *, tz: str) -> None:
@@ -93,7 +103,7 @@ def claim(session: Session, dispatch_id: int, *, now: dt.datetime, tz: str) -> i
     planned = plan(session, dispatch_id, now=now, tz=tz)
     dispatch = session.get_one(Dispatch, dispatch_id)
     if planned is None:
-        refresh(session, dispatch, tz=tz)
+        refresh(session, dispatch, tz=tz, now=now)
         return None
     stage = planned.stage
     try:
@@ -117,22 +127,44 @@ def claim(session: Session, dispatch_id: int, *, now: dt.datetime, tz: str) -> i
                 },
             )
         )
-    refresh(session, dispatch, tz=tz)
+    refresh(session, dispatch, tz=tz, now=now)
     return message.id
 
 
-def unsent_reminders(session: Session) -> list[int]:
-    """Reminder messages queued but not sent (a sweep that stopped half way)."""
-    return list(
-        session.scalars(
-            select(OutgoingMessage.id)
-            .join(Dispatch)
-            .join(Round)
-            .where(
-                OutgoingMessage.kind.startswith(PAMINNELSE_PREFIX),
-                OutgoingMessage.state.in_(("pending", "sending")),
-                Round.state == "open",
-            )
-            .order_by(OutgoingMessage.id)
+def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int]:
+    """Reminders queued but not sent (a sweep stopped half way) that are still right to send.
+
+    One whose dispatch has since answered or declined, or whose deadline has moved, is
+    cancelled instead; on a day off nothing is sent.
+    """
+    if not dates.is_working_day(dates.local_today(now, tz)):
+        return []
+    pending = session.scalars(
+        select(OutgoingMessage)
+        .join(Dispatch)
+        .join(Round)
+        .where(
+            OutgoingMessage.kind.startswith(PAMINNELSE_PREFIX),
+            OutgoingMessage.state.in_(("pending", "sending")),
+            Round.state == "open",
         )
+        .order_by(OutgoingMessage.id)
     )
+    keep = []
+    for message in pending:
+        dispatch = message.dispatch
+        current = int(dispatch.deadline.strftime("%Y%m%d"))
+        # A half-sent one may already be out; send_message asks the backend before resending.
+        if message.state == "pending" and (is_done(dispatch) or message.stage != current):
+            message.state = "cancelled"
+            session.add(
+                Event(
+                    dispatch_id=dispatch.id,
+                    at=now,
+                    kind="reminder_cancelled",
+                    detail={"message_id": message.id, "kind": message.kind},
+                )
+            )
+        else:
+            keep.append(message.id)
+    return keep
