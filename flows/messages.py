@@ -6,10 +6,13 @@ from prefect import flow, get_run_logger, task
 from prefect.tasks import exponential_backoff
 from sqlalchemy.exc import OperationalError
 
+from flows.compile import compile_round
+from remiss.compiling import extract_answer_texts, rounds_due
 from remiss.dates import utcnow
 from remiss.db import session_scope
 from remiss.errors import RemissError
 from remiss.mail import load_mailer
+from remiss.models import Answer
 from remiss.processing import mark_processed, queue_kvittens, unprocessed_answers, unsent_messages
 from remiss.sending import TemporarySendError, send_message
 from remiss.settings import load_settings
@@ -39,6 +42,26 @@ def queue_kvittens_task(answer_id: int) -> int:
         return queue_kvittens(session, answer_id)
 
 
+@task(name="läs-svarets-text")
+def extract_texts_task(answer_id: int) -> int:
+    """Extract each document's text once, now, so that compiling never reads files again."""
+    with session_scope(load_settings().database_url) as session:
+        return extract_answer_texts(session, answer_id)
+
+
+@task(name="sammanställning-behövs")
+def compile_due_task(answer_id: int | None) -> list[int]:
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        due = rounds_due(
+            session, now=utcnow(), tz=settings.timezone, grace_days=settings.compile_grace_days
+        )
+        if answer_id is not None:
+            own = session.get_one(Answer, answer_id).dispatch.round_id
+            due = [r for r in due if r == own]
+    return due
+
+
 @task(name="markera-behandlat")
 def mark_processed_task(answer_id: int) -> None:
     with session_scope(load_settings().database_url) as session:
@@ -47,7 +70,8 @@ def mark_processed_task(answer_id: int) -> None:
 
 @flow(name="behandla-svar")
 def process_answer(answer_id: int) -> None:
-    """Send the kvittens for a stored answer, then mark the answer processed."""
+    """Read the answer's documents, send the kvittens, mark it processed; compile if complete."""
+    extract_texts_task(answer_id)
     message_id = queue_kvittens_task(answer_id)
     result = send_message_task(message_id)
     if result == "failed":
@@ -56,6 +80,8 @@ def process_answer(answer_id: int) -> None:
     elif result not in ("sent", "recovered", "already_sent"):
         raise NotDelivered(f"Kvittensen för svar {answer_id} kunde inte skickas nu ({result}).")
     mark_processed_task(answer_id)
+    for round_id in compile_due_task(answer_id):
+        compile_round(round_id, automatic=True)
 
 
 @flow(name="skicka-meddelanden")
@@ -82,7 +108,11 @@ def sweep() -> dict[str, int]:
     with session_scope(settings.database_url) as session:
         leftover = unsent_messages(session)
     sent = send_messages(leftover) if leftover else {}
+    compiled = compile_due_task(None)
+    for round_id in compiled:
+        compile_round(round_id, automatic=True)
     return {
+        "compiled": len(compiled),
         "answers": processed,
         "answers_left": len(answers) - processed,
         "messages": sent.get("sent", 0) + sent.get("recovered", 0),

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -121,9 +122,14 @@ def _run_flow(call: Callable[[], Any]) -> Any:
         err.print(f"Fel: {exc}", markup=False)
         raise typer.Exit(1) from exc
     except Exception as exc:
+        hint = (
+            " Kontrollera att Prefect går att nå (PREFECT_API_URL)."
+            if isinstance(exc, OSError | httpx.HTTPError)
+            else ""
+        )
         err.print(
-            f"Fel: flödet kunde inte köras ({type(exc).__name__}: {exc}). Kontrollera att "
-            "Prefect går att nå (PREFECT_API_URL); inget som redan sparats går förlorat.",
+            f"Fel: flödet misslyckades ({type(exc).__name__}: {exc}).{hint} "
+            "Inget som redan sparats går förlorat.",
             markup=False,
         )
         raise typer.Exit(1) from exc
@@ -494,6 +500,42 @@ def reminder_label(kind: str, days: int) -> str:
         "sen": f"svaret har inte kommit in ({span} efter)",
         "eskalering": f"eskalering ({span} efter svarsdagen)",
     }[kind]
+
+
+@app.command("compile")
+def compile_command(
+    round_ref: Annotated[
+        str, typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
+    ],
+    formats: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="Kommaseparerat: html, pdf, docx.")
+    ] = "html,pdf,docx",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="MAPP", help="Mapp att skriva till.")
+    ] = None,
+) -> None:
+    """Sammanställ remissvaren till en remissammanställning (HTML, PDF, DOCX)."""
+    from remiss.report_render import FORMATS
+
+    settings = _settings()
+    chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    with user_errors():
+        unknown = [f for f in chosen if f not in FORMATS]
+        if unknown or not chosen:
+            raise InputError(
+                f"okänt format; välj bland {', '.join(FORMATS)}", field="--format", value=formats
+            )
+        operations.ensure_schema(settings)
+        with session_scope(settings.database_url) as session:
+            round_id = find_round(session, round_ref).id
+    from flows.compile import compile_round
+
+    paths = _run_flow(
+        lambda: compile_round(round_id, list(chosen), str(out_dir.resolve()) if out_dir else None)
+    )
+    out.print("Remissammanställningen är skriven:")
+    for path in paths:
+        out.print(f"  {path}")
 
 
 @admin_app.command("hash-password")

@@ -36,6 +36,7 @@ _ENV = {
     "upload_max_file_mb": "REMISS_UPLOAD_MAX_FILE_MB",
     "upload_max_total_mb": "REMISS_UPLOAD_MAX_TOTAL_MB",
     "upload_max_files": "REMISS_UPLOAD_MAX_FILES",
+    "compile_grace_days": "REMISS_COMPILE_GRACE_DAYS",
     "admin_password_hash": "REMISS_ADMIN_PASSWORD_HASH",
     "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
 }
@@ -47,6 +48,7 @@ _INTEGERS = {
     "upload_max_file_mb": 25,
     "upload_max_total_mb": 100,
     "upload_max_files": 10,
+    "compile_grace_days": 3,
 }
 
 
@@ -67,6 +69,7 @@ class Settings:
     upload_max_file_mb: int = 25
     upload_max_total_mb: int = 100
     upload_max_files: int = 10
+    compile_grace_days: int = 3
     admin_password_hash: str | None = None
     admin_sso_header: str | None = None
     secret_key_override: str | None = None
@@ -181,6 +184,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_max_file_mb=integers["upload_max_file_mb"],
         upload_max_total_mb=integers["upload_max_total_mb"],
         upload_max_files=integers["upload_max_files"],
+        compile_grace_days=integers["compile_grace_days"],
         admin_password_hash=str(raw["admin_password_hash"])
         if raw.get("admin_password_hash")
         else None,

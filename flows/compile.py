@@ -1,0 +1,54 @@
+"""Compile the remissammanställning: by hand, when a round is complete, or after its deadline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.models import Round
+from remiss.report import build_report
+from remiss.report_render import FORMATS, render_markdown, slug, write_report
+from remiss.settings import load_settings
+
+
+@task(name="skriv-remissammanställning")
+def write_task(
+    round_id: int, formats: list[str], out_dir: str | None, automatic: bool
+) -> list[str]:
+    settings = load_settings()
+    now = utcnow()
+    with session_scope(settings.database_url) as session:
+        rnd = session.get_one(Round, round_id)
+        report = build_report(rnd, now=now, tz=settings.timezone)
+        if automatic:
+            rnd.auto_compiled_at = now
+    target = (
+        Path(out_dir)
+        if out_dir
+        else settings.data_dir
+        / "sammanstallningar"
+        / f"{slug(report.diarienummer)}-omgang-{round_id}"
+        / now.strftime("%Y%m%d-%H%M%S")
+    )
+    paths = write_report(report, settings, target, tuple(formats))
+    create_markdown_artifact(
+        key=f"remissammanstallning-{round_id}",
+        markdown=render_markdown(report, settings),
+        description=f"Remissammanställning {report.diarienummer} ({report.status_label.lower()})",
+    )
+    return [str(p) for p in paths]
+
+
+@flow(name="sammanställ-remissvar")
+def compile_round(
+    round_id: int,
+    formats: list[str] | None = None,
+    out_dir: str | None = None,
+    automatic: bool = False,
+) -> list[str]:
+    """Write the remissammanställning for a round as HTML, PDF and DOCX."""
+    return write_task(round_id, list(formats or FORMATS), out_dir, automatic)
