@@ -195,6 +195,7 @@ def main() -> None:
         local = dates.iso_local(stage.due_at)
         run("remind", "--as-of", local, env=env)
     run("status", env=env)
+    run("compile", "1", "--out", str(DATA / "remissammanstallning"), env=env)
 
     outbox = DATA / "outbox"
     kinds = {

@@ -29,7 +29,7 @@ def main() -> None:
     doc.add_paragraph("{{ motion_line }}")
     doc.add_paragraph("{{ forslag_intro }}")
     doc.add_paragraph("{%p for sats in r.att_satser %}")
-    doc.add_paragraph("{{ loop.index }}. {{ sats }}", style="List Number")
+    doc.add_paragraph("{{ loop.index }}. {{ sats }}")
     doc.add_paragraph("{%p endfor %}")
 
     doc.add_heading("Beredning", level=2)

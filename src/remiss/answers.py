@@ -257,6 +257,7 @@ def submit_answer(
     store: Path,
     now: dt.datetime,
     tz: str,
+    channel: str = "web",
 ) -> Answer:
     """Store a new answer version with its files. The caller commits before it says thank you.
 
@@ -273,7 +274,11 @@ def submit_answer(
         .limit(1)
     ).first()
     answer = Answer(
-        dispatch_id=locked.id, version=(latest or 0) + 1, submitted_at=now, channel="web", **values
+        dispatch_id=locked.id,
+        version=(latest or 0) + 1,
+        submitted_at=now,
+        channel=channel,
+        **values,
     )
     session.add(answer)
     session.flush()

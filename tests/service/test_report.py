@@ -1,0 +1,216 @@
+"""The remissammanställning for a round with every kind of outcome, in every format."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import docx
+import pypdf
+import pytest
+from sqlalchemy import select
+
+from remiss import anstand, answers, operations
+from remiss.db import session_scope
+from remiss.models import Answer, Dispatch, Round
+from remiss.report import build_report
+from remiss.report_render import render_docx, render_html, render_markdown, render_pdf
+from remiss.sending import send_missiv
+from remiss.settings import Settings
+from remiss.uploads import UploadLimits, check_files
+from tests.conftest import SettingsFactory
+from tests.support.documents import docx_bytes, pdf_bytes
+from tests.support.mailers import RecordingOutbox
+
+TZ = "Europe/Stockholm"
+T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+DEADLINE = dt.date(2026, 12, 18)
+CODES = [
+    "socialnamnden",  # on time, summary given, decision § and reservation
+    "servicenamnden",  # late
+    "exploateringsnamnden",  # joint with fastighetsnamnden
+    "fastighetsnamnden",
+    "bromma",  # anstånd, then on time
+    "kpr",  # declines
+    "skarholmen",  # silent
+    "farsta",  # by e-mail only
+]
+
+
+def at(day: str, hour: int = 10) -> dt.datetime:
+    local = dt.datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(
+        tzinfo=dt.timezone(dt.timedelta(hours=1))
+    )
+    return local.astimezone(dt.UTC)
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
+    s = make_settings(database_url)
+    operations.init(s, now=T0)
+    return s
+
+
+def dispatch(session: object, code: str) -> Dispatch:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    return session.scalars(select(Dispatch).where(Dispatch.remissinstans.has(code=code))).one()
+
+
+def give_answer(
+    settings: Settings, code: str, when: dt.datetime, form: answers.AnswerForm, channel: str = "web"
+) -> None:
+    files = check_files([("svar.pdf", pdf_bytes()), ("svar.docx", docx_bytes())], UploadLimits())
+    with session_scope(settings.database_url) as session:
+        d = dispatch(session, code)
+        values = answers.check_answer(d, form, now=when, tz=TZ)
+        # "email": as the mailbox poll (a later issue) will store answers that came by e-mail.
+        answers.submit_answer(
+            session,
+            d,
+            values,
+            files,
+            store=settings.documents_dir,
+            now=when,
+            tz=TZ,
+            channel=channel,
+        )
+
+
+@pytest.fixture
+def round_id(settings: Settings, case_dir: Path) -> int:
+    rid = operations.prepare_round(
+        settings, case_dir / "arende.yaml", now=T0, to=CODES, deadline=DEADLINE.isoformat()
+    )
+    mailer = RecordingOutbox(settings)
+    for dispatch_id in operations.pending_sends(settings, rid):
+        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: T0)
+    give_answer(
+        settings,
+        "socialnamnden",
+        at("2026-12-10"),
+        answers.AnswerForm(
+            position="tillstyrker_delvis",
+            att_sats_positions={1: "avstyrker", 2: "tillstyrker"},
+            summary="Nämnden stöder en praxis för att donera utrustning men inte vänskapsavtalet.",
+            decision_date="2026-12-08",
+            decision_paragraph="§ 12",
+            reservationer="Ledamöterna från V reserverar sig till förmån för eget förslag.",
+        ),
+    )
+    give_answer(
+        settings, "servicenamnden", at("2026-12-21"), answers.AnswerForm(position="tillstyrker")
+    )
+    give_answer(
+        settings,
+        "exploateringsnamnden",
+        at("2026-12-15"),
+        answers.AnswerForm(position="avstyrker", joint_with=["fastighetsnamnden"]),
+    )
+    with session_scope(settings.database_url) as session:
+        request = answers.request_anstand(
+            session,
+            dispatch(session, "bromma"),
+            new_date="2027-01-15",
+            reason="Nämnden sammanträder i januari.",
+            requested_by=None,
+            now=at("2026-12-01"),
+        )
+        anstand.decide(session, request.id, grant=True, now=at("2026-12-02"), tz=TZ)
+    give_answer(
+        settings, "bromma", at("2027-01-12"), answers.AnswerForm(position="inga_synpunkter")
+    )
+    with session_scope(settings.database_url) as session:
+        answers.decline(
+            session,
+            dispatch(session, "kpr"),
+            reason="Berör inte rådet.",
+            now=at("2026-12-03"),
+            tz=TZ,
+        )
+    give_answer(
+        settings,
+        "farsta",
+        at("2026-12-17"),
+        answers.AnswerForm(position="besvarad"),
+        channel="email",
+    )
+    return rid
+
+
+def test_the_summary_counts_every_outcome(settings: Settings, round_id: int) -> None:
+    with session_scope(settings.database_url) as session:
+        report = build_report(session.get_one(Round, round_id), now=at("2027-01-20"), tz=TZ)
+    assert report.summary == (
+        "Ärendet har remitterats till 8 remissinstanser den 23 november 2026 med sista svarsdag "
+        "den 18 december 2026. 6 har svarat: 1 tillstyrker, 1 tillstyrker delvis, 2 avstyrker, "
+        "1 har inga synpunkter och 1 anser motionen besvarad. Kommunala pensionärsrådet har "
+        "avstått från att yttra sig. Skärholmens stadsdelsnämnd har inte inkommit med svar."
+    )
+    assert (
+        "Exploateringsnämnden och fastighetsnämnden har inkommit med ett gemensamt svar."
+        in report.notes
+    )
+    assert "Servicenämndens svar inkom efter svarstiden." in report.notes
+    assert (
+        "Bromma stadsdelsnämnd beviljades anstånd till den 15 januari 2027 och svarade inom "
+        "den tiden." in report.notes
+    )
+    assert not report.final, "Skärholmen has not answered and the round is open"
+    rows = {row.name: row for row in report.rows}
+    assert rows["Socialnämnden"].per_sats == ("Avstyrker", "Tillstyrker")
+    assert "Inkom efter svarstiden" in rows["Servicenämnden"].remarks
+    assert "Gemensamt svar med exploateringsnämnden" in rows["Fastighetsnämnden"].remarks
+    assert rows["Kommunala pensionärsrådet"].position == "Avstår"
+    assert "Har inte svarat" in rows["Skärholmens stadsdelsnämnd"].remarks
+    assert "Inkom med e-post" in rows["Farsta stadsdelsnämnd"].remarks
+    assert "Inkom efter svarstiden" not in rows["Bromma stadsdelsnämnd"].remarks
+    social = next(s for s in report.sections if s.name == "Socialnämnden")
+    assert social.decision == "Socialnämndens beslut 2026-12-08 § 12."
+    assert "reserverar sig" in (social.reservationer or "")
+    # Two files from each of the five that answered themselves (fastighetsnämnden jointly).
+    assert len(report.bilagor) == 2 * 5
+
+
+def test_every_format_says_the_same(settings: Settings, round_id: int) -> None:
+    with session_scope(settings.database_url) as session:
+        report = build_report(session.get_one(Round, round_id), now=at("2027-01-20"), tz=TZ)
+    html = render_html(report, settings)
+    pdf = pypdf.PdfReader(io.BytesIO(render_pdf(html)))
+    pdf_text = " ".join((page.extract_text() or "") for page in pdf.pages)
+    document = docx.Document(io.BytesIO(render_docx(report, settings)))
+    docx_text = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        cell.text for table in document.tables for row in table.rows for cell in row.cells
+    )
+    markdown = render_markdown(report, settings)
+    for text in (html, " ".join(pdf_text.split()), docx_text, markdown):
+        assert "KS 2025/348" in text
+        assert "Motion om Stockholms stads stöd" in text
+        assert "Skärholmens stadsdelsnämnd" in text
+        assert "Preliminär" in text or "PRELIMINÄR" in text
+    for text in (html, docx_text):
+        assert "6 har svarat" in text
+        assert "Socialnämndens beslut 2026-12-08 § 12." in text
+    # The PDF is tagged for accessibility (PDF/UA), in Swedish, with a title.
+    root = pdf.trailer["/Root"].get_object()
+    assert isinstance(root, pypdf.generic.DictionaryObject)
+    assert root["/MarkInfo"]["/Marked"]  # type: ignore[index]
+    assert str(root["/Lang"]) == "sv"
+    assert "/StructTreeRoot" in root
+    assert "KS 2025/348" in ((pdf.metadata.title if pdf.metadata else None) or "")
+    assert '<html lang="sv">' in html
+    assert '<th scope="col">Att-sats 2</th>' in html
+
+
+def test_a_complete_round_is_final(settings: Settings, round_id: int) -> None:
+    give_answer(
+        settings, "skarholmen", at("2027-01-19"), answers.AnswerForm(position="tillstyrker")
+    )
+    with session_scope(settings.database_url) as session:
+        report = build_report(session.get_one(Round, round_id), now=at("2027-01-20"), tz=TZ)
+        assert report.final
+        assert report.status_label == "Slutlig"
+        assert report.silent == ()
+        assert session.scalars(select(Answer)).first() is not None
