@@ -4,7 +4,7 @@ Three ways to send one remissmissiv to each of N remissinstanser, each timed wit
 time.perf_counter in a fresh SQLite data folder with the outbox mail backend:
 
   A  outbox only     N prebuilt OutgoingEmail objects written through OutboxMailer.send:
-                     no database, no templates; the floor of the I/O.
+                     no database, no templates; the floor (MIME, write, fsync, rename).
   B  service loop    operations.prepare_round, then a plain loop calling
                      sending.send_missiv for every pending dispatch (claim, render, send,
                      mark sent): the whole domain cost, without Prefect.
@@ -18,11 +18,17 @@ recipients) runs before the timed ones, so imports and first-run costs are exclu
 A and B run for every size before the Prefect server starts, so its background
 services do not compete with them for the CPU.
 
-This is a benchmark, not a test: it asserts nothing about time. It does fail loudly
-when a measurement did not leave exactly N messages in the outbox.
+Besides the total, each measurement records when the last .eml was written (its mtime
+against the wall clock at the start) and the CPU time of this process and of its child
+processes (the Prefect server, read from /proc on Linux): the flow's total includes the
+ends of its two flow runs, which wait for Prefect's heartbeat thread (see README.md).
 
-    .venv/bin/python bench/fanout.py                  # sizes 50,200
-    .venv/bin/python bench/fanout.py --sizes 20 --repeat 3 --json
+This is a benchmark, not a test: it asserts nothing about time. It does fail loudly
+when a measurement did not leave exactly N messages in the outbox and N claims marked
+sent in the database.
+
+    .venv/bin/python bench/fanout.py                  # sizes 50,200, median of 3
+    .venv/bin/python bench/fanout.py --sizes 20,100 --repeat 1 --json
 """
 
 from __future__ import annotations
@@ -167,18 +173,47 @@ class Sample:
     seconds: float
     last_message_s: float  # from the start until the last .eml was written (its mtime)
     eml_bytes: int
+    cpu_s: float  # CPU time of this process (all its threads)
+    child_cpu_s: float | None  # CPU time of child processes: the Prefect server
     retries: int = 0
 
 
+def child_cpu_seconds() -> float | None:
+    """CPU time used so far by this process's live children, from /proc (Linux only)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    me, tick, total = os.getpid(), os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:  # ppid; then utime and stime in clock ticks
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class Clock:
-    """perf_counter for the figure; the wall clock as well, to compare with file times."""
+    """perf_counter for the figure; the wall clock to compare with file times; CPU times."""
 
     def __init__(self) -> None:
         self.wall = time.time()
+        self.children = child_cpu_seconds()
+        self.cpu = time.process_time()
         self.start = time.perf_counter()
+        self.elapsed = 0.0
+        self.cpu_s = 0.0
+        self.child_cpu_s: float | None = None
 
-    def stop(self) -> float:
-        return time.perf_counter() - self.start
+    def stop(self) -> None:
+        self.elapsed = time.perf_counter() - self.start
+        self.cpu_s = time.process_time() - self.cpu
+        children = child_cpu_seconds()
+        if children is not None and self.children is not None:
+            self.child_cpu_s = children - self.children
 
 
 @dataclass(frozen=True)
@@ -200,8 +235,15 @@ def check_outbox(settings: Settings, n: int, label: str) -> Outbox:
     return Outbox(sum(st.st_size for st in stats) // n, max(st.st_mtime for st in stats))
 
 
-def sample(clock: Clock, elapsed: float, outbox: Outbox, retries: int = 0) -> Sample:
-    return Sample(elapsed, outbox.last_mtime - clock.wall, outbox.mean_bytes, retries)
+def sample(clock: Clock, outbox: Outbox, retries: int = 0) -> Sample:
+    return Sample(
+        seconds=clock.elapsed,
+        last_message_s=outbox.last_mtime - clock.wall,
+        eml_bytes=outbox.mean_bytes,
+        cpu_s=clock.cpu_s,
+        child_cpu_s=clock.child_cpu_s,
+        retries=retries,
+    )
 
 
 def check_database(settings: Settings, n: int, label: str) -> int:
@@ -259,8 +301,8 @@ def measure_outbox(world: World, data_dir: Path) -> Sample:
     clock = Clock()
     for message in messages:
         mailer.send(message)
-    elapsed = clock.stop()
-    return sample(clock, elapsed, check_outbox(settings, world.n, LABELS["outbox"]))
+    clock.stop()
+    return sample(clock, check_outbox(settings, world.n, LABELS["outbox"]))
 
 
 def measure_loop(world: World, data_dir: Path) -> Sample:
@@ -273,11 +315,11 @@ def measure_loop(world: World, data_dir: Path) -> Sample:
         outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer)
         if outcome.result != "sent":
             raise BenchError(f"dispatch {dispatch_id}: {outcome.result} {outcome.detail}")
-    elapsed = clock.stop()
+    clock.stop()
     outbox = check_outbox(settings, world.n, LABELS["loop"])
     retries = check_database(settings, world.n, LABELS["loop"])
     release(settings)
-    return sample(clock, elapsed, outbox, retries)
+    return sample(clock, outbox, retries)
 
 
 def measure_flow(world: World, data_dir: Path) -> Sample:
@@ -287,11 +329,11 @@ def measure_flow(world: World, data_dir: Path) -> Sample:
     operations.init(settings, now=utcnow())
     clock = Clock()
     start_round(str(world.case), deadline=world.deadline)
-    elapsed = clock.stop()
+    clock.stop()
     outbox = check_outbox(settings, world.n, LABELS["flow"])
     retries = check_database(settings, world.n, LABELS["flow"])
     release(settings)
-    return sample(clock, elapsed, outbox, retries)
+    return sample(clock, outbox, retries)
 
 
 MEASURE: dict[str, Callable[[World, Path], Sample]] = {
@@ -309,6 +351,7 @@ def prepare_prefect(home: Path, *, quiet: bool) -> None:
     if "prefect" in sys.modules:
         raise BenchError("Prefect was imported before its environment was set")
     os.environ.pop("PREFECT_API_URL", None)
+    os.environ.pop("PREFECT_PROFILES_PATH", None)  # profiles.toml under the temporary home
     os.environ["PREFECT_HOME"] = str(home)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if quiet:
@@ -349,6 +392,14 @@ class Result:
         got = self.samples.get(method)
         return statistics.median(s.last_message_s for s in got) if got else None
 
+    def cpu(self, method: str) -> float | None:
+        got = self.samples.get(method)
+        return statistics.median(s.cpu_s for s in got) if got else None
+
+    def child_cpu(self, method: str) -> float | None:
+        got = [s.child_cpu_s for s in self.samples.get(method, []) if s.child_cpu_s is not None]
+        return statistics.median(got) if got else None
+
     def per_message_ms(self, method: str) -> float | None:
         s = self.seconds(method)
         return None if s is None else 1000 * s / self.n
@@ -383,6 +434,13 @@ class Runner:
 
 def fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def machine() -> dict[str, Any]:
@@ -428,6 +486,10 @@ def print_table(results: list[Result], methods: list[str], info: dict[str, Any])
         f"SQLite {info['sqlite']}, {info['platform']}"
     )
     print(f"date: {info['date']}; work folder under {info['workdir']}; repeats {info['repeat']}")
+    print(
+        f"load average (1, 5, 15 min) before {info['load_before']}, after {info['load_after']}: "
+        "other work on the machine slows every figure"
+    )
     if "server_startup_s" in info:
         print(
             "Prefect: temporary local server started once by prefect_test_harness() in "
@@ -454,24 +516,30 @@ def print_table(results: list[Result], methods: list[str], info: dict[str, Any])
     print("A = outbox only (prebuilt messages), B = service loop without Prefect,")
     print("flow = start_round flow, one Prefect task per dispatch (4 threads).")
 
-    if "flow" in methods:
-        print()
-        print("The flow's time: until the last message was written, and after it (the")
-        print("status artifact and the ends of the subflow and the flow run)")
-        rows = [["N", "flow s", "to last msg s", "after s", "ms/msg to last", "to last/B"]]
-        for r in results:
-            total, last, loop = r.seconds("flow"), r.last_message("flow"), r.seconds("loop")
+    print()
+    print("Where the time goes: wall time until the last message was written and after it")
+    print("(for the flow: status artifact, ends of subflow and flow run); CPU time of this")
+    print("process (all threads) and of its child processes (the Prefect server)")
+    rows = [["N", "method", "wall s", "to last msg s", "after s", "cpu s", "server cpu s"]]
+    rows[0].append("cpu ms/msg")
+    for r in results:
+        for m in methods:
+            total, last = r.seconds(m), r.last_message(m)
+            cpu, child = r.cpu(m), r.child_cpu(m)
+            both = None if cpu is None else cpu + (child or 0.0)
             rows.append(
                 [
                     str(r.n),
+                    LABELS[m],
                     fmt(total, ".3f"),
                     fmt(last, ".3f"),
                     fmt(None if total is None or last is None else total - last, ".3f"),
-                    fmt(None if last is None else 1000 * last / r.n, ".2f"),
-                    fmt(None if last is None or not loop else last / loop, ".1f"),
+                    fmt(cpu, ".2f"),
+                    fmt(child, ".2f"),
+                    fmt(None if both is None else 1000 * both / r.n, ".1f"),
                 ]
             )
-        print_rows(rows)
+    print_rows(rows)
 
     for small, large in itertools.pairwise(results):
         print()
@@ -502,6 +570,8 @@ def as_json(results: list[Result], methods: list[str], info: dict[str, Any]) -> 
                             "seconds": r.seconds(m),
                             "ms_per_message": r.per_message_ms(m),
                             "to_last_message_s": r.last_message(m),
+                            "cpu_s": r.cpu(m),
+                            "server_cpu_s": r.child_cpu(m),
                             "samples_s": [s.seconds for s in r.samples.get(m, [])],
                             "samples_to_last_message_s": [
                                 s.last_message_s for s in r.samples.get(m, [])
@@ -564,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
             "workdir": str(workdir.parent),
             "warmup": args.warmup,
             "repeat": args.repeat,
+            "load_before": load_average(),
         }
         prepare_prefect(workdir / "prefect-home", quiet=not args.verbose)
         runner = Runner(workdir, deadline, verbose=args.verbose)
@@ -582,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
             with prefect_server(timings):
                 series("flow")
             info.update(timings)
-        info = {**machine(), **info}
+        info = {**machine(), **info, "load_after": load_average()}
 
     if args.json:
         print(as_json(results, methods, info))

@@ -6,12 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from remiss import dates
 from remiss.documents import read_verified
 from remiss.models import Answer, Round
-from remiss.reminding import is_done
+from remiss.reminding import is_done, jointly_answered
 
 KINDS = {
     "application/pdf": "pdf",
@@ -53,7 +53,10 @@ def compile_due(rnd: Round, *, now: dt.datetime, tz: str, grace_days: int) -> bo
     since the last automatic compile."""
     if rnd.state != "open":
         return False
-    complete = all(is_done(d) for d in rnd.dispatches)
+    session = object_session(rnd)
+    assert session is not None
+    joint = jointly_answered(session, rnd.id)
+    complete = all(is_done(d, joint) for d in rnd.dispatches)
     grace_end = dates.deadline_end(dates.add_working_days(rnd.svar_senast, grace_days), tz)
     if not (complete or now > grace_end):
         return False

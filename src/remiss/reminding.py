@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from remiss import dates
 from remiss.dates import utcnow
 from remiss.messages import PAMINNELSE_PREFIX, reminder_recipients
-from remiss.models import Dispatch, Event, OutgoingMessage, Round
+from remiss.models import Answer, Dispatch, Event, OutgoingMessage, Round
 from remiss.reminders import DispatchFacts, Policy, Stage, due_stage, next_reminder_at, parse_policy
 from remiss.rounds import queue_message
 
@@ -25,15 +25,30 @@ def round_policy(rnd: Round) -> Policy:
     return parse_policy(rnd.reminder_policy or {}, source=f"omgång {rnd.id}")
 
 
-def is_done(dispatch: Dispatch) -> bool:
-    """Answered (by itself or in another's joint answer) or declined."""
+def jointly_answered(session: Session, round_id: int) -> set[str]:
+    """Codes named in the current answer of some dispatch of the round (one query)."""
+    rows = session.execute(
+        select(Answer.dispatch_id, Answer.joint_with)
+        .join(Dispatch)
+        .where(Dispatch.round_id == round_id)
+        .order_by(Answer.dispatch_id, Answer.version)
+    ).all()
+    current = {dispatch_id: joint for dispatch_id, joint in rows}  # the last version wins
+    return {code for joint in current.values() for code in joint}
+
+
+def is_done(dispatch: Dispatch, joint: set[str] | None = None) -> bool:
+    """Answered (by itself or in another's joint answer) or declined.
+
+    `joint`: jointly_answered() for the round, when the caller checks many dispatches.
+    """
     if dispatch.current_answer is not None or dispatch.declined_at is not None:
         return True
-    code = dispatch.remissinstans.code
-    return any(
-        d.current_answer is not None and code in d.current_answer.joint_with
-        for d in dispatch.round.dispatches
-    )
+    if joint is None:
+        session = object_session(dispatch)
+        assert session is not None
+        joint = jointly_answered(session, dispatch.round_id)
+    return dispatch.remissinstans.code in joint
 
 
 def facts(dispatch: Dispatch) -> DispatchFacts:

@@ -6,9 +6,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import object_session
+
 from remiss import dates
 from remiss.models import Answer, Dispatch, Round
-from remiss.reminding import is_done
+from remiss.reminding import is_done, jointly_answered
 from remiss.rendering import swedish_list
 from remiss.terms import STALLNINGSTAGANDEN
 
@@ -245,7 +247,10 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
 
     answered = sum(positions.values())
     summary = _summary(rnd, answered, positions, declined, silent, tz)
-    final = rnd.state == "closed" or all(is_done(d) for d in rnd.dispatches)
+    session = object_session(rnd)
+    assert session is not None
+    named = jointly_answered(session, rnd.id)
+    final = rnd.state == "closed" or all(is_done(d, named) for d in rnd.dispatches)
     return Report(
         diarienummer=case.diarienummer,
         rubrik=case.rubrik,
