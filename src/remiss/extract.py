@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import itertools
 import re
 import threading
 import unicodedata
@@ -78,7 +79,9 @@ _LIGATURES = str.maketrans(
         "\ufb06": "st",
         "\u200b": None,  # zero width space
         "\ufeff": None,  # byte order mark / zero width no-break space
-        "\x00": None,
+        "\x0b": "\n",  # vertical tab: a manual line break in some exports
+        # Other control characters (PostgreSQL refuses NUL in text); \t, \n and \f stay.
+        **{chr(c): None for c in (*range(0x00, 0x09), *range(0x0E, 0x20))},
     }
 )
 
@@ -100,7 +103,7 @@ _PDFIUM_LOCK = threading.Lock()
 
 
 def _pdf_text(data: bytes) -> str:
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
         try:
@@ -198,7 +201,7 @@ def _page_text(textpage: Any) -> str:
 
 def _line_pieces(textpage: Any, index: int, line_text: str) -> list[_Piece] | None:
     """pdfium's line as pieces, split where a wide horizontal gap separates its runs."""
-    import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
+    import pypdfium2.raw as pdfium_c
 
     n_rects = textpage.count_rects(index, len(line_text))
     if n_rects <= 0:
@@ -252,17 +255,17 @@ def _lay_out(lines: list[_Line]) -> str:
     # Space between the font boxes of two lines, relative to the smaller font: about 0-0.3
     # inside a paragraph, more where paragraph spacing or a heading's margin is added.
     gaps = [
-        max(a.bottom - b.top, 0.0) / min(a.height, b.height)
-        for a, b in zip(lines, lines[1:], strict=False)
+        max(a.bottom - b.top, 0.0) / min(a.height, b.height) for a, b in itertools.pairwise(lines)
     ]
-    usual = sorted(gaps)[len(gaps) // 3] if gaps else 0.0
+    # On a page with few lines the lower third may already be paragraph spacing: cap it.
+    usual = min(sorted(gaps)[len(gaps) // 3], 0.5) if gaps else 0.0
     out: list[str] = []
     for i, line in enumerate(lines):
         if i > 0 and gaps[i - 1] > usual + 0.4:
             out.append("")
         parts = sorted(line.pieces, key=lambda p: p.left)
         text = parts[0].text
-        for before, after in zip(parts, parts[1:], strict=False):
+        for before, after in itertools.pairwise(parts):
             wide = after.left - before.right > 0.6 * line.height
             text += ("  " if wide else " ") + after.text
         out.append(text)
@@ -307,8 +310,8 @@ def _docx_blocks(container: Any, numbering: _DocxNumbering) -> Iterator[str]:
         if tag == _w("p"):
             yield numbering.prefix(child) + "".join(_docx_runs(child))
         elif tag == _w("tbl"):
-            for row in child.iterchildren(_w("tr")):
-                for cell in _docx_cells(row):
+            for row in _docx_children(child, _w("tr")):
+                for cell in _docx_children(row, _w("tc")):
                     yield "\n".join(_docx_blocks(cell, numbering))
         elif tag in (_w("sdt"), _w("customXml")):
             content = child.find(_w("sdtContent")) if tag == _w("sdt") else child
@@ -316,14 +319,15 @@ def _docx_blocks(container: Any, numbering: _DocxNumbering) -> Iterator[str]:
                 yield from _docx_blocks(content, numbering)
 
 
-def _docx_cells(row: Any) -> Iterator[Any]:
-    for child in row.iterchildren():
-        if child.tag == _w("tc"):
+def _docx_children(parent: Any, tag: str) -> Iterator[Any]:
+    """Rows of a table or cells of a row, also those wrapped in content controls."""
+    for child in parent.iterchildren():
+        if child.tag == tag:
             yield child
         elif child.tag in (_w("sdt"), _w("customXml")):
             content = child.find(_w("sdtContent")) if child.tag == _w("sdt") else child
             if content is not None:
-                yield from _docx_cells(content)
+                yield from _docx_children(content, tag)
 
 
 _DOCX_CONTAINERS = {
@@ -399,9 +403,10 @@ class _DocxNumbering:
             abstract_id = _val(num.find(_w("abstractNumId"))) or ""
             self._levels[num_id] = abstract.get(abstract_id, {})
             for override in num.iterchildren(_w("lvlOverride")):
-                start = _val(override.find(_w("startOverride")))
-                if start is not None:
-                    self._starts[(num_id, _int(override.get(_w("ilvl")), 0))] = _int(start, 1)
+                start_text = _val(override.find(_w("startOverride")))
+                if start_text is not None:
+                    level = _int(override.get(_w("ilvl")), 0)
+                    self._starts[(num_id, level)] = _int(start_text, 1)
 
     def _style_numbering(self, style_id: str | None) -> tuple[str | None, int | None]:
         seen: set[str] = set()
@@ -643,10 +648,22 @@ class _OdtWalker:
                 yield from self.blocks(child)
 
     def _table(self, table: ET.Element) -> Iterator[str]:
-        for row in table.iter(_o("table", "table-row")):
+        for row in self._rows(table):
             for cell in row:
                 if cell.tag == _o("table", "table-cell"):
                     yield "\n".join(b for b in self.blocks(cell) if b.strip())
+
+    def _rows(self, element: ET.Element) -> Iterator[ET.Element]:
+        """The table's own rows, also inside header rows and row groups (not nested tables)."""
+        for child in element:
+            if child.tag == _o("table", "table-row"):
+                yield child
+            elif child.tag in (
+                _o("table", "table-header-rows"),
+                _o("table", "table-rows"),
+                _o("table", "table-row-group"),
+            ):
+                yield from self._rows(child)
 
     def _list(self, element: ET.Element, style: str | None, level: int) -> Iterator[str]:
         style = element.get(_o("text", "style-name")) or style

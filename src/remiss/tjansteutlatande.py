@@ -48,7 +48,7 @@ class Tjansteutlatande:
     justeras_omedelbart: bool
 
 
-# --- Headings ------------------------------------------------------------------------------
+# --- Headings ------------------------------------------------------------------------------------
 
 # "Förvaltningens", "Kontorets", "Stadsdelsförvaltningens", "Exploateringskontorets", ...
 _OWNER = r"[\w-]+s"
@@ -85,18 +85,22 @@ def _heading_key(text: str) -> str | None:
     return None
 
 
-# --- Lines: normalising, page headers and footers -------------------------------------------
+# --- Lines: normalising, page headers and footers ------------------------------------------------
 
 _PAGE_NUMBER = re.compile(
     r"^(?:sida\s*)?\d{1,4}\s*(?:\(\s*\d{1,4}\s*\)|av\s+\d{1,4}|/\s*\d{1,4})?$"
     r"|^[-–]\s*\d{1,4}\s*[-–]$",
     re.IGNORECASE,
 )
-_SIDA_ANYWHERE = re.compile(r"\bSida\s+\d{1,4}\s*(?:\(\s*\d{1,4}\s*\)|av\s+\d{1,4})", re.IGNORECASE)
+# "Sida 2 (3)" or "Sida 2 av 3" opening or closing a line: a page header or footer.
+_SIDA = r"(?:Sida|SIDA|sida)\s+\d{1,4}\s*(?:\(\s*\d{1,4}\s*\)|av\s+\d{1,4})"
+_SIDA_LINE = re.compile(rf"^{_SIDA}\b|(?:^|\s){_SIDA}\s*$")
 _ZONE = 4  # lines at each end of a page where running headers and footers are looked for
 
 
 def _norm_key(line: str) -> str:
+    """A line as compared across pages: page numbers and other digits do not count."""
+    line = _SIDA_LINE.sub("", line)
     return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
 
 
@@ -105,34 +109,40 @@ def _clean_lines(text: str) -> list[str]:
     text = normalise_text(text).replace("\u00a0", " ").replace("\u2007", " ")
     text = text.replace("\t", "  ")
     pages = [[line.strip() for line in page.split("\n")] for page in text.split("\f")]
-    repeated: set[str] = set()
+    # Lines seen at the top (or the bottom) of several pages are running headers (footers):
+    # of at least two pages, and of half the pages after the first in a longer document, so
+    # that a phrase that happens to end two pages is not taken for one.
+    repeated: dict[str, set[str]] = {"top": set(), "bottom": set()}
+    needed = max(2, -(-(len(pages) - 1) // 2))
     if len(pages) > 1:
-        seen: Counter[str] = Counter()
-        for page in pages:
-            content = [line for line in page if line]
-            seen.update({_norm_key(line) for line in content[:_ZONE] + content[-_ZONE:]})
-        repeated = {key for key, count in seen.items() if count >= 2}
+        for end in ("top", "bottom"):
+            seen: Counter[str] = Counter()
+            for page in pages:
+                content = [line for line in page if line]
+                zone = content[:_ZONE] if end == "top" else content[-_ZONE:]
+                seen.update({_norm_key(line) for line in zone})
+            repeated[end] = {key for key, count in seen.items() if count >= needed and key}
 
-    def droppable(line: str) -> bool:
+    def droppable(line: str, end: str) -> bool:
         return (
             bool(_PAGE_NUMBER.match(line))
-            or bool(_SIDA_ANYWHERE.search(line))
-            or _norm_key(line) in repeated
+            or bool(_SIDA_LINE.search(line))
+            or _norm_key(line) in repeated[end]
         )
 
     out: list[str] = []
     for page in pages:
         lines = list(page)
-        for ends in (range(len(lines)), range(len(lines) - 1, -1, -1)):
+        for end, order in (("top", range(len(lines))), ("bottom", range(len(lines) - 1, -1, -1))):
             dropped = 0
-            for i in ends:
+            for i in order:
                 if not lines[i]:
                     continue
-                if dropped >= _ZONE or not droppable(lines[i]):
+                if dropped >= _ZONE or not droppable(lines[i], end):
                     break
                 lines[i] = ""
                 dropped += 1
-        lines = [line for line in lines if not _SIDA_ANYWHERE.search(line)]
+        lines = [line for line in lines if not _SIDA_LINE.search(line)]
         while lines and not lines[0]:
             lines.pop(0)
         while lines and not lines[-1]:
@@ -148,7 +158,7 @@ def _clean_lines(text: str) -> list[str]:
     return out
 
 
-# --- Sections ---------------------------------------------------------------------------------
+# --- Sections ------------------------------------------------------------------------------------
 
 
 def _starts_upper(line: str) -> bool:
@@ -210,7 +220,7 @@ def _split_sections(lines: list[str]) -> tuple[list[str], list[tuple[str, list[s
     return preamble, sections
 
 
-# --- Paragraphs -------------------------------------------------------------------------------
+# --- Paragraphs ----------------------------------------------------------------------------------
 
 _HYPHENS = "-‐\u2011"
 _SUSPENDED = {"och", "eller", "samt", "respektive", "resp", "till", "som", "men"}
@@ -223,14 +233,14 @@ def _join_two(left: str, right: str) -> str:
         return right
     if not right:
         return left
-    if left[-1] in _HYPHENS and len(left) >= 2 and left[-2].isalpha():
+    if left[-1] in _HYPHENS and len(left) >= 2 and left[-2].isalnum():
         next_word = re.match(r"[\w]+", right)
         word = next_word.group(0) if next_word else ""
         if word.casefold() in _SUSPENDED:  # "stads- och landstingsförbund"
             return f"{left[:-1]}- {right}"
         if left[-2].islower() and right[0].islower():
             return left[:-1] + right  # "kompe-" + "tens"
-        return left[:-1] + "-" + right  # "IT-" + "system", "Hägersten-" + "Älvsjö"
+        return left[:-1] + "-" + right  # "IT-system", "Hägersten-Älvsjö", "2025-08-26"
     return f"{left} {right}"
 
 
@@ -289,7 +299,7 @@ def _body(lines: Sequence[str]) -> str | None:
     return text or None
 
 
-# --- Numbered lists: proposals and bilagor -----------------------------------------------------
+# --- Numbered lists: proposals and bilagor -------------------------------------------------------
 
 _NUMBERED = re.compile(r"^(?:\d{1,2}\s*[.)]|[•●▪◦■–*-])\s+(?P<text>\S.*)$")
 _BILAGA_PREFIX = re.compile(r"^bilaga\s+\d{1,2}\s*[.:)–-]?\s*", re.IGNORECASE)
@@ -334,11 +344,14 @@ def _sentence_items(lines: Sequence[str]) -> list[str]:
     return [item for item in items if item]
 
 
-def _proposals(lines: Sequence[str]) -> tuple[str, ...]:
+def _proposals(lines: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
+    """The proposals, and the words that introduce a numbered list of them, if any."""
     items = _numbered_items(lines)
     if items is None:
-        return tuple(_sentence_items(lines))
-    return tuple(text for text in (_reflow(item) for item in items) if text)
+        return tuple(_sentence_items(lines)), None
+    first = next(i for i, line in enumerate(lines) if line and _NUMBERED.match(line))
+    intro = _reflow([line for line in lines[:first] if line]) or None
+    return tuple(text for text in (_reflow(item) for item in items) if text), intro
 
 
 def _bilagor(lines: Sequence[str]) -> tuple[str, ...]:
@@ -362,7 +375,7 @@ def _bilagor(lines: Sequence[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
-# --- Signatures -------------------------------------------------------------------------------
+# --- Signatures ----------------------------------------------------------------------------------
 
 _NAME_WORD = r"[A-ZÅÄÖÉÜØÆ][\w'’.-]*"
 _NAME = re.compile(
@@ -424,7 +437,7 @@ def _signature_lines(lines: list[str]) -> tuple[str, ...]:
     return tuple(" ".join(line.split()) for line in out)
 
 
-# --- Rubrik -----------------------------------------------------------------------------------
+# --- Rubrik --------------------------------------------------------------------------------------
 
 _TITLE_START = re.compile(
     r"^(?:remiss|svar\s+på\s+remiss|yttrande|remissvar|remissyttrande|motion|skrivelse|"
@@ -454,7 +467,7 @@ def _rubrik(preamble: list[str]) -> str | None:
     return paragraphs[0] if paragraphs else None
 
 
-# --- The decision -------------------------------------------------------------------------------
+# --- The decision --------------------------------------------------------------------------------
 
 _DECISION = re.compile(
     r"(?:beslutar\s+att\s+)?"
@@ -462,12 +475,31 @@ _DECISION = re.compile(
     r"tjänsteutlåtande(?:t)?"
     r"|besvar(?:ar|a)\s+remissen\s+med\s+(?:det\s+)?(?:[\w-]+s\s+)?tjänsteutlåtande(?:t)?)\b"
 )
+# "Ärendet justeras omedelbart", "justera paragrafen omedelbart", "omedelbar justering".
 _JUSTERAS = re.compile(
-    r"\b(?:ärendet|paragrafen|beslutet|besluten|protokollet|protokollsparagrafen)\s+"
-    r"justeras\s+omedelbart|\bomedelbar\s+justering\b|\bjusteras\s+omedelbart\b",
+    r"\bjusteras?\s+(?:(?:ärendet|paragrafen|beslutet|besluten|protokollet)\s+)?omedelbart\b"
+    r"|\bomedelbart\s+justera[ds]?\b|\bomedelbar\s+justering\b",
     re.IGNORECASE,
 )
+_BODY_WORD = r"(?:nämnd|nämnden|styrelse|styrelsen|fullmäktige|rådet|utskott|utskottet)"
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-ZÅÄÖÉ0-9]|\s*$)")
+
+
+def _subject(text: str) -> str:
+    """Who decides, from the words before the verb: "1. Socialnämnden (beslutar att)"."""
+    subject = re.sub(r"^(?:\d{1,2}\s*[.)]|[•–-])\s+", "", text.strip())
+    subject = re.sub(r"\s*(?:föreslås\s+)?(?:besluta[rt]?|beslöt)(?:\s+att)?\s*:?$", "", subject)
+    if re.search(r"\batt\s", subject):  # "Förvaltningen föreslår att Socialnämnden"
+        subject = re.split(r"\batt\s+", subject)[-1]
+    subject = subject.strip(" ,:")
+    words = subject.split()
+    if len(words) > 1 and re.search(rf"{_BODY_WORD}$", words[-1], re.IGNORECASE):
+        # "Förslag till beslut Socialnämnden" → "Socialnämnden"; keep "Skärholmens
+        # stadsdelsnämnd" and "Miljö- och hälsoskyddsnämnden" whole.
+        for start in range(len(words) - 1, -1, -1):
+            if _starts_upper(words[start]) and not words[start][0].isdigit():
+                return " ".join(words[start:])
+    return subject
 
 
 def _decision(candidates: Sequence[str]) -> tuple[str | None, str | None]:
@@ -478,11 +510,7 @@ def _decision(candidates: Sequence[str]) -> tuple[str | None, str | None]:
             continue
         head = text[: match.start()]
         starts = [m.end() for m in re.finditer(r"[.!?:]\s+", head)]
-        subject = head[starts[-1] if starts else 0 :].strip()
-        subject = re.sub(r"^(?:\d{1,2}\s*[.)]|[•–-])\s+", "", subject)
-        if re.search(r"\batt\s", subject):  # "Förvaltningen föreslår att Socialnämnden"
-            subject = re.split(r"\batt\s+", subject)[-1]
-        subject = subject.strip(" ,")
+        subject = _subject(head[starts[-1] if starts else 0 :])
         end = _SENTENCE_END.search(text, match.end())
         rest = text[match.start() : end.end() if end else len(text)].strip()
         sentence = f"{subject} {rest}".strip()
@@ -508,24 +536,22 @@ def parse(text: str) -> Tjansteutlatande:
         else:
             by_key[key] = list(body)
 
-    # The signatures end the last section before the bilagor (or the last section).
+    # The signatures end the last section, or the one before the bilagor when they come last.
     signatures: tuple[str, ...] = ()
     order = [key for key, _ in sections]
-    before_bilagor = [key for key in order if key != "bilagor"]
-    if "bilagor" in order:
-        position = order.index("bilagor")
-        earlier = [key for key in order[:position] if key != "bilagor"]
-        before_bilagor = earlier or before_bilagor
-    if before_bilagor:
-        last = before_bilagor[-1]
-        by_key[last], signatures = _split_signatures(by_key[last])
+    if order and order[-1] == "bilagor":
+        order = order[:-1]
+    if order:
+        by_key[order[-1]], signatures = _split_signatures(by_key[order[-1]])
     if not signatures and "bilagor" in by_key:
         by_key["bilagor"], signatures = _split_signatures(by_key["bilagor"])
 
-    proposals = _proposals(by_key.get("forslag", []))
+    proposals, intro = _proposals(by_key.get("forslag", []))
     whole = _reflow([line for line in lines if line])
-    beslutsmening, namnd = _decision([*proposals, whole])
-    justeras = any(_JUSTERAS.search(p) for p in proposals) or bool(_JUSTERAS.search(whole))
+    # "Socialnämnden beslutar att / 1. godkänna förvaltningens tjänsteutlåtande ..."
+    decided = [f"{intro.rstrip(' :')} {p}" for p in proposals] if intro else list(proposals)
+    beslutsmening, namnd = _decision([*decided, whole])
+    justeras = bool(_JUSTERAS.search(whole))
 
     return Tjansteutlatande(
         rubrik=_rubrik(preamble),
@@ -543,7 +569,7 @@ def parse(text: str) -> Tjansteutlatande:
     )
 
 
-# --- Summary ---------------------------------------------------------------------------------------
+# --- Summary -------------------------------------------------------------------------------------
 
 _ABBREVIATIONS = {
     "t.ex",
