@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
-from prefect.tasks import exponential_backoff
-from sqlalchemy.exc import OperationalError
 
 from flows.compile import compile_round
 from remiss.compiling import extract_answer_texts, rounds_due
@@ -14,7 +12,7 @@ from remiss.errors import RemissError
 from remiss.mail import load_mailer
 from remiss.models import Answer
 from remiss.processing import mark_processed, queue_kvittens, unprocessed_answers, unsent_messages
-from remiss.sending import TemporarySendError, send_message
+from remiss.sending import SEND_RETRIES, send_message
 from remiss.settings import load_settings
 
 
@@ -22,15 +20,7 @@ class NotDelivered(RemissError):
     """A message could not be sent now; the sweep tries again later."""
 
 
-@task(
-    name="skicka-meddelande",
-    task_run_name="skicka-meddelande-{message_id}",
-    retries=4,
-    retry_delay_seconds=exponential_backoff(backoff_factor=10),
-    retry_condition_fn=lambda _task, _run, state: isinstance(
-        state.result(raise_on_failure=False), TemporarySendError | OperationalError
-    ),
-)
+@task(name="skicka-meddelande", task_run_name="skicka-meddelande-{message_id}", **SEND_RETRIES)
 def send_message_task(message_id: int) -> str:
     settings = load_settings()
     return send_message(message_id, settings=settings, mailer=load_mailer(settings)).result

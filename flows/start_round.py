@@ -10,8 +10,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.tasks import exponential_backoff
-from sqlalchemy.exc import OperationalError
 
 from remiss import operations
 from remiss.dates import utcnow
@@ -19,7 +17,7 @@ from remiss.db import session_scope
 from remiss.errors import RemissError
 from remiss.mail import load_mailer
 from remiss.models import Round
-from remiss.sending import TemporarySendError, send_missiv
+from remiss.sending import SEND_RETRIES, send_missiv
 from remiss.settings import load_settings
 from remiss.status import round_status, table_rows
 
@@ -49,15 +47,7 @@ def prepare_round_task(
     )
 
 
-@task(
-    name="skicka-missiv",
-    task_run_name="skicka-missiv-{dispatch_id}",
-    retries=4,
-    retry_delay_seconds=exponential_backoff(backoff_factor=10),
-    retry_condition_fn=lambda _task, _run, state: isinstance(
-        state.result(raise_on_failure=False), TemporarySendError | OperationalError
-    ),
-)
+@task(name="skicka-missiv", task_run_name="skicka-missiv-{dispatch_id}", **SEND_RETRIES)
 def send_missiv_task(dispatch_id: int) -> str:
     settings = load_settings()
     outcome = send_missiv(dispatch_id, settings=settings, mailer=load_mailer(settings))

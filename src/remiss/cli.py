@@ -64,6 +64,16 @@ def _settings() -> Settings:
         return load_settings()
 
 
+ROUND_ARGUMENT = typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
+
+
+def _round_id(settings: Settings, round_ref: str) -> int:
+    """The id of the round a user named; inside user_errors()."""
+    operations.ensure_schema(settings)
+    with session_scope(settings.database_url) as session:
+        return find_round(session, round_ref).id
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
@@ -206,16 +216,12 @@ def round_start(
 
 @round_app.command("send")
 def round_send(
-    round_ref: Annotated[
-        str, typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
-    ],
+    round_ref: Annotated[str, ROUND_ARGUMENT],
 ) -> None:
     """Skicka det som återstår i en omgång (efter ett avbrott eller tillfälliga fel)."""
     settings = _settings()
     with user_errors():
-        operations.ensure_schema(settings)
-        with session_scope(settings.database_url) as session:
-            round_id = find_round(session, round_ref).id
+        round_id = _round_id(settings, round_ref)
     from flows.start_round import send_round
 
     with user_errors():
@@ -293,9 +299,7 @@ def _print_status(settings: Settings, round_ref: str | None) -> None:
 
 @round_app.command("close")
 def round_close(
-    round_ref: Annotated[
-        str, typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
-    ],
+    round_ref: Annotated[str, ROUND_ARGUMENT],
 ) -> None:
     """Avsluta en omgång: länkarna visar då bara vad som skickats in."""
     settings = _settings()
@@ -504,9 +508,7 @@ def reminder_label(kind: str, days: int) -> str:
 
 @app.command("compile")
 def compile_command(
-    round_ref: Annotated[
-        str, typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
-    ],
+    round_ref: Annotated[str, ROUND_ARGUMENT],
     formats: Annotated[
         str, typer.Option("--format", metavar="FORMAT", help="Kommaseparerat: html, pdf, docx.")
     ] = "html,pdf,docx",
@@ -525,9 +527,7 @@ def compile_command(
             raise InputError(
                 f"okänt format; välj bland {', '.join(FORMATS)}", field="--format", value=formats
             )
-        operations.ensure_schema(settings)
-        with session_scope(settings.database_url) as session:
-            round_id = find_round(session, round_ref).id
+        round_id = _round_id(settings, round_ref)
     from flows.compile import compile_round
 
     paths = _run_flow(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from remiss import reminding
 from remiss.dates import utcnow
@@ -38,6 +39,18 @@ class SendOutcome:
 
 class TemporarySendError(Exception):
     """Not sent this time; the claim is released so that a retry can try again."""
+
+
+def _worth_retrying(_task: object, _run: object, state: Any) -> bool:
+    return isinstance(state.result(raise_on_failure=False), TemporarySendError | OperationalError)
+
+
+# Prefect task options for every send: back-off of 10, 20, 40, 80 s on temporary failures.
+SEND_RETRIES: dict[str, Any] = {
+    "retries": 4,
+    "retry_delay_seconds": [10, 20, 40, 80],
+    "retry_condition_fn": _worth_retrying,
+}
 
 
 def current_owner() -> str:

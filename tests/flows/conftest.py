@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect.testing.utilities import prefect_test_harness
+
+import flows.messages as messages_module
+import flows.start_round as start_round_module
+from remiss import operations
+from remiss.dates import utcnow
+from remiss.settings import Settings
+from tests.conftest import SettingsFactory
 
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def settings(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Settings:
+    """Settings the flows read from the environment, with the recording outbox and no waits
+    between retries."""
+    env = {
+        "REMISS_DATA_DIR": str(tmp_path / "data"),
+        "REMISS_BASE_URL": "https://remiss.stockholm.example",
+        "REMISS_MAIL_BACKEND": "tests.support.mailers:recording_outbox",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for module, name in (
+        (start_round_module, "send_missiv_task"),
+        (messages_module, "send_message_task"),
+    ):
+        monkeypatch.setattr(module, name, getattr(module, name).with_options(retry_delay_seconds=0))
+    s = make_settings(REMISS_MAIL_BACKEND=env["REMISS_MAIL_BACKEND"])
+    operations.init(s, now=utcnow())
+    return s

@@ -10,7 +10,6 @@ import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 from sqlalchemy import select
 
-import flows.messages as messages_module
 from flows.messages import process_answer, sweep
 from remiss import answers
 from remiss.dates import utcnow
@@ -18,29 +17,9 @@ from remiss.db import session_scope
 from remiss.models import Answer, Dispatch
 from remiss.settings import Settings
 from remiss.uploads import UploadLimits, check_files
-from tests.conftest import SettingsFactory
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.support.mailers import send_calls
 from tests.support.rounds import read_eml, start_and_send
-
-
-@pytest.fixture
-def settings(
-    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Settings:
-    env = {
-        "REMISS_DATA_DIR": str(tmp_path / "data"),
-        "REMISS_BASE_URL": "https://remiss.stockholm.example",
-        "REMISS_MAIL_BACKEND": "tests.support.mailers:recording_outbox",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(
-        messages_module,
-        "send_message_task",
-        messages_module.send_message_task.with_options(retry_delay_seconds=0),
-    )
-    return make_settings(REMISS_MAIL_BACKEND=env["REMISS_MAIL_BACKEND"])
 
 
 def store_answer(settings: Settings, case: Path) -> int:

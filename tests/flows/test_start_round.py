@@ -12,38 +12,14 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
-import flows.start_round as start_round_module
 from flows.start_round import RoundIncomplete, send_round, start_round
-from remiss import operations
-from remiss.dates import utcnow
 from remiss.db import session_scope
 from remiss.models import Dispatch, Round
 from remiss.settings import Settings
-from tests.conftest import SettingsFactory, future_deadline
+from tests.conftest import future_deadline
 from tests.support.mailers import send_calls
 
 DEADLINE = future_deadline().isoformat()
-
-
-@pytest.fixture
-def settings(
-    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Settings:
-    env = {
-        "REMISS_DATA_DIR": str(tmp_path / "data"),
-        "REMISS_BASE_URL": "https://remiss.stockholm.example",
-        "REMISS_MAIL_BACKEND": "tests.support.mailers:recording_outbox",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(
-        start_round_module,
-        "send_missiv_task",
-        start_round_module.send_missiv_task.with_options(retry_delay_seconds=0),
-    )
-    s = make_settings(REMISS_MAIL_BACKEND=env["REMISS_MAIL_BACKEND"])
-    operations.init(s, now=utcnow())
-    return s
 
 
 def dispatch_states(settings: Settings, round_id: int) -> dict[str, str]:
