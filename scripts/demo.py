@@ -121,7 +121,7 @@ def answer_through_the_page() -> None:
     Official("exploateringsnamnden").post(
         "svar",
         {"stallningstagande": "tillstyrker", "gemensamt": ["fastighetsnamnden"]},
-        [ANSWERS / "socialnamnden-tjansteutlatande.pdf"],
+        [ANSWERS / "exploateringsnamnden-fastighetsnamnden-tjansteutlatande.docx"],
     )
     print("- Exploateringsnämnden och fastighetsnämnden svarade gemensamt: tillstyrker")
     Official("ks_rad_funktionshinder").post("avstar", {"skal": "Ärendet berör inte rådets frågor."})

@@ -57,7 +57,9 @@ def compile_due(rnd: Round, *, now: dt.datetime, tz: str, grace_days: int) -> bo
     assert session is not None
     joint = jointly_answered(session, rnd.id)
     complete = all(is_done(d, joint) for d in rnd.dispatches)
-    grace_end = dates.deadline_end(dates.add_working_days(rnd.svar_senast, grace_days), tz)
+    # The latest deadline counts: a remissinstans with anstånd still has its time.
+    latest = max((d.deadline for d in rnd.dispatches), default=rnd.svar_senast)
+    grace_end = dates.deadline_end(dates.add_working_days(latest, grace_days), tz)
     if not (complete or now > grace_end):
         return False
     if rnd.auto_compiled_at is None:

@@ -26,6 +26,11 @@ def file_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
 
 
+def first_upper(text: str) -> str:
+    """Capital first letter, the rest untouched (Jinja's capitalize lowers names)."""
+    return text[:1].upper() + text[1:]
+
+
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> Environment:
     env = Environment(
@@ -40,4 +45,5 @@ def environment(templates_dir: Path) -> Environment:
     env.filters["tidpunkt"] = dates.swedish_datetime
     env.filters["lista"] = swedish_list
     env.filters["filstorlek"] = file_size
+    env.filters["forsta_versal"] = first_upper
     return env

@@ -145,21 +145,21 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
         granted = [a for a in dispatch.anstand if a.state == "granted"]
         remarks: list[str] = []
         if granted:
-            remarks.append(f"Anstånd till {granted[-1].granted_date}")
+            remarks.append(f"anstånd till {granted[-1].granted_date}")
         if answer is not None or joint is not None:
             given = answer or joint
             assert given is not None
             positions[given.position] += 1
             late = given.submitted_at > deadline_end[dispatch.id]
             if late:
-                remarks.append("Inkom efter svarstiden")
+                remarks.append("inkom efter svarstiden")
             if joint is not None:
-                remarks.append(f"Gemensamt svar med {lowercase_first(joint.dispatch.name)}")
+                remarks.append(f"gemensamt svar med {lowercase_first(joint.dispatch.name)}")
             if given.channel == "email":
-                remarks.append("Inkom med e-post")
+                remarks.append("inkom med e-post")
             if given.decision_date:
                 paragraph = f" {given.decision_paragraph}" if given.decision_paragraph else ""
-                remarks.append(f"Beslut {given.decision_date.isoformat()}{paragraph}")
+                remarks.append(f"beslut {given.decision_date.isoformat()}{paragraph}")
             rows.append(
                 Row(
                     name=dispatch.name,
@@ -219,7 +219,7 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
                     "–",
                     tuple("–" for _ in numbers),
                     "–",
-                    (*remarks, "Har inte svarat"),
+                    (*remarks, "har inte svarat"),
                 )
             )
         if (

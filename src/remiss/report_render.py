@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from remiss import dates
-from remiss.rendering import environment, swedish_list
+from remiss.rendering import environment, first_upper, swedish_list
 from remiss.report import Report
 from remiss.settings import Settings
 
@@ -59,6 +59,8 @@ def _docx_context(report: Report) -> dict[str, Any]:
             lead += f" Gemensamt svar med {swedish_list(list(s.joint_with))}."
         if s.late:
             lead += " Svaret inkom efter svarstiden."
+        if s.channel == "email":
+            lead += " Svaret inkom med e-post."
         extra = " ".join(
             part
             for part in (
@@ -90,7 +92,7 @@ def _docx_context(report: Report) -> dict[str, Any]:
                 "position": row.position,
                 "per_sats": per_sats(row.per_sats),
                 "answered_on": row.answered_on,
-                "remarks": "; ".join(row.remarks),
+                "remarks": first_upper("; ".join(row.remarks)),
             }
             for row in report.rows
         ],

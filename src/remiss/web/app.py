@@ -147,6 +147,15 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
     ) -> dict[str, Any]:
         case = dispatch.round.case
         others = [d for d in dispatch.round.dispatches if d.id != dispatch.id]
+        code = dispatch.remissinstans.code
+        joint_answer = next(
+            (
+                d.current_answer
+                for d in others
+                if d.current_answer and code in d.current_answer.joint_with
+            ),
+            None,
+        )
         now = dates.utcnow()
         return {
             "token": token,
@@ -162,14 +171,13 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
             "vantande_anstand": next((a for a in dispatch.anstand if a.state == "requested"), None),
             "ovriga": others,
             "gemensamt_fran": [
-                d.name
-                for d in others
-                if d.current_answer and dispatch.remissinstans.code in d.current_answer.joint_with
+                d.name for d in others if d.current_answer and code in d.current_answer.joint_with
             ],
             "stallningstaganden": STALLNINGSTAGANDEN,
-            "lage": PROGRESS_LABELS[progress(dispatch)],
+            "lage": PROGRESS_LABELS[progress(dispatch, joint_answer=joint_answer)],
             "stangd": answers.is_closed(dispatch),
-            "svarstid_ute": now > dates.deadline_end(dispatch.deadline, settings.timezone),
+            "svarstid_ute": joint_answer is None
+            and now > dates.deadline_end(dispatch.deadline, settings.timezone),
             "errors": errors or {},
             "values": values or {},
             "form": form,
