@@ -342,12 +342,17 @@ def test_declining_with_a_reason(page: Page, started_round: StartedRound, run_cl
 # --- 6. Validation errors are shown and tied to their fields -------------------------------
 
 
-def expect_error_tied_to(page: Page, field: Locator, field_id: str, message: str) -> None:
-    """The summary (role=alert) links to the field; the field is invalid and described by it."""
+def expect_error_tied_to(
+    page: Page, field: Locator, field_id: str, message: str, target: str | None = None
+) -> None:
+    """The summary (role=alert) links to the field (`target`: the element that takes focus,
+    e.g. a group's first radio button); the field is invalid and described by its error."""
     summary = page.get_by_role("alert")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text(message)
-    expect(summary.get_by_role("link", name=message)).to_have_attribute("href", f"#{field_id}")
+    expect(summary.get_by_role("link", name=message)).to_have_attribute(
+        "href", f"#{target or field_id}"
+    )
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_have_attribute("aria-describedby", re.compile(rf"\b{field_id}-fel\b"))
     error = page.locator(f"[id='{field_id}-fel']")
@@ -367,7 +372,9 @@ def test_validation_errors_are_shown_and_tied_to_their_fields(
     assert response.status == 400
     expect(page).to_have_title(re.compile("^Fel i formuläret"))
     group = page.get_by_role("group", name=POSITION_GROUP)
-    expect_error_tied_to(page, group, "stallningstagande", "Välj ert ställningstagande.")
+    expect_error_tied_to(
+        page, group, "stallningstagande", "Välj ert ställningstagande.", "stallning-tillstyrker"
+    )
     expect(page.get_by_label("Kort sammanfattning av svaret (frivilligt)")).to_have_value("Utkast")
 
     # A position but still no file.

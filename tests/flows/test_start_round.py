@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,9 @@ def test_runs_and_status_table_are_visible_in_prefect(settings: Settings, case_d
             )
         return {f.name for f in flows}, list(artifacts)
 
-    flow_names, artifacts = asyncio.run(read())
+    # In a thread of its own: another test's Playwright may hold this thread's event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        flow_names, artifacts = pool.submit(lambda: asyncio.run(read())).result()
     assert {"starta-remissomgång", "skicka-remissomgång"} <= flow_names
     assert artifacts, "the round's status table is published as an artifact"
     table = json.loads(str(artifacts[0].data))
