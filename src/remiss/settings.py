@@ -6,11 +6,12 @@ environment or a Prefect Secret block.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -39,7 +40,20 @@ _ENV = {
     "compile_grace_days": "REMISS_COMPILE_GRACE_DAYS",
     "admin_password_hash": "REMISS_ADMIN_PASSWORD_HASH",
     "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
+    "smtp_host": "REMISS_SMTP_HOST",
+    "smtp_port": "REMISS_SMTP_PORT",
+    "smtp_security": "REMISS_SMTP_SECURITY",
+    "smtp_username": "REMISS_SMTP_USERNAME",
+    "smtp_ca_file": "REMISS_SMTP_CA_FILE",
+    "smtp_timeout_seconds": "REMISS_SMTP_TIMEOUT_SECONDS",
 }
+
+# The SMTP backend's password has no key in the file: it is read from this variable only.
+SMTP_PASSWORD_VARIABLE = "REMISS_SMTP_PASSWORD"  # noqa: S105 (a variable name)
+
+# smtp_security: STARTTLS on the submission port, implicit TLS, or plain (loopback only).
+SmtpSecurity = Literal["starttls", "tls", "none"]
+SMTP_SECURITY_VALUES: tuple[SmtpSecurity, ...] = ("starttls", "tls", "none")
 
 # Positive integers, with their defaults.
 _INTEGERS = {
@@ -49,6 +63,7 @@ _INTEGERS = {
     "upload_max_total_mb": 100,
     "upload_max_files": 10,
     "compile_grace_days": 3,
+    "smtp_timeout_seconds": 30,
 }
 
 
@@ -75,6 +90,12 @@ class Settings:
     secret_key_override: str | None = None
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     source: str = "standardvärden"
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_security: SmtpSecurity = "starttls"
+    smtp_username: str | None = None
+    smtp_ca_file: Path | None = None
+    smtp_timeout_seconds: int = 30
 
     @property
     def documents_dir(self) -> Path:
@@ -91,6 +112,26 @@ class Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
         return path.read_bytes().strip()
+
+
+def _smtp_host(value: object, *, source: str) -> str | None:
+    """A host name or IP address (an IPv6 address with or without brackets); no scheme or port."""
+    host = str(value or "").strip()
+    if not host:
+        return None
+    if ":" in host:
+        try:
+            return str(ipaddress.IPv6Address(host.removeprefix("[").removesuffix("]")))
+        except ValueError:
+            pass
+    elif not any(c.isspace() or c in "/@[]" for c in host):
+        return host
+    raise InputError(
+        "ska vara ett värdnamn eller en IP-adress, utan schema och port (porten i smtp_port)",
+        source=source,
+        field="smtp_host",
+        value=value,
+    )
 
 
 def _default_config_file() -> Path:
@@ -164,6 +205,34 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             field="base_url",
             value=base_url,
         )
+    smtp_security = str(raw.get("smtp_security") or "starttls").strip().lower()
+    if smtp_security not in SMTP_SECURITY_VALUES:
+        raise InputError(
+            f"ska vara {', '.join(SMTP_SECURITY_VALUES)}",
+            source=str(path),
+            field="smtp_security",
+            value=raw.get("smtp_security"),
+        )
+    smtp_port: int | None = None
+    if raw.get("smtp_port") not in (None, ""):
+        value = raw["smtp_port"]
+        try:
+            smtp_port = int(value)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                "ska vara ett portnummer (heltal)", source=str(path), field="smtp_port", value=value
+            ) from exc
+        if not 1 <= smtp_port <= 65535:
+            raise InputError(
+                "ska vara ett portnummer mellan 1 och 65535",
+                source=str(path),
+                field="smtp_port",
+                value=value,
+            )
+    for key in ("smtp_host", "smtp_username"):
+        if raw.get(key) is not None and not isinstance(raw[key], str | int):
+            raise InputError("ska vara en text", source=str(path), field=key, value=raw[key])
+    smtp_host = _smtp_host(raw.get("smtp_host"), source=str(path))
     return Settings(
         data_dir=data_dir,
         database_url=str(raw.get("database_url") or f"sqlite:///{data_dir / 'remiss.db'}"),
@@ -191,4 +260,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         admin_sso_header=str(raw["admin_sso_header"]) if raw.get("admin_sso_header") else None,
         secret_key_override=env.get("REMISS_SECRET_KEY") or None,
         source=str(path) if path.exists() else "standardvärden",
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_security=smtp_security,
+        smtp_username=str(raw["smtp_username"]) if raw.get("smtp_username") else None,
+        smtp_ca_file=resolve_key("smtp_ca_file") if raw.get("smtp_ca_file") else None,
+        smtp_timeout_seconds=integers["smtp_timeout_seconds"],
     )

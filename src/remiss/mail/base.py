@@ -104,18 +104,22 @@ class Mailer(Protocol):
 
 
 def load_mailer(settings: Settings) -> Mailer:
-    """`outbox`, or `package.module:factory` for a backend outside this package."""
+    """`outbox`, `smtp`, or `package.module:factory` for a backend outside this package."""
     backend = settings.mail_backend
     if backend == "outbox":
         from remiss.mail.outbox import OutboxMailer
 
         return OutboxMailer(settings.outbox_dir)
+    if backend == "smtp":
+        from remiss.mail.smtp import SmtpMailer
+
+        return SmtpMailer(settings)
     module_name, sep, attr = backend.partition(":")
     if not sep:
         from remiss.errors import InputError
 
         raise InputError(
-            "okänd e-postbakände; använd outbox eller modul:fabrik",
+            "okänd e-postbakände; använd outbox, smtp eller modul:fabrik",
             field="mail_backend",
             value=backend,
         )
