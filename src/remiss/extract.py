@@ -372,6 +372,7 @@ class _DocxNumbering:
         self._style_based_on: dict[str, str] = {}
         try:
             numbering = document.part.numbering_part.element
+        # python-docx raises NotImplementedError for a document without a numbering part.
         except (KeyError, NotImplementedError):
             numbering = None
         if numbering is not None:

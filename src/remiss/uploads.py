@@ -61,7 +61,7 @@ _ZIP_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     ValueError,
     RuntimeError,
-    NotImplementedError,
+    NotImplementedError,  # zipfile, for a compression method it cannot read
     zlib.error,
     struct.error,
 )
