@@ -54,9 +54,10 @@ def plan_from_file(
     to: list[str] | None = None,
     deadline: str | None = None,
     force: bool = False,
+    register: Register | None = None,
 ) -> RoundPlan:
     """Everything a round start checks before anything is stored or sent."""
-    register = load_register(settings.register)
+    register = register or load_register(settings.register)
     case = parse_case(case_path)
     chosen: dt.date | None = None
     if deadline is not None:
@@ -98,10 +99,13 @@ def prepare_round(
     flow_run_id: str | None = None,
 ) -> int:
     """Validate and store a round with its dispatches; nothing is sent here."""
-    plan = plan_from_file(settings, case_path, now=now, to=to, deadline=deadline, force=force)
+    register = load_register(settings.register)
+    plan = plan_from_file(
+        settings, case_path, now=now, to=to, deadline=deadline, force=force, register=register
+    )
     ensure_schema(settings)
     with session_scope(settings.database_url) as session:
-        sync_register(session, load_register(settings.register), now=now)
+        sync_register(session, register, now=now)
         rnd = create_round(
             session, plan, settings, now=now, new_round=new_round, flow_run_id=flow_run_id
         )
