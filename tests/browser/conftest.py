@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import hashlib
-import io
 import os
 import re
 import signal
@@ -41,6 +40,7 @@ from remiss.dates import is_working_day
 from tests.conftest import ROOT, future_deadline
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import REMISS, RunCli, status_json
+from tests.support.documents import docx_bytes, pdf_bytes
 
 # The e2e fixtures (the real CLI in subprocesses, data folder in tmp, recording outbox).
 cli_env = e2e.cli_env
@@ -85,45 +85,6 @@ def swedish_date(day: dt.date) -> str:
 # --- Files an official uploads -------------------------------------------------------------
 
 
-def make_pdf(text: str = "Protokollsutdrag") -> bytes:
-    """A small but complete PDF (catalog, page, font, content stream and a correct xref)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe5\xe4\xf6\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def make_docx(text: str = "Nämnden tillstyrker delvis förslaget.") -> bytes:
-    """A Word document written by python-docx, as a förvaltning's tjänsteutlåtande."""
-    from docx import Document
-
-    document = Document()
-    document.add_heading("Tjänsteutlåtande", level=1)
-    document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -148,9 +109,9 @@ def answer_files(tmp_path: Path) -> tuple[Upload, Upload]:
     folder = tmp_path / "uppladdning"
     folder.mkdir()
     pdf = folder / "Protokollsutdrag socialnämnden § 12.pdf"
-    pdf.write_bytes(make_pdf())
+    pdf.write_bytes(pdf_bytes("Protokollsutdrag"))
     docx = folder / "Tjänsteutlåtande socialförvaltningen.docx"
-    docx.write_bytes(make_docx())
+    docx.write_bytes(docx_bytes("Nämnden tillstyrker delvis förslaget."))
     return Upload(pdf, pdf.read_bytes()), Upload(docx, docx.read_bytes())
 
 

@@ -31,7 +31,6 @@ from tests.browser.conftest import (
     described_as,
     dispatches,
     fill_answer,
-    make_pdf,
     open_link,
     outbox_files,
     read_eml,
@@ -43,6 +42,7 @@ from tests.browser.conftest import (
     working_day_after,
 )
 from tests.e2e.conftest import RunCli
+from tests.support.documents import pdf_bytes
 
 MOTIONARER = ("Dennis Wedin (M)", "Jan Jönsson (L)", "Jonas Naddebo (C)", "Nike Örbrink (KD)")
 ATT_SATSER = (
@@ -288,7 +288,7 @@ def test_a_changed_answer_is_version_2_and_version_1_is_kept(
     open_link(page, link)
     expect(page.get_by_role("heading", name="Ändra ert svar")).to_be_visible()
     corrected = tmp_path / "Protokollsutdrag justerat.pdf"
-    corrected.write_bytes(make_pdf("Justerat protokollsutdrag"))
+    corrected.write_bytes(pdf_bytes("Justerat protokollsutdrag"))
     fill_answer(page, [Upload(corrected, corrected.read_bytes())], position="Tillstyrker")
     response = click(page, "Skicka svaret")
 
