@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from prefect import flow, get_run_logger, task
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import (
+    GlobalConcurrencyLimitCreate,
+    GlobalConcurrencyLimitUpdate,
+)
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectNotFound
 
 from flows.compile import compile_round
 from remiss.compiling import extract_answer_texts, rounds_due
@@ -11,19 +20,68 @@ from remiss.db import session_scope
 from remiss.errors import RemissError
 from remiss.mail import load_mailer
 from remiss.models import Answer
-from remiss.processing import mark_processed, queue_kvittens, unprocessed_answers, unsent_messages
-from remiss.sending import SEND_RETRIES, send_message
+from remiss.processing import (
+    mark_processed,
+    message_states,
+    queue_kvittens,
+    unprocessed_answers,
+    unsent_messages,
+)
+from remiss.sending import SEND_RETRIES, send_batch
 from remiss.settings import load_settings
+
+# The Prefect global concurrency limit every call to the mail server holds a slot of:
+# all workers together stay below the server's throttling policy (mail_concurrency).
+MAIL_LIMIT = "remiss-e-post"
 
 
 class NotDelivered(RemissError):
     """A message could not be sent now; the sweep tries again later."""
 
 
-@task(name="skicka-meddelande", task_run_name="skicka-meddelande-{message_id}", **SEND_RETRIES)
-def send_message_task(message_id: int) -> str:
+def ensure_mail_limit(limit: int) -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            current = client.read_global_concurrency_limit_by_name(MAIL_LIMIT)
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=MAIL_LIMIT, limit=limit)
+            )
+            return
+        if current.limit != limit:
+            client.update_global_concurrency_limit(
+                MAIL_LIMIT, GlobalConcurrencyLimitUpdate(limit=limit)
+            )
+
+
+@task(name="skicka-meddelanden", task_run_name="skicka-{message_ids[0]}-och-fler", **SEND_RETRIES)
+def send_batch_task(message_ids: list[int]) -> list[str]:
+    """One batch: claims per message, one call to the mail server for all of them."""
     settings = load_settings()
-    return send_message(message_id, settings=settings, mailer=load_mailer(settings)).result
+    mailer = load_mailer(settings)
+    with concurrency(MAIL_LIMIT, occupy=1, strict=False):
+        outcomes = send_batch(message_ids, settings=settings, mailer=mailer)
+    return [o.result for o in outcomes]
+
+
+def send_in_batches(message_ids: list[int]) -> Counter[str]:
+    """Send stored messages in the backend's batches; what happened to each, by result."""
+    settings = load_settings()
+    if not message_ids:
+        return Counter()
+    ensure_mail_limit(settings.mail_concurrency)
+    size = load_mailer(settings).batch_size
+    batches = [message_ids[i : i + size] for i in range(0, len(message_ids), size)]
+    outcomes: Counter[str] = Counter()
+    for batch, future in zip(batches, send_batch_task.map(batches), strict=True):
+        results = future.result(raise_on_failure=False)
+        if isinstance(results, list):
+            outcomes.update(results)
+        else:
+            # The batch gave up after its retries: each message's state says how far it got.
+            with session_scope(settings.database_url) as session:
+                outcomes.update(message_states(session, batch))
+    return outcomes
 
 
 @task(name="köa-kvittens")
@@ -63,7 +121,7 @@ def process_answer(answer_id: int) -> None:
     """Read the answer's documents, send the kvittens, mark it processed; compile if complete."""
     extract_texts_task(answer_id)
     message_id = queue_kvittens_task(answer_id)
-    result = send_message_task(message_id)
+    result = next(iter(send_in_batches([message_id])))
     if result == "failed":
         # Permanent (e.g. the address is refused): retrying cannot help; the status shows it.
         get_run_logger().error("Kvittensen för svar %s kunde inte skickas.", answer_id)
@@ -76,12 +134,7 @@ def process_answer(answer_id: int) -> None:
 
 @flow(name="skicka-meddelanden")
 def send_messages(message_ids: list[int]) -> dict[str, int]:
-    results: dict[str, int] = {}
-    for future in send_message_task.map(message_ids):
-        outcome = future.result(raise_on_failure=False)
-        key = outcome if isinstance(outcome, str) else "unsent"
-        results[key] = results.get(key, 0) + 1
-    return results
+    return dict(send_in_batches(message_ids))
 
 
 @flow(name="svep-svar-och-meddelanden")

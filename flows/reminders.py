@@ -6,7 +6,7 @@ import datetime as dt
 
 from prefect import flow, task
 
-from flows.messages import send_message_task
+from flows.messages import send_in_batches
 from remiss import reminding
 from remiss.dates import utcnow
 from remiss.db import session_scope
@@ -34,9 +34,4 @@ def queue_due_reminders(as_of: dt.datetime) -> list[int]:
 def remind(as_of: dt.datetime | None = None) -> dict[str, int]:
     """Send the reminders that are due at `as_of` (now if not given), each stage once."""
     message_ids = queue_due_reminders(as_of or utcnow())
-    results: dict[str, int] = {}
-    for future in send_message_task.map(message_ids):
-        outcome = future.result(raise_on_failure=False)
-        key = outcome if isinstance(outcome, str) else "unsent"
-        results[key] = results.get(key, 0) + 1
-    return results
+    return dict(send_in_batches(message_ids))

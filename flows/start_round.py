@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +10,12 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.messages import send_in_batches
 from remiss import operations
 from remiss.dates import utcnow
 from remiss.db import session_scope
 from remiss.errors import RemissError
-from remiss.mail import load_mailer
 from remiss.models import Round
-from remiss.sending import SEND_RETRIES, send_missiv
 from remiss.settings import load_settings
 from remiss.status import round_status, table_rows
 
@@ -47,15 +45,6 @@ def prepare_round_task(
     )
 
 
-@task(name="skicka-missiv", task_run_name="skicka-missiv-{dispatch_id}", **SEND_RETRIES)
-def send_missiv_task(dispatch_id: int) -> str:
-    settings = load_settings()
-    outcome = send_missiv(dispatch_id, settings=settings, mailer=load_mailer(settings))
-    if outcome.result == "failed":
-        get_run_logger().error("Utskick %s misslyckades: %s", dispatch_id, outcome.detail)
-    return outcome.result
-
-
 @flow(
     name="skicka-remissomgång",
     task_runner=ThreadPoolTaskRunner[Any](max_workers=4),  # type: ignore[arg-type]  # Prefect types its runners invariantly
@@ -63,12 +52,15 @@ def send_missiv_task(dispatch_id: int) -> str:
 def send_round(round_id: int) -> dict[str, int]:
     """Send every remissmissiv of a round that has not gone out yet."""
     settings = load_settings()
-    ids = operations.pending_sends(settings, round_id)
-    futures = send_missiv_task.map(ids)
-    outcomes: Counter[str] = Counter()
-    for future in futures:
-        result = future.result(raise_on_failure=False)
-        outcomes[result if isinstance(result, str) else "unsent"] += 1
+    ids = operations.pending_missiv(settings, round_id)
+    outcomes = send_in_batches(ids)
+    if outcomes["failed"]:
+        get_run_logger().error(
+            "%s utskick i omgång %s misslyckades; se `remiss status %s`.",
+            outcomes["failed"],
+            round_id,
+            round_id,
+        )
     _publish_status(round_id)
     problems = outcomes["failed"] + outcomes["unsent"] + outcomes["busy"]
     if problems:

@@ -15,7 +15,13 @@ from remiss.db import alembic_config, get_engine, migrate, session_scope
 from remiss.errors import InputError, RemissError
 from remiss.register import Register, load_register
 from remiss.reminders import load_policy
-from remiss.rounds import check_can_start, create_round, sync_register, unsent_dispatch_ids
+from remiss.rounds import (
+    check_can_start,
+    create_round,
+    sync_register,
+    unsent_dispatch_ids,
+    unsent_missiv,
+)
 from remiss.settings import Settings
 
 
@@ -113,5 +119,12 @@ def prepare_round(
 
 
 def pending_sends(settings: Settings, round_id: int) -> list[int]:
+    """The dispatches of the round whose remissmissiv has not gone out."""
     with session_scope(settings.database_url) as session:
         return unsent_dispatch_ids(session, round_id)
+
+
+def pending_missiv(settings: Settings, round_id: int) -> list[int]:
+    """The unsent remissmissiv of the round, as message ids."""
+    with session_scope(settings.database_url) as session:
+        return [m for _, m in unsent_missiv(session, round_id)]

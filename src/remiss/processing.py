@@ -48,3 +48,11 @@ def unsent_messages(session: Session) -> list[int]:
             .order_by(OutgoingMessage.id)
         )
     )
+
+
+def message_states(session: Session, message_ids: list[int]) -> list[str]:
+    """Per message, as a send result: sent, failed, or unsent (still to be sent)."""
+    states = session.scalars(
+        select(OutgoingMessage.state).where(OutgoingMessage.id.in_(message_ids))
+    )
+    return [s if s in ("sent", "failed") else "unsent" for s in states]

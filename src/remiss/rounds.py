@@ -220,16 +220,20 @@ def find_round(session: Session, ref: str) -> Round:
     return rnd
 
 
-def unsent_dispatch_ids(session: Session, round_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(Dispatch.id)
-            .join(OutgoingMessage)
-            .where(
-                Dispatch.round_id == round_id,
-                OutgoingMessage.kind == MISSIV,
-                OutgoingMessage.state.in_(("pending", "sending")),
-            )
-            .order_by(Dispatch.id)
+def unsent_missiv(session: Session, round_id: int) -> list[tuple[int, int]]:
+    """(dispatch id, message id) of every remissmissiv of the round not yet sent."""
+    rows = session.execute(
+        select(Dispatch.id, OutgoingMessage.id)
+        .join(OutgoingMessage)
+        .where(
+            Dispatch.round_id == round_id,
+            OutgoingMessage.kind == MISSIV,
+            OutgoingMessage.state.in_(("pending", "sending")),
         )
+        .order_by(Dispatch.id)
     )
+    return [(d, m) for d, m in rows]
+
+
+def unsent_dispatch_ids(session: Session, round_id: int) -> list[int]:
+    return [d for d, _ in unsent_missiv(session, round_id)]

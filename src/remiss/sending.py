@@ -101,28 +101,11 @@ class _Claim:
             OutgoingMessage.attempts == self.attempt,
         ]
 
-    def deliver(self) -> SendOutcome:
-        if self.attempt > 1:
-            found = self.mailer.find_sent(self.key)
-            if found:
-                return self.finish("recovered", provider_id=found)
-        with session_scope(self.settings.database_url) as session:
-            still_ours = session.scalar(
-                select(func.count()).select_from(OutgoingMessage).where(*self.ours())
-            )
-            if still_ours != 1:
-                return SendOutcome(
-                    self.dispatch_id, "busy", "utskicket togs över av en annan process"
-                )
-            # Rendering a missiv gives the dispatch a fresh link: the token lives only in
-            # the message, and this attempt's message is the one that goes out.
-            message = session.get_one(OutgoingMessage, self.message_id)
-            email = build_message(session, message, settings=self.settings)
-        try:
-            provider_id = self.mailer.send(email)
-        except PermanentMailError as exc:
-            return self.finish("failed", error=str(exc))
-        return self.finish("sent", provider_id=provider_id)
+    def still_ours(self, session: Any) -> bool:
+        count = session.scalar(
+            select(func.count()).select_from(OutgoingMessage).where(*self.ours())
+        )
+        return bool(count == 1)
 
     def finish(
         self, result: Result, *, provider_id: str | None = None, error: str | None = None
@@ -231,6 +214,80 @@ def _claim(
         )
 
 
+def send_batch(
+    message_ids: list[int],
+    *,
+    settings: Settings,
+    mailer: Mailer,
+    now: Callable[[], dt.datetime] = utcnow,
+    owner: str | None = None,
+) -> list[SendOutcome]:
+    """Send stored messages, each at most once, and at least once if it can be sent.
+
+    Claims, states and events stay per message; the sends go to the backend together
+    (one call for up to `mailer.batch_size`). Raises TemporarySendError, after
+    recording everything that is known, when a retry may send what did not go out.
+    """
+    who = owner or current_owner()
+    outcomes: dict[int, SendOutcome] = {}
+    claims: list[_Claim] = []
+    for message_id in message_ids:
+        claim = _claim(message_id, settings=settings, mailer=mailer, now=now, owner=who)
+        if isinstance(claim, SendOutcome):
+            outcomes[message_id] = claim
+        else:
+            claims.append(claim)
+    try:
+        to_send = _recover(claims, mailer, outcomes)
+        emails = []
+        with session_scope(settings.database_url) as session:
+            for claim in list(to_send):
+                if not claim.still_ours(session):
+                    outcomes[claim.message_id] = SendOutcome(
+                        claim.dispatch_id, "busy", "utskicket togs över av en annan process"
+                    )
+                    to_send.remove(claim)
+                    continue
+                # Rendering a missiv gives the dispatch a fresh link: the token lives only
+                # in the message, and this attempt's message is the one that goes out.
+                message = session.get_one(OutgoingMessage, claim.message_id)
+                emails.append(build_message(session, message, settings=settings))
+        results = mailer.send_many(emails) if emails else []
+    except BaseException as exc:
+        for claim in claims:
+            if claim.message_id not in outcomes:
+                claim.release(str(exc) or type(exc).__name__)
+        if isinstance(exc, MailError):
+            raise TemporarySendError(str(exc)) from exc
+        raise
+    retry: list[str] = []
+    for claim, result in zip(to_send, results, strict=True):
+        if isinstance(result, PermanentMailError):
+            outcomes[claim.message_id] = claim.finish("failed", error=str(result))
+        elif isinstance(result, MailError):
+            claim.release(str(result))
+            retry.append(str(result))
+        else:
+            outcomes[claim.message_id] = claim.finish("sent", provider_id=result)
+    if retry:
+        raise TemporarySendError(f"{len(retry)} meddelanden kunde inte skickas nu: {retry[0]}")
+    return [outcomes[m] for m in message_ids]
+
+
+def _recover(
+    claims: list[_Claim], mailer: Mailer, outcomes: dict[int, SendOutcome]
+) -> list[_Claim]:
+    """Ask the backend about every claim that was tried before; the rest still need sending."""
+    to_send = []
+    for claim in claims:
+        found = mailer.find_sent(claim.key) if claim.attempt > 1 else None
+        if found:
+            outcomes[claim.message_id] = claim.finish("recovered", provider_id=found)
+        else:
+            to_send.append(claim)
+    return to_send
+
+
 def send_message(
     message_id: int,
     *,
@@ -239,22 +296,8 @@ def send_message(
     now: Callable[[], dt.datetime] = utcnow,
     owner: str | None = None,
 ) -> SendOutcome:
-    """Send one stored message at most once, and at least once if it can be sent.
-
-    Raises TemporarySendError when a retry may succeed.
-    """
-    claim = _claim(
-        message_id, settings=settings, mailer=mailer, now=now, owner=owner or current_owner()
-    )
-    if isinstance(claim, SendOutcome):
-        return claim
-    try:
-        return claim.deliver()
-    except BaseException as exc:
-        claim.release(str(exc) or type(exc).__name__)
-        if isinstance(exc, MailError):
-            raise TemporarySendError(str(exc)) from exc
-        raise
+    """Send one stored message (see send_batch)."""
+    return send_batch([message_id], settings=settings, mailer=mailer, now=now, owner=owner)[0]
 
 
 def send_missiv(

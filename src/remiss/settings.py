@@ -46,6 +46,23 @@ _ENV = {
     "smtp_username": "REMISS_SMTP_USERNAME",
     "smtp_ca_file": "REMISS_SMTP_CA_FILE",
     "smtp_timeout_seconds": "REMISS_SMTP_TIMEOUT_SECONDS",
+    "inbox_dir": "REMISS_INBOX_DIR",
+    "mail_concurrency": "REMISS_MAIL_CONCURRENCY",
+    "ews_url": "REMISS_EWS_URL",
+    "ews_autodiscover": "REMISS_EWS_AUTODISCOVER",
+    "ews_version": "REMISS_EWS_VERSION",
+    "ews_auth": "REMISS_EWS_AUTH",
+    "ews_username": "REMISS_EWS_USERNAME",
+    "ews_client_id": "REMISS_EWS_CLIENT_ID",
+    "ews_tenant_id": "REMISS_EWS_TENANT_ID",
+    "ews_secret_block": "REMISS_EWS_SECRET_BLOCK",
+    "ews_mailbox": "REMISS_EWS_MAILBOX",
+    "ews_access": "REMISS_EWS_ACCESS",
+    "ews_timeout_seconds": "REMISS_EWS_TIMEOUT_SECONDS",
+    "ews_max_wait_seconds": "REMISS_EWS_MAX_WAIT_SECONDS",
+    "ews_batch_size": "REMISS_EWS_BATCH_SIZE",
+    "ews_processed_folder": "REMISS_EWS_PROCESSED_FOLDER",
+    "ews_unmatched_folder": "REMISS_EWS_UNMATCHED_FOLDER",
 }
 
 # The SMTP backend's password has no key in the file: it is read from this variable only.
@@ -54,6 +71,14 @@ SMTP_PASSWORD_VARIABLE = "REMISS_SMTP_PASSWORD"  # noqa: S105 (a variable name)
 # smtp_security: STARTTLS on the submission port, implicit TLS, or plain (loopback only).
 SmtpSecurity = Literal["starttls", "tls", "none"]
 SMTP_SECURITY_VALUES: tuple[SmtpSecurity, ...] = ("starttls", "tls", "none")
+
+# The Exchange backend's secret (the password, or the OAuth2 client secret) has no key in
+# the file either: this variable, or the Prefect Secret block named by ews_secret_block.
+EWS_SECRET_VARIABLE = "REMISS_EWS_SECRET"  # noqa: S105 (a variable name)
+EwsAuth = Literal["ntlm", "basic", "oauth2"]
+EWS_AUTH_VALUES: tuple[EwsAuth, ...] = ("ntlm", "basic", "oauth2")
+EwsAccess = Literal["delegate", "impersonation"]
+EWS_ACCESS_VALUES: tuple[EwsAccess, ...] = ("delegate", "impersonation")
 
 # Positive integers, with their defaults.
 _INTEGERS = {
@@ -64,6 +89,10 @@ _INTEGERS = {
     "upload_max_files": 10,
     "compile_grace_days": 3,
     "smtp_timeout_seconds": 30,
+    "mail_concurrency": 4,
+    "ews_timeout_seconds": 60,
+    "ews_max_wait_seconds": 300,
+    "ews_batch_size": 100,
 }
 
 
@@ -96,6 +125,28 @@ class Settings:
     smtp_username: str | None = None
     smtp_ca_file: Path | None = None
     smtp_timeout_seconds: int = 30
+    inbox_dir: Path | None = None
+    mail_concurrency: int = 4
+    ews_url: str | None = None
+    ews_autodiscover: bool = False
+    ews_version: str = "Exchange2016"
+    ews_auth: EwsAuth = "ntlm"
+    ews_username: str | None = None
+    ews_client_id: str | None = None
+    ews_tenant_id: str | None = None
+    ews_secret_block: str | None = None
+    ews_mailbox: str | None = None
+    ews_access: EwsAccess = "delegate"
+    ews_timeout_seconds: int = 60
+    ews_max_wait_seconds: int = 300
+    ews_batch_size: int = 100
+    ews_processed_folder: str = "Remiss behandlade"
+    ews_unmatched_folder: str = "Remiss omatchade"
+
+    @property
+    def inbox_path(self) -> Path:
+        """The outbox backend's inbox: .eml files dropped here are read by the mailbox poll."""
+        return self.inbox_dir or self.data_dir / "inbox"
 
     @property
     def documents_dir(self) -> Path:
@@ -233,6 +284,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if raw.get(key) is not None and not isinstance(raw[key], str | int):
             raise InputError("ska vara en text", source=str(path), field=key, value=raw[key])
     smtp_host = _smtp_host(raw.get("smtp_host"), source=str(path))
+    ews = _ews_settings(raw, source=str(path))
+    if integers["ews_batch_size"] > 100:
+        # EWS servers refuse larger CreateItem requests under the default throttling policy.
+        raise InputError(
+            "ska vara högst 100",
+            source=str(path),
+            field="ews_batch_size",
+            value=raw["ews_batch_size"],
+        )
     return Settings(
         data_dir=data_dir,
         database_url=str(raw.get("database_url") or f"sqlite:///{data_dir / 'remiss.db'}"),
@@ -266,4 +326,58 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_username=str(raw["smtp_username"]) if raw.get("smtp_username") else None,
         smtp_ca_file=resolve_key("smtp_ca_file") if raw.get("smtp_ca_file") else None,
         smtp_timeout_seconds=integers["smtp_timeout_seconds"],
+        inbox_dir=resolve_key("inbox_dir") if raw.get("inbox_dir") else None,
+        mail_concurrency=integers["mail_concurrency"],
+        ews_timeout_seconds=integers["ews_timeout_seconds"],
+        ews_max_wait_seconds=integers["ews_max_wait_seconds"],
+        ews_batch_size=integers["ews_batch_size"],
+        **ews,
     )
+
+
+def _ews_settings(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
+    """The Exchange backend's settings other than its integers (see config/settings.yaml)."""
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str | int):
+            raise InputError("ska vara en text", source=source, field=key, value=value)
+        return str(value).strip() or None
+
+    def choice(key: str, values: tuple[str, ...]) -> str:
+        value = (text(key) or values[0]).lower()
+        if value not in values:
+            raise InputError(
+                f"ska vara {' eller '.join(values)}", source=source, field=key, value=raw.get(key)
+            )
+        return value
+
+    url = text("ews_url")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise InputError(
+            "ska vara EWS-adressen, t.ex. https://mail.stockholm.example/EWS/Exchange.asmx",
+            source=source,
+            field="ews_url",
+            value=url,
+        )
+    autodiscover = str(raw.get("ews_autodiscover", "false")).strip().lower()
+    if autodiscover not in ("true", "false", "1", "0", "yes", "no", "ja", "nej"):
+        raise InputError(
+            "ska vara true eller false", source=source, field="ews_autodiscover", value=autodiscover
+        )
+    return {
+        "ews_url": url,
+        "ews_autodiscover": autodiscover in ("true", "1", "yes", "ja"),
+        "ews_version": text("ews_version") or "Exchange2016",
+        "ews_auth": choice("ews_auth", EWS_AUTH_VALUES),
+        "ews_username": text("ews_username"),
+        "ews_client_id": text("ews_client_id"),
+        "ews_tenant_id": text("ews_tenant_id"),
+        "ews_secret_block": text("ews_secret_block"),
+        "ews_mailbox": text("ews_mailbox"),
+        "ews_access": choice("ews_access", EWS_ACCESS_VALUES),
+        "ews_processed_folder": text("ews_processed_folder") or "Remiss behandlade",
+        "ews_unmatched_folder": text("ews_unmatched_folder") or "Remiss omatchade",
+    }

@@ -9,7 +9,6 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 import flows.messages as messages_module
-import flows.start_round as start_round_module
 from remiss import operations
 from remiss.dates import utcnow
 from remiss.settings import Settings
@@ -35,11 +34,11 @@ def settings(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    for module, name in (
-        (start_round_module, "send_missiv_task"),
-        (messages_module, "send_message_task"),
-    ):
-        monkeypatch.setattr(module, name, getattr(module, name).with_options(retry_delay_seconds=0))
+    monkeypatch.setattr(
+        messages_module,
+        "send_batch_task",
+        messages_module.send_batch_task.with_options(retry_delay_seconds=0),
+    )
     s = make_settings(REMISS_MAIL_BACKEND=env["REMISS_MAIL_BACKEND"])
     operations.init(s, now=utcnow())
     return s

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from remiss.settings import Settings
@@ -92,15 +93,67 @@ class Mailer(Protocol):
     """A mail backend.
 
     `send` either returns the backend's id for the accepted message or raises a
-    MailError. `find_sent` answers whether a message with this idempotency key
-    was already accepted (after a crash or an ambiguous failure), with its id.
+    MailError. `send_many` sends up to `batch_size` messages and answers per message
+    (the id or the MailError), or raises a TemporaryMailError when the whole call failed
+    and any of them may have gone out. `find_sent` answers whether a message with this
+    idempotency key was already accepted (after a crash or an ambiguous failure), with
+    its id.
+    """
+
+    name: str
+    batch_size: int
+
+    def send(self, message: OutgoingEmail) -> str: ...
+
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]: ...
+
+    def find_sent(self, idempotency_key: str) -> str | None: ...
+
+
+def send_one_by_one(
+    send: Callable[[OutgoingEmail], str], messages: Sequence[OutgoingEmail]
+) -> list[str | MailError]:
+    """`send_many` for backends without a batch call: one `send` after the other.
+
+    Every message gets its own attempt, so that one refused or delayed recipient does
+    not hold back the others.
+    """
+    results: list[str | MailError] = []
+    for message in messages:
+        try:
+            results.append(send(message))
+        except MailError as exc:
+            results.append(exc)
+    return results
+
+
+Folder = Literal["processed", "unmatched"]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One message in the remiss mailbox: the backend's reference, its class and its MIME."""
+
+    ref: str
+    item_class: str
+    mime: bytes
+
+
+class Mailbox(Protocol):
+    """The remiss mailbox, where replies and delivery reports arrive.
+
+    `fetch` returns up to `limit` messages still in the inbox, oldest first; `file`
+    marks one as processed and moves it to the processed or the unmatched folder (doing
+    nothing if it is already gone); `list_folder` lists a folder, newest first.
     """
 
     name: str
 
-    def send(self, message: OutgoingEmail) -> str: ...
+    def fetch(self, limit: int) -> list[InboxItem]: ...
 
-    def find_sent(self, idempotency_key: str) -> str | None: ...
+    def file(self, item: InboxItem, folder: Folder) -> None: ...
+
+    def list_folder(self, folder: Folder, limit: int = 200) -> list[InboxItem]: ...
 
 
 def load_mailer(settings: Settings) -> Mailer:
@@ -114,15 +167,39 @@ def load_mailer(settings: Settings) -> Mailer:
         from remiss.mail.smtp import SmtpMailer
 
         return SmtpMailer(settings)
+    if backend == "exchange":
+        from remiss.mail.exchange import ExchangeMailer
+
+        return ExchangeMailer(settings)
     module_name, sep, attr = backend.partition(":")
     if not sep:
         from remiss.errors import InputError
 
         raise InputError(
-            "okänd e-postbakände; använd outbox, smtp eller modul:fabrik",
+            "okänd e-postbakände; använd outbox, smtp, exchange eller modul:fabrik",
             field="mail_backend",
             value=backend,
         )
     factory = getattr(importlib.import_module(module_name), attr)
     mailer: Mailer = factory(settings)
     return mailer
+
+
+def load_mailbox(settings: Settings) -> Mailbox:
+    """Exchange's inbox, or for the outbox (and test backends) a folder of .eml files."""
+    if settings.mail_backend == "exchange":
+        from remiss.mail.exchange import ExchangeMailbox
+
+        return ExchangeMailbox(settings)
+    if settings.mail_backend == "smtp":
+        from remiss.errors import InputError
+
+        raise InputError(
+            "SMTP-bakänden kan bara skicka; svar per e-post läses med exchange (eller "
+            "outbox, som läser .eml-filer ur inbox_dir)",
+            field="mail_backend",
+            value="smtp",
+        )
+    from remiss.mail.outbox import FolderMailbox
+
+    return FolderMailbox(settings.inbox_path)

@@ -47,12 +47,18 @@ import logging
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
 from remiss.errors import InputError
-from remiss.mail.base import OutgoingEmail, PermanentMailError, TemporaryMailError
+from remiss.mail.base import (
+    MailError,
+    OutgoingEmail,
+    PermanentMailError,
+    TemporaryMailError,
+    send_one_by_one,
+)
 from remiss.settings import SMTP_PASSWORD_VARIABLE, Settings, SmtpSecurity
 
 log = logging.getLogger(__name__)
@@ -91,6 +97,7 @@ def _answer(code: int, text: bytes | str) -> str:
 
 class SmtpMailer:
     name = "smtp"
+    batch_size = 25
 
     def __init__(self, settings: Settings, *, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -133,6 +140,9 @@ class SmtpMailer:
     def find_sent(self, idempotency_key: str) -> str | None:
         """Always None: an SMTP server cannot be asked (see the module docstring)."""
         return None
+
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]:
+        return send_one_by_one(self.send, messages)
 
     def send(self, message: OutgoingEmail) -> str:
         recipients = [*message.to, *message.cc]

@@ -1,0 +1,461 @@
+"""The Exchange backend (`mail_backend: exchange`): EWS through exchangelib.
+
+Sending: each message goes to Exchange as its MIME (the same bytes the other backends
+send, attachments included) in `CreateItem` with `SendAndSaveCopy`, a delivery report
+requested, and its idempotency key in an extended property. A batch of up to
+`ews_batch_size` (100) messages is one `CreateItem` call.
+
+Exactly once. Only a saved copy can be found afterwards, so every message is saved in
+Sent Items with its key; after an ambiguous failure (a timeout, a dropped connection)
+`remiss.sending` asks `find_sent` before it sends again. exchangelib must not re-send on
+its own inside one call either: with more than one connection in its pool it retries a
+timed-out `CreateItem` by itself (measured: duplicates with no exception), so the pool
+has exactly one connection and a timeout reaches us as an error. Its fault-tolerant
+retry policy still waits out `ErrorServerBusy` and HTTP 503 (the server refused the
+request, nothing was sent), up to `ews_max_wait_seconds`; an HTTP 500 is not retried
+by exchangelib, since the server may have sent the message before it failed.
+
+Reading: the inbox's items are read as MIME (reports included), marked with a category
+and moved to `ews_processed_folder` or `ews_unmatched_folder` under the inbox.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from exchangelib import (  # type: ignore[import-untyped]
+    BASIC,
+    DELEGATE,
+    IMPERSONATION,
+    NTLM,
+    OAUTH2,
+    Account,
+    Build,
+    Configuration,
+    Credentials,
+    ExtendedProperty,
+    FaultTolerance,
+    Folder,
+    Identity,
+    Message,
+    OAuth2Credentials,
+    Version,
+)
+from exchangelib import errors as ews_errors
+from exchangelib.items import SEND_AND_SAVE_COPY  # type: ignore[import-untyped]
+from exchangelib.protocol import Protocol  # type: ignore[import-untyped]
+
+from remiss.errors import InputError, RemissError
+from remiss.mail.base import (
+    InboxItem,
+    MailError,
+    OutgoingEmail,
+    PermanentMailError,
+    TemporaryMailError,
+)
+from remiss.settings import EWS_SECRET_VARIABLE, Settings
+
+PROCESSED_CATEGORY = "Remiss behandlad"
+
+# Per-message errors worth trying again; every other per-message error is permanent
+# (an address Exchange refuses, a message too large, no right to send as the mailbox).
+_TEMPORARY_ITEM_ERRORS = (
+    ews_errors.ErrorServerBusy,
+    ews_errors.ErrorTimeoutExpired,
+    ews_errors.ErrorInternalServerTransientError,
+    ews_errors.ErrorMailboxStoreUnavailable,
+    ews_errors.ErrorMailboxMoveInProgress,
+    ews_errors.ErrorQuotaExceeded,
+    ews_errors.ErrorTooManyObjectsOpened,
+    ews_errors.ErrorExceededConnectionCount,
+)
+
+_VERSIONS = {
+    "exchange2013": Build(15, 0),
+    "exchange2013_sp1": Build(15, 0, 847),
+    "exchange2016": Build(15, 1),
+    "exchange2019": Build(15, 2),
+}
+
+
+class RemissKey(ExtendedProperty):  # type: ignore[misc]
+    """The idempotency key, a named string property that Sent Items can be searched by."""
+
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "RemissIdempotencyKey"
+    property_type = "String"
+
+
+_register_lock = threading.Lock()
+
+
+def _register_key_property() -> None:
+    with _register_lock:
+        if "remiss_key" not in {f.name for f in Message.FIELDS}:
+            Message.register("remiss_key", RemissKey)
+
+
+class _NoRetryOn500(FaultTolerance):  # type: ignore[misc]
+    """FaultTolerance, except that an HTTP 500 is raised instead of retried.
+
+    A 500 can come after the server has sent the message; only `find_sent` may decide.
+    """
+
+    def raise_response_errors(self, response: requests.Response) -> None:
+        if response.status_code == 500 and b"ErrorInvalidSchemaVersion" not in response.content:
+            raise ews_errors.TransportError(f"EWS svarade HTTP 500 på {response.url}")
+        super().raise_response_errors(response)
+
+
+def server_version(text: str) -> Version:
+    """`Exchange2016` (2013, 2013_SP1, 2019) or a build number such as 15.1.2507.6."""
+    name = text.strip().lower()
+    if name in _VERSIONS:
+        return Version(build=_VERSIONS[name])
+    parts = name.split(".")
+    if 2 <= len(parts) <= 4 and all(p.isdigit() for p in parts):
+        return Version(build=Build(*map(int, parts)))
+    raise InputError(
+        "okänd serverversion; ange Exchange2013, Exchange2013_SP1, Exchange2016, "
+        "Exchange2019 eller ett versionsnummer som 15.1.2507.6",
+        field="ews_version",
+        value=text,
+    )
+
+
+def ews_secret(settings: Settings) -> str:
+    """The password or client secret: REMISS_EWS_SECRET, else the Prefect Secret block."""
+    secret = os.environ.get(EWS_SECRET_VARIABLE)
+    if secret:
+        return secret
+    if settings.ews_secret_block:
+        from prefect.blocks.system import Secret
+
+        try:
+            block: Any = Secret.load(settings.ews_secret_block)
+        except ValueError as exc:
+            raise InputError(
+                "Prefect har inget Secret-block med det namnet",
+                field="ews_secret_block",
+                value=settings.ews_secret_block,
+            ) from exc
+        return str(block.get())
+    raise InputError(
+        f"lösenordet (eller OAuth2-klienthemligheten) för Exchange saknas: sätt "
+        f"{EWS_SECRET_VARIABLE} eller ews_secret_block",
+        field="ews_username",
+    )
+
+
+def mailbox_address(settings: Settings) -> str:
+    return settings.ews_mailbox or settings.sender_address
+
+
+def connect(settings: Settings, *, fail_fast: bool = False) -> Account:
+    """An exchangelib Account for the remiss mailbox (no server call is made yet)."""
+    if not settings.ews_url and not settings.ews_autodiscover:
+        raise InputError("EWS-adressen saknas (eller sätt ews_autodiscover: true)", field="ews_url")
+    _register_key_property()
+    mailbox = mailbox_address(settings)
+    secret = ews_secret(settings)
+    credentials: Any
+    if settings.ews_auth == "oauth2":
+        if not (settings.ews_client_id and settings.ews_tenant_id):
+            raise InputError("OAuth2 kräver ews_client_id och ews_tenant_id", field="ews_auth")
+        credentials = OAuth2Credentials(
+            client_id=settings.ews_client_id,
+            client_secret=secret,
+            tenant_id=settings.ews_tenant_id,
+            identity=Identity(primary_smtp_address=mailbox),
+        )
+    else:
+        if not settings.ews_username:
+            raise InputError("användarnamnet för Exchange saknas", field="ews_username")
+        credentials = Credentials(settings.ews_username, secret)
+    auth_type = {"ntlm": NTLM, "basic": BASIC, "oauth2": OAUTH2}[settings.ews_auth]
+    config = Configuration(
+        service_endpoint=None if settings.ews_autodiscover else settings.ews_url,
+        credentials=credentials,
+        auth_type=auth_type,
+        version=None if settings.ews_autodiscover else server_version(settings.ews_version),
+        retry_policy=None if fail_fast else _NoRetryOn500(max_wait=settings.ews_max_wait_seconds),
+        # One connection: see the module docstring (no re-send inside exchangelib).
+        max_connections=1,
+    )
+    account = Account(
+        primary_smtp_address=mailbox,
+        config=config,
+        autodiscover=settings.ews_autodiscover,
+        access_type=IMPERSONATION if settings.ews_access == "impersonation" else DELEGATE,
+    )
+    account.protocol.TIMEOUT = settings.ews_timeout_seconds
+    return account
+
+
+def clear_connections() -> None:
+    """exchangelib caches a protocol per endpoint and credentials; start afresh."""
+    Protocol.clear_cache()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"Exchange: {type(exc).__name__}: {text}"[:500]
+
+
+def _item_error(exc: BaseException) -> MailError:
+    if isinstance(exc, _TEMPORARY_ITEM_ERRORS):
+        return TemporaryMailError(_describe(exc))
+    return PermanentMailError(_describe(exc))
+
+
+class ExchangeMailer:
+    """Sends through EWS; see the module docstring for the exactly-once argument."""
+
+    name = "exchange"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.batch_size = settings.ews_batch_size
+        self._account: Account | None = None
+
+    @property
+    def account(self) -> Account:
+        if self._account is None:
+            self._account = connect(self.settings)
+        return self._account
+
+    def _message(self, email: OutgoingEmail) -> Message:
+        return Message(
+            account=self.account,
+            folder=self.account.sent,
+            mime_content=email.to_mime().as_bytes(),
+            is_delivery_receipt_requested=True,
+            remiss_key=email.idempotency_key,
+        )
+
+    def send(self, message: OutgoingEmail) -> str:
+        result = self.send_many([message])[0]
+        if isinstance(result, MailError):
+            raise result
+        return result
+
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]:
+        """One CreateItem per batch; per message its Message-ID or the error Exchange gave.
+
+        Raises TemporaryMailError when the call as a whole failed: some of the messages
+        may have gone out, and `find_sent` tells which.
+        """
+        if not messages:
+            return []
+        try:
+            items = [self._message(m) for m in messages]
+            results = self.account.bulk_create(
+                folder=self.account.sent,
+                items=items,
+                message_disposition=SEND_AND_SAVE_COPY,
+                chunk_size=self.batch_size,
+            )
+        except InputError:
+            raise
+        except Exception as exc:
+            raise TemporaryMailError(_describe(exc)) from exc
+        if len(results) != len(messages):
+            # Exchange answered, but not for each message: treat all as unknown.
+            raise TemporaryMailError(
+                f"Exchange svarade för {len(results)} av {len(messages)} meddelanden"
+            )
+        return [
+            _item_error(r) if isinstance(r, BaseException) else m.message_id
+            for m, r in zip(messages, results, strict=True)
+        ]
+
+    def find_sent(self, idempotency_key: str) -> str | None:
+        try:
+            found = list(
+                self.account.sent.filter(remiss_key=idempotency_key).only("message_id")[:1]
+            )
+        except Exception as exc:
+            raise TemporaryMailError(_describe(exc)) from exc
+        if not found:
+            return None
+        return str(found[0].message_id or f"ews:{found[0].id}")
+
+
+@dataclass(frozen=True)
+class _Ref:
+    id: str
+    changekey: str
+
+
+class ExchangeMailbox:
+    """The remiss mailbox's inbox, read through EWS."""
+
+    name = "exchange"
+
+    def __init__(self, settings: Settings, account: Account | None = None) -> None:
+        self.settings = settings
+        self._account = account
+        self._folders: dict[str, Folder] = {}
+
+    @property
+    def account(self) -> Account:
+        if self._account is None:
+            self._account = connect(self.settings)
+        return self._account
+
+    def folder(self, which: str, *, create: bool = True) -> Folder | None:
+        """The processed or unmatched folder under the inbox, created on first use."""
+        name = (
+            self.settings.ews_processed_folder
+            if which == "processed"
+            else self.settings.ews_unmatched_folder
+        )
+        if name in self._folders:
+            return self._folders[name]
+        inbox = self.account.inbox
+        found = next((f for f in inbox.children if f.name == name), None)
+        if found is None and create:
+            found = Folder(parent=inbox, name=name)
+            found.save()
+        if found is not None:
+            self._folders[name] = found
+        return found
+
+    def fetch(self, limit: int) -> list[InboxItem]:
+        items = (
+            self.account.inbox.all()
+            .order_by("datetime_received")
+            .only("id", "changekey", "item_class", "mime_content")[:limit]
+        )
+        return [
+            InboxItem(
+                ref=f"{item.id}\n{item.changekey}",
+                item_class=str(item.item_class or "IPM.Note"),
+                mime=bytes(item.mime_content or b""),
+            )
+            for item in items
+        ]
+
+    def file(self, item: InboxItem, folder: str) -> None:
+        """Mark the item as processed, then move it out of the inbox."""
+        item_id, _, changekey = item.ref.partition("\n")
+        target = self.folder(folder)
+        message = Message(account=self.account, folder=self.account.inbox, id=item_id)
+        message.changekey = changekey
+        message.categories = [PROCESSED_CATEGORY]
+        message.is_read = True
+        try:
+            message.save(update_fields=["categories", "is_read"])
+        except ews_errors.ErrorItemNotFound:
+            return  # Moved by an earlier poll that stopped before it recorded the move.
+        message.move(to_folder=target)
+
+    def list_folder(self, folder: str, limit: int = 200) -> list[InboxItem]:
+        target = self.folder(folder, create=False)
+        if target is None:
+            return []
+        return [
+            InboxItem(
+                ref=f"{item.id}\n{item.changekey}",
+                item_class=str(item.item_class or "IPM.Note"),
+                mime=bytes(item.mime_content or b""),
+            )
+            for item in target.all()
+            .order_by("-datetime_received")
+            .only("id", "changekey", "item_class", "mime_content")[:limit]
+        ]
+
+
+def check(settings: Settings) -> list[str]:
+    """Connect and report what was found, line by line; raise RemissError with the cause."""
+    lines = [
+        f"EWS-adress: {settings.ews_url or '(autodiscover)'}",
+        f"Serverversion: {settings.ews_version}",
+        f"Inloggning: {settings.ews_auth}"
+        + (f" som {settings.ews_username}" if settings.ews_username else ""),
+        f"Brevlåda: {mailbox_address(settings)} ({settings.ews_access})",
+    ]
+    if settings.ews_url and not settings.ews_autodiscover:
+        _probe_url(settings.ews_url, settings.ews_timeout_seconds)
+    clear_connections()
+    account = connect(settings, fail_fast=True)
+    try:
+        inbox = account.inbox
+        sent = account.sent
+        lines.append(f"Inkorgen: {inbox.total_count} meddelanden, {inbox.unread_count} olästa")
+        lines.append(f"Skickat: {sent.total_count} meddelanden")
+        mailbox = ExchangeMailbox(settings, account)
+        for which in ("processed", "unmatched"):
+            folder = mailbox.folder(which, create=False)
+            name = (
+                settings.ews_processed_folder
+                if which == "processed"
+                else settings.ews_unmatched_folder
+            )
+            lines.append(
+                f"Mappen {name}: "
+                + (
+                    "finns"
+                    if folder is not None
+                    else "finns inte ännu (skapas vid första läsningen)"
+                )
+            )
+    except ews_errors.UnauthorizedError as exc:
+        raise RemissError(
+            f"Exchange godtog inte inloggningen som {settings.ews_username} "
+            f"({settings.ews_auth}): fel användarnamn eller lösenord, eller fel "
+            "inloggningsmetod (ews_auth)."
+        ) from exc
+    except ews_errors.ErrorNonExistentMailbox as exc:
+        raise RemissError(
+            f"Brevlådan {mailbox_address(settings)} finns inte på servern (ews_mailbox)."
+        ) from exc
+    except ews_errors.ErrorImpersonateUserDenied as exc:
+        raise RemissError(
+            f"{settings.ews_username} får inte agera som {mailbox_address(settings)} "
+            "(impersonation): ge kontot rollen ApplicationImpersonation, eller använd "
+            "ews_access: delegate med fullständig behörighet till brevlådan."
+        ) from exc
+    except (ews_errors.ErrorAccessDenied, ews_errors.ErrorFolderNotFound) as exc:
+        raise RemissError(
+            f"{settings.ews_username} saknar behörighet till brevlådan "
+            f"{mailbox_address(settings)}: ge kontot fullständig åtkomst (delegate) "
+            "eller rollen ApplicationImpersonation. Exchange svarade: "
+            f"{exc}"
+        ) from exc
+    except ews_errors.EWSError as exc:
+        raise RemissError(f"Exchange svarade med ett fel: {_describe(exc)}") from exc
+    finally:
+        clear_connections()
+    return lines
+
+
+def _probe_url(url: str, timeout: int) -> None:
+    """Tell a wrong address from wrong credentials before exchangelib blurs the two."""
+    try:
+        response = requests.get(url, timeout=timeout, allow_redirects=False)
+    except requests.exceptions.SSLError as exc:
+        raise RemissError(
+            f"TLS-certifikatet för {url} kunde inte kontrolleras: {exc}. Om servern har ett "
+            "certifikat från en intern CA, peka REQUESTS_CA_BUNDLE på CA-filen."
+        ) from exc
+    except requests.exceptions.RequestException as exc:
+        raise RemissError(
+            f"Kunde inte nå Exchange på {url}: {type(exc).__name__}. Kontrollera adressen "
+            "(ews_url), att servern är igång och att brandväggen släpper igenom."
+        ) from exc
+    if response.status_code == 404:
+        raise RemissError(
+            f"{url} svarade 404 (finns inte): EWS-adressen slutar oftast på "
+            "/EWS/Exchange.asmx (ews_url)."
+        )
+    if response.status_code in (301, 302, 303, 307, 308):
+        raise RemissError(
+            f"{url} skickar vidare till {response.headers.get('location')}: ange den "
+            "slutliga EWS-adressen (ews_url)."
+        )
