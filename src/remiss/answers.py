@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from remiss import dates, reminding
 from remiss.documents import store_bytes
-from remiss.errors import InputError
+from remiss.errors import ConflictError, InputError
 from remiss.models import Anstand, Answer, Dispatch, Document, Event
 from remiss.terms import STALLNINGSTAGANDEN
 from remiss.tokens import hash_token, token_matches
@@ -256,7 +256,6 @@ def submit_answer(
     *,
     store: Path,
     now: dt.datetime,
-    tz: str,
     channel: str = "web",
 ) -> Answer:
     """Store a new answer version with its files. The caller commits before it says thank you.
@@ -309,3 +308,91 @@ def submit_answer(
     )
     session.flush()
     return answer
+
+
+def review_answer(
+    session: Session,
+    dispatch: Dispatch,
+    *,
+    position: str,
+    att_sats_positions: dict[int, str],
+    summary: str | None,
+    reviewer: str,
+    now: dt.datetime,
+) -> Answer:
+    """Record the position of an answer that came by e-mail, as its next version.
+
+    The e-mailed version stays as it came; the new one carries the same documents, the
+    position a person read in them, and who did it. It is processed at once: the
+    remissinstans had its kvittens when the e-mail arrived.
+    """
+    current = dispatch.current_answer
+    if current is None or not current.needs_review:
+        raise ConflictError(
+            f"{dispatch.name} har inget svar som väntar på granskning i den här omgången."
+        )
+    if position not in STALLNINGSTAGANDEN:
+        raise InputError(
+            f"ska vara ett av {', '.join(STALLNINGSTAGANDEN)}",
+            field="--stallningstagande",
+            value=position,
+        )
+    numbers = {a.number for a in dispatch.round.case.att_satser}
+    for number, value in att_sats_positions.items():
+        if number not in numbers:
+            raise InputError(
+                f"ärendet har att-satserna {', '.join(map(str, sorted(numbers)))}",
+                field="--att-sats",
+                value=number,
+            )
+        if value not in STALLNINGSTAGANDEN:
+            raise InputError(
+                f"ska vara ett av {', '.join(STALLNINGSTAGANDEN)}", field="--att-sats", value=value
+            )
+    reviewed = submit_answer(
+        session,
+        dispatch,
+        {
+            "position": position,
+            "att_sats_positions": {str(n): v for n, v in sorted(att_sats_positions.items())},
+            "summary": _text(summary, field="--sammanfattning", max_len=5000),
+            "contact_name": current.contact_name,
+            "contact_email": current.contact_email,
+            "email_message_id": current.email_message_id,
+            "reviewed_by": reviewer,
+            "processed_at": now,
+        },
+        [],
+        store=Path("."),  # no files: the reviewed version's documents are linked below
+        now=now,
+        channel="email",
+    )
+    for document in current.documents:
+        session.add(
+            Document(
+                answer_id=reviewed.id,
+                position=document.position,
+                title=document.title,
+                filename=document.filename,
+                content_type=document.content_type,
+                size=document.size,
+                sha256=document.sha256,
+                storage_path=document.storage_path,
+                created_at=document.created_at,
+                text=document.text,
+                text_error=document.text_error,
+            )
+        )
+    _event(
+        session,
+        dispatch,
+        "answer_reviewed",
+        now,
+        answer_id=reviewed.id,
+        version=reviewed.version,
+        reviewed_version=current.version,
+        reviewer=reviewer,
+        position=position,
+    )
+    session.flush()
+    return reviewed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -16,9 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from remiss import anstand as anstand_service
-from remiss import dates, operations, reminding
+from remiss import dates, mailops, operations, reminding
 from remiss.db import session_scope
 from remiss.errors import ConflictError, InputError, NotFoundError, RemissError
+from remiss.mail import load_mailbox
 from remiss.planning import check_meetings
 from remiss.register import KINDS, load_register
 from remiss.rounds import find_round
@@ -37,6 +39,15 @@ anstand_app = typer.Typer(help="Besluta om begärda anstånd.", no_args_is_help=
 app.add_typer(anstand_app, name="anstand")
 answers_app = typer.Typer(help="Inkomna svar.", no_args_is_help=True)
 app.add_typer(answers_app, name="answers")
+# `remiss answer review` reads as well as `remiss answers review`.
+app.add_typer(answers_app, name="answer", hidden=True)
+mail_app = typer.Typer(help="E-postbakänden (outbox, smtp, exchange).", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
+inbox_app = typer.Typer(
+    help="Remissbrevlådan: svar, leveransrapporter och studsar som kommer med e-post.",
+    no_args_is_help=True,
+)
+app.add_typer(inbox_app, name="inbox")
 admin_app = typer.Typer(help="Översikten för stadsledningskontoret (/admin).", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
@@ -431,6 +442,148 @@ def answers_process() -> None:
             "kör kommandot igen senare."
         )
         raise typer.Exit(1)
+
+
+def _positions(values: list[str] | None) -> dict[int, str]:
+    positions: dict[int, str] = {}
+    for value in values or []:
+        number, sep, position = value.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise InputError(
+                "skrivs NR=ställningstagande, t.ex. 1=avstyrker", field="--att-sats", value=value
+            )
+        positions[int(number)] = position.strip()
+    return positions
+
+
+@answers_app.command("review")
+def answers_review(
+    round_ref: Annotated[
+        str | None, typer.Argument(metavar="[ROUND]", help="Omgångens nummer eller diarienummer.")
+    ] = None,
+    code: Annotated[
+        str | None, typer.Argument(metavar="[KOD]", help="Remissinstansens kod.")
+    ] = None,
+    position: Annotated[
+        str | None,
+        typer.Option(
+            "--stallningstagande",
+            metavar="STÄLLNINGSTAGANDE",
+            help="tillstyrker, tillstyrker_delvis, avstyrker, inga_synpunkter eller besvarad.",
+        ),
+    ] = None,
+    att_sats: Annotated[
+        list[str] | None,
+        typer.Option("--att-sats", metavar="NR=STÄLLNINGSTAGANDE", help="Per att-sats."),
+    ] = None,
+    summary: Annotated[
+        str | None, typer.Option("--sammanfattning", help="Kort sammanfattning av svaret.")
+    ] = None,
+    reviewer: Annotated[
+        str | None, typer.Option("--granskad-av", help="Namnet på den som granskat svaret.")
+    ] = None,
+) -> None:
+    """Granska svar som kom med e-post: utan argument listas de som väntar."""
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+        if round_ref is None:
+            rows = mailops.answers_to_review(settings)
+        elif code is None or position is None:
+            raise InputError(
+                "ange omgång, remissinstansens kod och --stallningstagande, t.ex. "
+                "remiss answer review 3 kulturnamnden --stallningstagande avstyrker"
+            )
+        else:
+            name, version = mailops.review(
+                settings,
+                round_ref,
+                code,
+                position=position,
+                att_sats_positions=_positions(att_sats),
+                summary=summary,
+                reviewer=reviewer or getpass.getuser(),
+                now=dates.utcnow(),
+            )
+            out.print(f"Svaret från {name} är granskat och sparat som version {version}.")
+            return
+    if not rows:
+        out.print("Inga svar väntar på granskning.")
+        return
+    table = Table(title="Svar som kom med e-post och ska granskas")
+    for column in ("Omgång", "Diarienummer", "Kod", "Remissinstans", "Inkom", "Från", "Filer"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["round"]),
+            row["diarienummer"],
+            row["code"],
+            row["name"],
+            row["received"],
+            row["sender"],
+            row["files"],
+        )
+    out.print(table)
+    out.print("Granska med: remiss answer review OMGÅNG KOD --stallningstagande STÄLLNINGSTAGANDE")
+
+
+@mail_app.command("check")
+def mail_check() -> None:
+    """Anslut till e-postservern och berätta vad som hittades; inget skickas."""
+    settings = _settings()
+    out.print(f"E-postbakände: {settings.mail_backend} (inställningar: {settings.source})")
+    with user_errors():
+        lines = mailops.check_mail(settings)
+    for line in lines:
+        out.print(line)
+    out.print("Inställningarna fungerar.")
+
+
+@inbox_app.command("poll")
+def inbox_poll(
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="Högst så många meddelanden.")
+    ] = 200,
+) -> None:
+    """Läs remissbrevlådan en gång: svar, leveransrapporter, studsar och läskvitton."""
+    settings = _settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+        load_mailbox(settings)
+    from flows.inbox import poll_mailbox
+
+    result = _run_flow(lambda: poll_mailbox(limit))
+    out.print(
+        f"Lästa meddelanden: {result['read']}. Svar: {len(result['answers'])}. "
+        f"Leveransrapporter: {result['delivered']}. Studsar: {len(result['bounced'])}. "
+        f"Läskvitton: {result['read_receipts']}. Autosvar: {result['auto_replies']}. "
+        f"Omatchade: {result['unmatched']}. Redan lästa: {result['already_recorded']}."
+    )
+    for bounce in result["bounced"]:
+        err.print(f"Studsade: {bounce}", markup=False)
+    if result["answers"]:
+        out.print("Svar som kom med e-post granskas med `remiss answer review`.")
+    if result["unmatched"]:
+        out.print("Det som inte matchade någon remiss listas med `remiss inbox unmatched`.")
+
+
+@inbox_app.command("unmatched")
+def inbox_unmatched(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 200,
+) -> None:
+    """Lista e-post som inte matchade någon remiss (registratorns mapp)."""
+    settings = _settings()
+    with user_errors():
+        rows = mailops.unmatched(settings, limit)
+    if not rows:
+        out.print("Inga omatchade meddelanden.")
+        return
+    table = Table(title="Omatchad e-post")
+    for column in ("Från", "Datum", "Ämne", "Bilagor"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["from"], row["date"], row["subject"], row["files"])
+    out.print(table)
 
 
 def _as_of(text: str | None, tz: str) -> dt.datetime:

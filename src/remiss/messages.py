@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remiss.documents import read_verified
+from remiss.incoming import subject_tag
 from remiss.mail import Attachment, OutgoingEmail
 from remiss.models import Anstand, Answer, Dispatch, OutgoingMessage
 from remiss.reminders import ESKALERING
 from remiss.rendering import environment
 from remiss.rounds import MISSIV
 from remiss.settings import Settings
-from remiss.terms import STALLNINGSTAGANDEN
+from remiss.terms import POSITION_LABELS
 from remiss.tokens import derive_token, hash_token, new_nonce
 
 KVITTENS = "kvittens"
@@ -37,7 +38,9 @@ def _case_context(dispatch: Dispatch, settings: Settings) -> dict[str, Any]:
         "att_satser": [a.text for a in case.att_satser],
         "svar_senast": dispatch.deadline,
         "avsandare": settings.sender_name,
-        "stallningstaganden": STALLNINGSTAGANDEN,
+        "stallningstaganden": POSITION_LABELS,
+        # In every subject: a reply that lost its In-Reply-To still finds its dispatch.
+        "tagg": subject_tag(dispatch.id, dispatch.round.uid),
     }
 
 

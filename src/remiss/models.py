@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -18,12 +19,14 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from remiss.dates import utcnow
+from remiss.keys import message_ref
 from remiss.terms import ARENDETYPER
 
 
@@ -204,6 +207,11 @@ class Dispatch(Base):
     token_nonce: Mapped[str | None] = mapped_column(String(64))
     # When the reminder sweep next needs to look at this dispatch; NULL: never.
     next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # From the mailbox: Exchange's delivery report, a non-delivery report, a read receipt.
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     round: Mapped[Round] = relationship(back_populates="dispatches")
     remissinstans: Mapped[RemissinstansRow] = relationship()
@@ -243,6 +251,11 @@ class Answer(Base):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(320))
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # An answer that came by e-mail has no position until a person has read it: it is
+    # stored with needs_review, and the review adds the next version with the position.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    email_message_id: Mapped[str | None] = mapped_column(String(300))
 
     dispatch: Mapped[Dispatch] = relationship(back_populates="answers")
     documents: Mapped[list[Document]] = relationship(order_by="Document.position")
@@ -284,8 +297,32 @@ class OutgoingMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     provider_id: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The Message-ID's local part (remiss.keys.message_ref): a reply's In-Reply-To finds it.
+    message_ref: Mapped[str | None] = mapped_column(
+        String(32),
+        index=True,
+        default=lambda ctx: message_ref(ctx.get_current_parameters()["idempotency_key"]),
+    )
 
     dispatch: Mapped[Dispatch] = relationship(back_populates="messages")
+
+
+class InboundMail(Base):
+    """A message read from the remiss mailbox, once: its key stops a second processing."""
+
+    __tablename__ = "inkommande_post"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The Message-ID, or a hash of the whole message when it has none.
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(30))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("utskick.id"), index=True)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("remissvar.id"))
+    folder: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Event(Base):

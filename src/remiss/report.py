@@ -12,7 +12,7 @@ from remiss import dates
 from remiss.models import Answer, Dispatch, Round
 from remiss.reminding import is_done, jointly_answered
 from remiss.rendering import swedish_list
-from remiss.terms import STALLNINGSTAGANDEN
+from remiss.terms import POSITION_LABELS
 
 # How each position is counted in the summary sentence, in this order.
 COUNT_PHRASES = {
@@ -163,9 +163,9 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
             rows.append(
                 Row(
                     name=dispatch.name,
-                    position=STALLNINGSTAGANDEN[given.position].capitalize(),
+                    position=POSITION_LABELS[given.position].capitalize(),
                     per_sats=tuple(
-                        STALLNINGSTAGANDEN.get(
+                        POSITION_LABELS.get(
                             given.att_sats_positions.get(str(n), ""), "–"
                         ).capitalize()
                         for n in numbers
@@ -179,7 +179,7 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
                 sections.append(
                     Section(
                         name=dispatch.name,
-                        position=STALLNINGSTAGANDEN[answer.position],
+                        position=POSITION_LABELS[answer.position],
                         text=text,
                         text_source=source,
                         decision=_decision(dispatch.name, answer),

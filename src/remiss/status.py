@@ -16,7 +16,7 @@ from remiss import dates
 from remiss.models import Answer, Dispatch, OutgoingMessage, Round
 from remiss.planning import motion_limit, motion_warning
 from remiss.rounds import MISSIV
-from remiss.terms import PROGRESS_LABELS, STALLNINGSTAGANDEN
+from remiss.terms import POSITION_LABELS, PROGRESS_LABELS
 
 SCHEMA = "remiss.status/1"
 
@@ -49,6 +49,10 @@ def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
         return "received"
     if dispatch.opened_at is not None:
         return "opened"
+    if dispatch.bounced_at is not None:
+        return "bounced"
+    if dispatch.delivered_at is not None:
+        return "delivered"
     return "sent"
 
 
@@ -59,7 +63,9 @@ def _answer_doc(answer: Answer, dispatch: Dispatch, tz: str) -> dict[str, Any]:
         "late": answer.submitted_at > dates.deadline_end(dispatch.deadline, tz),
         "channel": answer.channel,
         "position": answer.position,
-        "position_label": STALLNINGSTAGANDEN.get(answer.position, answer.position),
+        "position_label": POSITION_LABELS.get(answer.position, answer.position),
+        "needs_review": answer.needs_review,
+        "reviewed_by": answer.reviewed_by,
         "att_sats_positions": answer.att_sats_positions,
         "decision_date": answer.decision_date.isoformat() if answer.decision_date else None,
         "decision_paragraph": answer.decision_paragraph,
@@ -99,6 +105,10 @@ def dispatch_status(
         "progress_label": PROGRESS_LABELS[state],
         "opened_at": _iso(dispatch.opened_at),
         "received_at": _iso(dispatch.received_at),
+        "delivered_at": _iso(dispatch.delivered_at),
+        "bounced_at": _iso(dispatch.bounced_at),
+        "bounce_reason": dispatch.bounce_reason,
+        "read_at": _iso(dispatch.read_at),
         "their_diarienummer": dispatch.their_diarienummer,
         "declined_at": _iso(dispatch.declined_at),
         "decline_reason": dispatch.decline_reason,
@@ -182,6 +192,10 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
             state += f" ({d['last_error']})"
         if d["answer"] and d["answer"]["version"] > 1:
             state += f" (version {d['answer']['version']})"
+        if d["answer"] and d["answer"]["needs_review"]:
+            state += ", kom med e-post och ska granskas"
+        if d["bounced_at"] and d["progress"] != "bounced":
+            state += ", e-posten studsade"
         if d["answered_jointly_by"]:
             state += " (gemensamt svar)"
         if any(a["state"] == "requested" for a in d["anstand"]):

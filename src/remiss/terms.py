@@ -21,12 +21,23 @@ STALLNINGSTAGANDEN: dict[str, str] = {
     "besvarad": "anser motionen besvarad",
 }
 
+# An answer that came by e-mail, until a person has read it and recorded its position.
+NOT_REVIEWED = "ej_granskat"
+
+# Every position an answer can carry, for display (the forms offer STALLNINGSTAGANDEN).
+POSITION_LABELS: dict[str, str] = {
+    **STALLNINGSTAGANDEN,
+    NOT_REVIEWED: "ännu inte granskat (svaret kom med e-post)",
+}
+
 # The state of a dispatch as the sender follows it, in order of progress.
 PROGRESS_LABELS: dict[str, str] = {
     "pending": "väntar på utskick",
     "sending": "skickas",
     "failed": "misslyckades",
+    "bounced": "studsade",
     "sent": "skickad",
+    "delivered": "levererad",
     "opened": "öppnad",
     "received": "kvitterad",
     "declined": "avstår",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from remiss.errors import RemissError
+from remiss.settings import Settings
 
 PDF = "pdf"
 DOCX = "docx"
@@ -111,6 +112,15 @@ class UploadError(RemissError):
 
 
 # --- File names ---------------------------------------------------------------------------
+
+
+def upload_limits(settings: Settings) -> UploadLimits:
+    """The limits an operator set (upload_max_*), for the answer page and e-mailed answers."""
+    return UploadLimits(
+        max_file_bytes=settings.upload_max_file_mb * _MB,
+        max_total_bytes=settings.upload_max_total_mb * _MB,
+        max_files=settings.upload_max_files,
+    )
 
 
 def sanitise_filename(name: str) -> str:

@@ -42,7 +42,6 @@ def store_answer(settings: Settings, case: Path) -> int:
             files,
             store=settings.documents_dir,
             now=utcnow(),
-            tz=settings.timezone,
         )
         return answer.id
 

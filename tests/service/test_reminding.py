@@ -197,7 +197,6 @@ def answer(settings: Settings, round_id: int, code: str, now: dt.datetime) -> No
             [],
             store=settings.documents_dir,
             now=now,
-            tz=settings.timezone,
         )
 
 

@@ -74,7 +74,6 @@ def give_answer(
             files,
             store=settings.documents_dir,
             now=when,
-            tz=TZ,
             channel=channel,
         )
 

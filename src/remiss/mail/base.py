@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +9,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from remiss.keys import message_ref
 
 if TYPE_CHECKING:
     from remiss.settings import Settings
@@ -60,9 +61,8 @@ class OutgoingEmail:
     @property
     def message_id(self) -> str:
         """Stable per key, so that a reply's In-Reply-To leads back to the dispatch."""
-        digest = hashlib.sha256(self.idempotency_key.encode()).hexdigest()[:32]
         domain = self.sender.rpartition("@")[2] or "remiss.invalid"
-        return f"<{digest}@{domain}>"
+        return f"<{message_ref(self.idempotency_key)}@{domain}>"
 
     def to_mime(self) -> EmailMessage:
         msg = EmailMessage()

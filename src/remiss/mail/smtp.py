@@ -152,57 +152,14 @@ class SmtpMailer:
         try:
             smtp = self._connect()
             try:
+                self._login(smtp)
                 refused = self._transmit(smtp, mime, recipients)
             finally:
                 _quit(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             raise self._refused(exc.recipients) from exc
-        except smtplib.SMTPAuthenticationError as exc:
-            raise self._classify(
-                exc.smtp_code,
-                f"inloggningen som {self.username} nekades av SMTP-servern {self.server}: "
-                f"{_answer(exc.smtp_code, exc.smtp_error)}",
-            ) from exc
-        except smtplib.SMTPSenderRefused as exc:
-            raise self._classify(
-                exc.smtp_code,
-                f"SMTP-servern {self.server} nekade avsändaren {exc.sender}: "
-                f"{_answer(exc.smtp_code, exc.smtp_error)}",
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
-            raise self._classify(
-                exc.smtp_code,
-                f"SMTP-servern {self.server} svarade {_answer(exc.smtp_code, exc.smtp_error)}",
-            ) from exc
-        except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentMailError(f"SMTP-servern {self.server}: {exc}") from exc
-        except smtplib.SMTPServerDisconnected as exc:
-            if isinstance(exc.__context__, TimeoutError):
-                # Possibly after the DATA was accepted: see the module docstring.
-                raise TemporaryMailError(
-                    f"SMTP-servern {self.server} svarade inte inom {self.timeout:g} s"
-                ) from exc
-            raise TemporaryMailError(
-                f"SMTP-servern {self.server} stängde förbindelsen: {exc}"
-            ) from exc
-        except smtplib.SMTPException as exc:
-            raise TemporaryMailError(f"fel mot SMTP-servern {self.server}: {exc}") from exc
-        except ssl.SSLCertVerificationError as exc:
-            raise PermanentMailError(
-                f"SMTP-serverns certifikat kunde inte verifieras ({self.server}): "
-                f"{exc.verify_message or exc}; ange smtp_ca_file för en intern CA"
-            ) from exc
-        except ssl.SSLError as exc:
-            raise TemporaryMailError(f"TLS-fel mot SMTP-servern {self.server}: {exc}") from exc
-        except TimeoutError as exc:
-            # socket.timeout is TimeoutError; the server may have taken the DATA already.
-            raise TemporaryMailError(
-                f"SMTP-servern {self.server} svarade inte inom {self.timeout:g} s"
-            ) from exc
-        except OSError as exc:
-            raise TemporaryMailError(
-                f"kunde inte nå SMTP-servern {self.server}: {exc.strerror or exc}"
-            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._translate(exc) from exc
         if refused:
             detail = "; ".join(
                 f"{address}: {_answer(code, text)}" for address, (code, text) in refused.items()
@@ -240,15 +197,79 @@ class SmtpMailer:
             raise
         return smtp
 
-    def _transmit(
-        self, smtp: smtplib.SMTP, mime: EmailMessage, recipients: list[str]
-    ) -> dict[str, tuple[int, bytes]]:
+    def check(self) -> list[str]:
+        """Connect, encrypt and log in as configured, send nothing; raise MailError if not."""
+        try:
+            smtp = self._connect()
+            try:
+                self._login(smtp)
+                tls = "TLS" if self.security != "none" else "okrypterat (loopback)"
+            finally:
+                _quit(smtp)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._translate(exc) from exc
+        login = f"inloggad som {self.username}" if self.username else "utan inloggning"
+        return [f"SMTP-servern {self.server} svarar: {tls}, {login}."]
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
         if self.username and self.password:
             if not smtp.has_extn("auth"):
                 raise smtplib.SMTPNotSupportedError(
                     "servern erbjuder ingen inloggning (AUTH) men smtp_username är satt"
                 )
             _login(smtp, self.username, self.password)
+
+    def _translate(self, exc: BaseException) -> MailError:
+        """An smtplib, TLS or socket error as a temporary or permanent MailError."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return self._classify(
+                exc.smtp_code,
+                f"inloggningen som {self.username} nekades av SMTP-servern {self.server}: "
+                f"{_answer(exc.smtp_code, exc.smtp_error)}",
+            )
+        if isinstance(exc, smtplib.SMTPSenderRefused):
+            return self._classify(
+                exc.smtp_code,
+                f"SMTP-servern {self.server} nekade avsändaren {exc.sender}: "
+                f"{_answer(exc.smtp_code, exc.smtp_error)}",
+            )
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return self._classify(
+                exc.smtp_code,
+                f"SMTP-servern {self.server} svarade {_answer(exc.smtp_code, exc.smtp_error)}",
+            )
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return PermanentMailError(f"SMTP-servern {self.server}: {exc}")
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            if isinstance(exc.__context__, TimeoutError):
+                # Possibly after the DATA was accepted: see the module docstring.
+                return TemporaryMailError(
+                    f"SMTP-servern {self.server} svarade inte inom {self.timeout:g} s"
+                )
+            return TemporaryMailError(f"SMTP-servern {self.server} stängde förbindelsen: {exc}")
+        if isinstance(exc, smtplib.SMTPException):
+            return TemporaryMailError(f"fel mot SMTP-servern {self.server}: {exc}")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return PermanentMailError(
+                f"SMTP-serverns certifikat kunde inte verifieras ({self.server}): "
+                f"{exc.verify_message or exc}; ange smtp_ca_file för en intern CA"
+            )
+        if isinstance(exc, ssl.SSLError):
+            return TemporaryMailError(f"TLS-fel mot SMTP-servern {self.server}: {exc}")
+        if isinstance(exc, TimeoutError):
+            # socket.timeout is TimeoutError; the server may have taken the DATA already.
+            return TemporaryMailError(
+                f"SMTP-servern {self.server} svarade inte inom {self.timeout:g} s"
+            )
+        if isinstance(exc, OSError):
+            return TemporaryMailError(
+                f"kunde inte nå SMTP-servern {self.server}: {exc.strerror or exc}"
+            )
+        return TemporaryMailError(f"fel mot SMTP-servern {self.server}: {exc}")
+
+    def _transmit(
+        self, smtp: smtplib.SMTP, mime: EmailMessage, recipients: list[str]
+    ) -> dict[str, tuple[int, bytes]]:
         options: list[str] = []
         addresses = "".join([self.sender, *recipients])
         if addresses.isascii() and smtp.has_extn("8bitmime"):

@@ -17,7 +17,7 @@ from remiss.db import session_scope
 from remiss.models import Document, Round
 from remiss.settings import Settings
 from remiss.status import round_status, table_rows
-from remiss.terms import STALLNINGSTAGANDEN
+from remiss.terms import POSITION_LABELS
 from remiss.web.security import (
     ADMIN_COOKIE,
     CSRF_COOKIE,
@@ -153,7 +153,7 @@ def router(
                 "files": files,
                 "user": user,
                 "csrf": csrf,
-                "stallningstaganden": STALLNINGSTAGANDEN,
+                "stallningstaganden": POSITION_LABELS,
             },
         )
         set_csrf_cookie(response, csrf)

@@ -28,8 +28,8 @@ from remiss.models import Answer, Dispatch, Document
 from remiss.rendering import environment
 from remiss.settings import Settings
 from remiss.status import progress
-from remiss.terms import PROGRESS_LABELS, STALLNINGSTAGANDEN
-from remiss.uploads import UploadError, UploadLimits, check_files, content_disposition
+from remiss.terms import POSITION_LABELS, PROGRESS_LABELS, STALLNINGSTAGANDEN
+from remiss.uploads import UploadError, check_files, content_disposition, upload_limits
 from remiss.web import admin
 from remiss.web.security import (
     CSRF_COOKIE,
@@ -48,15 +48,6 @@ NOT_FOUND_TEXT = (
     "Länken fungerar inte. Den kan vara felskriven, gammal eller ha ersatts av en ny. "
     "Kontakta handläggaren som skickade remissen."
 )
-
-
-def upload_limits(settings: Settings) -> UploadLimits:
-    mb = 1024 * 1024
-    return UploadLimits(
-        max_file_bytes=settings.upload_max_file_mb * mb,
-        max_total_bytes=settings.upload_max_total_mb * mb,
-        max_files=settings.upload_max_files,
-    )
 
 
 def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI:
@@ -174,6 +165,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
                 d.name for d in others if d.current_answer and code in d.current_answer.joint_with
             ],
             "stallningstaganden": STALLNINGSTAGANDEN,
+            "positionsnamn": POSITION_LABELS,
             "lage": PROGRESS_LABELS[progress(dispatch, joint_answer=joint_answer)],
             "stangd": answers.is_closed(dispatch),
             "svarstid_ute": joint_answer is None
@@ -326,7 +318,6 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
                         files,
                         store=settings.documents_dir,
                         now=now,
-                        tz=settings.timezone,
                     )
                     stored = answer.id, answer.version
                 return stored

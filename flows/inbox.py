@@ -1,0 +1,49 @@
+"""The mailbox poll: replies, delivery reports and bounces from the remiss mailbox."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.concurrency.sync import concurrency
+
+from flows.messages import MAIL_LIMIT, ensure_mail_limit, process_answer
+from remiss import inbox
+from remiss.dates import utcnow
+from remiss.mail import load_mailbox
+from remiss.settings import load_settings
+from remiss.uploads import upload_limits
+
+
+@task(name="läs-brevlådan-meddelanden")
+def read_mailbox_task(limit: int) -> dict[str, Any]:
+    settings = load_settings()
+    with concurrency(MAIL_LIMIT, occupy=1, strict=False):
+        result = inbox.poll(
+            settings,
+            load_mailbox(settings),
+            now=utcnow(),
+            limits=upload_limits(settings),
+            limit=limit,
+        )
+    return dataclasses.asdict(result)
+
+
+@flow(name="läs-brevlådan")
+def poll_mailbox(limit: int = 200) -> dict[str, Any]:
+    """Read the remiss mailbox once; each new answer is processed (kvittens) at once."""
+    settings = load_settings()
+    ensure_mail_limit(settings.mail_concurrency)
+    result = read_mailbox_task(limit)
+    logger = get_run_logger()
+    for bounce in result["bounced"]:
+        # An operator must find the right address: this is an error, not a note.
+        logger.error("Studsade: %s", bounce)
+    processed = 0
+    for answer_id in result["answers"]:
+        # One answer that cannot be processed now is left to the sweep, not the others.
+        if process_answer(answer_id, return_state=True).is_completed():
+            processed += 1
+    result["answers_processed"] = processed
+    return result

@@ -1,0 +1,211 @@
+"""What a message in the remiss mailbox is: a reply, a delivery or non-delivery report,
+a read receipt, an automatic reply, or something else. Pure: MIME bytes in, facts out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Literal
+
+from remiss.mail.base import KEY_HEADER
+
+Kind = Literal["reply", "delivered", "bounced", "read", "auto_reply"]
+
+# "[Remiss-ID 12-a3f9c1]": the dispatch's id and the first six hex digits of its round's uid.
+TAG = re.compile(r"\[Remiss-ID (\d+)-([0-9a-f]{6})\]", re.IGNORECASE)
+_MESSAGE_REF = re.compile(r"<([0-9a-f]{32})@[^>]+>")
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(automatiskt svar|autosvar|frånvaro|out of office|automatic reply|autoreply)\b",
+    re.IGNORECASE,
+)
+
+
+def subject_tag(dispatch_id: int, round_uid: str) -> str:
+    return f"[Remiss-ID {dispatch_id}-{round_uid[:6]}]"
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class IncomingMail:
+    key: str
+    kind: Kind
+    subject: str
+    sender: str | None
+    date: dt.datetime | None
+    # Message refs (remiss.keys.message_ref) this message answers or reports on.
+    refs: tuple[str, ...]
+    # A report's copy of the original's X-Remiss-Key header, when it kept it.
+    original_key: str | None
+    tag: tuple[int, str] | None
+    text: str
+    files: tuple[IncomingFile, ...]
+    reason: str | None = None
+
+
+def parse(mime: bytes, item_class: str = "") -> IncomingMail:
+    """Read one message; never raises for a malformed one (it becomes a reply with what is
+    readable, to be matched or handed to the registrator)."""
+    msg = email.message_from_bytes(mime, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    subject = str(msg.get("Subject", "") or "").strip()
+    kind, reason, original = _classify(msg, item_class, subject)
+    refs = _refs(msg.get("In-Reply-To"), msg.get("References"))
+    original_key = None
+    if original is not None:
+        refs = _refs(original.get("Message-ID")) + refs
+        original_key = str(original.get(KEY_HEADER, "") or "").strip() or None
+    tag_match = TAG.search(subject)
+    return IncomingMail(
+        key=_key(msg, mime),
+        kind=kind,
+        subject=subject,
+        sender=_sender(msg),
+        date=_date(msg),
+        refs=tuple(dict.fromkeys(refs)),
+        original_key=original_key,
+        tag=(int(tag_match.group(1)), tag_match.group(2).lower()) if tag_match else None,
+        text=_text(msg) if kind == "reply" else "",
+        files=_files(msg) if kind == "reply" else (),
+        reason=reason,
+    )
+
+
+def _key(msg: EmailMessage, mime: bytes) -> str:
+    message_id = str(msg.get("Message-ID", "") or "").strip()
+    if message_id and len(message_id) <= 300:
+        return message_id
+    return "sha256:" + hashlib.sha256(mime).hexdigest()
+
+
+def _sender(msg: EmailMessage) -> str | None:
+    for _name, address in getaddresses([str(msg.get("From", "") or "")]):
+        if "@" in address:
+            return address.lower()
+    return None
+
+
+def _date(msg: EmailMessage) -> dt.datetime | None:
+    try:
+        value = parsedate_to_datetime(str(msg.get("Date", "")))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value.tzinfo else None
+
+
+def _refs(*headers: object) -> list[str]:
+    return [m.group(1) for h in headers if h for m in _MESSAGE_REF.finditer(str(h).lower())]
+
+
+def _classify(
+    msg: EmailMessage, item_class: str, subject: str
+) -> tuple[Kind, str | None, Message | None]:
+    """Exchange's item class when there is one; otherwise the MIME report itself."""
+    cls = item_class.upper()
+    report = _report(msg)
+    original = report[2] if report else None
+    if cls.startswith("REPORT."):
+        if cls.endswith(".NDR"):
+            return "bounced", report[1] if report else None, original
+        if cls.endswith(".DR"):
+            return "delivered", None, original
+        if cls.endswith(".IPNRN"):
+            return "read", None, original
+        return "auto_reply", None, original
+    if report:
+        return report[0], report[1], original
+    auto = str(msg.get("Auto-Submitted", "no")).strip().lower()
+    if (auto and auto != "no") or _AUTO_SUBJECT.match(subject):
+        return "auto_reply", None, None
+    return "reply", None, None
+
+
+def _report(msg: EmailMessage) -> tuple[Kind, str | None, Message | None] | None:
+    """An RFC 3464 delivery status or RFC 8098 disposition notification, if it is one."""
+    if msg.get_content_type() != "multipart/report":
+        return None
+    report_type = str(msg.get_param("report-type", "") or "").lower()
+    original: Message | None = None
+    status: Message | None = None
+    for part in msg.iter_parts():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status":
+            status = part
+        elif ctype in ("text/rfc822-headers", "message/rfc822", "message/rfc822-headers"):
+            original = _embedded(part)
+    if report_type == "disposition-notification":
+        return "read", None, original
+    if report_type != "delivery-status" or status is None:
+        return None
+    actions, diagnostics = _status_fields(status)
+    if "failed" in actions:
+        return "bounced", "; ".join(diagnostics) or "kunde inte levereras", original
+    if actions & {"delivered", "relayed", "expanded"}:
+        return "delivered", None, original
+    return "auto_reply", None, original  # "delayed": the server is still trying.
+
+
+def _embedded(part: Message) -> Message | None:
+    if part.is_multipart():
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        return inner if isinstance(inner, Message) else None
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return None
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def _status_fields(status: Message) -> tuple[set[str], list[str]]:
+    """Action and Diagnostic-Code of every recipient block in a message/delivery-status."""
+    blocks: list[Message] = []
+    payload = status.get_payload()
+    if isinstance(payload, list):
+        blocks = [b for b in payload if isinstance(b, Message)]
+    else:
+        raw = status.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+        blocks = [email.message_from_string(b.strip() + "\n") for b in re.split(r"\n\s*\n", text)]
+    actions = {str(b.get("Action", "")).strip().lower() for b in blocks} - {""}
+    diagnostics = [
+        " ".join(str(b.get("Diagnostic-Code", "")).split())
+        for b in blocks
+        if b.get("Diagnostic-Code")
+    ]
+    return actions, diagnostics
+
+
+def _text(msg: EmailMessage) -> str:
+    body = msg.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return ""
+    try:
+        content = body.get_content()
+    except (LookupError, ValueError):
+        return ""
+    if body.get_content_type() == "text/html":
+        content = re.sub(r"<[^>]+>", " ", str(content))
+    return str(content).strip()[:20000]
+
+
+def _files(msg: EmailMessage) -> tuple[IncomingFile, ...]:
+    files = []
+    for part in msg.iter_attachments():
+        if not isinstance(part, EmailMessage) or part.get_content_maintype() == "message":
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes) or not data:
+            continue
+        files.append(IncomingFile(filename=part.get_filename() or "bilaga", data=data))
+    return tuple(files)
