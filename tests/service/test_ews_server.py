@@ -206,10 +206,10 @@ def report_parts(mime: bytes) -> tuple[EmailMessage, list[MimeMessage], EmailMes
     assert human.get_content_type() == "text/plain"
     assert status.get_content_type() == "message/delivery-status"
     assert headers.get_content_type() == "text/rfc822-headers"
-    blocks = status.get_payload()
-    assert isinstance(blocks, list)
-    original = parse(headers.get_payload(decode=True))
-    return report, blocks, original
+    blocks = [b for b in status.get_payload() if isinstance(b, MimeMessage)]
+    header_bytes = headers.get_payload(decode=True)
+    assert isinstance(header_bytes, bytes)
+    return report, blocks, parse(header_bytes)
 
 
 def test_delivery_and_non_delivery_reports_arrive_in_the_senders_inbox(ews: EwsServer) -> None:

@@ -6,7 +6,7 @@ folders with distinguished ids (root, msgfolderroot, inbox, sentitems, drafts,
 deleteditems, outbox, junkemail) and user-created ones, and items stored as their MIME
 content plus the properties EWS keeps beside it (item class, read flag, categories,
 extended properties, receipt requests). Sending records each message in ``sent_log``,
-delivers it to recipients that have a mailbox here, and generates RFC 3464 delivery and
+delivers it to recipients that have a mailbox here, and writes RFC 3464 delivery and
 non-delivery reports into the sender's inbox, as Exchange does.
 
 Operations: GetFolder, FindFolder, CreateFolder, CreateItem (SaveOnly, SendOnly,
@@ -18,13 +18,14 @@ Faults can be injected per operation (``fail_next``) or at random (``fail_rate``
 ErrorServerBusy SOAP fault, HTTP 503, and a request that is carried out but whose answer
 never arrives (the ambiguous failure a sender must survive). ``latency`` slows every answer.
 
-Limits, on purpose: HTTP Basic authentication only (no NTLM, OAuth or autodiscover); no
-TLS; one server version; no calendar, contacts or tasks; attachments are file attachments
-(an attached message/rfc822 is returned as a file); only the first level of a message's
-parts counts as attachments; restrictions cover IsEqualTo, IsNotEqualTo, the ordering
-comparisons, Exists, Contains, And, Or and Not, and string comparisons ignore case;
-UpdateItem applies IsRead, Categories, Subject, the receipt flags and extended properties
-and accepts (without effect) any other field, so that exchangelib's ``item.save()`` works.
+Limits, on purpose: HTTP Basic authentication only (no NTLM, OAuth, autodiscover or TLS);
+one server version; no calendar, contacts or tasks; attachments are file attachments (an
+attached message/rfc822 comes back as a file) and only a message's first level of parts
+counts; restrictions cover IsEqualTo, IsNotEqualTo, the ordering comparisons, Exists,
+Contains, And, Or and Not over the fields in ``_ITEM_FIELDS`` and extended properties,
+and compare strings ignoring case; UpdateItem applies IsRead, Categories, Subject,
+ItemClass, the receipt flags and extended properties, and accepts any other field without
+effect, so that exchangelib's ``item.save()`` of a whole item works.
 """
 
 from __future__ import annotations
@@ -61,14 +62,14 @@ for _prefix, _uri in (("s", SOAP_NS), ("m", M_NS), ("t", T_NS), ("e", E_NS)):
 
 SERVER_VERSION = (
     '<h:ServerVersionInfo MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" '
-    'MinorBuildNumber="6" Version="V2017_07_11" xmlns:h="' + T_NS + '" '
-    'xmlns="' + T_NS + '" xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+    f'MinorBuildNumber="6" Version="V2017_07_11" xmlns:h="{T_NS}" xmlns="{T_NS}" '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>'
 )
 FAULT_KINDS = frozenset(
     {"busy", "503", "timeout", "drop", "timeout_after_create", "drop_after_create"}
 )
-# (distinguished id, display name, parent distinguished id)
+# (distinguished id, display name, parent's distinguished id)
 DISTINGUISHED_FOLDERS: tuple[tuple[str, str, str | None], ...] = (
     ("root", "", None),
     ("msgfolderroot", "Top of Information Store", "root"),
@@ -80,7 +81,7 @@ DISTINGUISHED_FOLDERS: tuple[tuple[str, str, str | None], ...] = (
     ("junkemail", "Junk Email", "msgfolderroot"),
 )
 # Exchange resolves distinguished property set names to their GUIDs, so a property
-# written under one spelling must be found under the other.
+# written under one spelling is found under the other.
 PROPERTY_SETS = {
     "Address": "00062004-0000-0000-c000-000000000046",
     "Appointment": "00062002-0000-0000-c000-000000000046",
@@ -92,18 +93,13 @@ PROPERTY_SETS = {
     "Task": "00062003-0000-0000-c000-000000000046",
     "UnifiedMessaging": "4442858e-a9e3-4e80-b900-317a210cc15b",
 }
-_DATETIME_URIS = {"item:DateTimeReceived", "item:DateTimeSent", "item:DateTimeCreated"}
-_BOOL_URIS = {"message:IsRead", "item:HasAttachments", "message:IsDeliveryReceiptRequested"}
 _PARSE_POLICY = email.policy.default
 _WIRE_POLICY = email.policy.SMTP  # CRLF line ends, as in the MimeContent Exchange returns
-
-
 _T = TypeVar("_T")
+Address = tuple[str, str]  # (display name, SMTP address)
 
 
-def _kids(elem: ET.Element | None) -> list[ET.Element]:
-    # Element truthiness means "has children" and warns; be explicit about None.
-    return [] if elem is None else list(elem)
+# --------------------------------------------------------------------------- helpers
 
 
 def _t(name: str) -> str:
@@ -118,10 +114,14 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _kids(elem: ET.Element | None) -> list[ET.Element]:
+    # An Element's truth value means "has children" (and warns); be explicit about None.
+    return [] if elem is None else list(elem)
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     elem = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        elem.text = text
+    elem.text = text
     return elem
 
 
@@ -131,7 +131,7 @@ def _text(elem: ET.Element | None, path: str, default: str = "") -> str:
 
 
 def _is_true(value: str) -> bool:
-    # xs:boolean; exchangelib writes "1"/"0", other clients "true"/"false".
+    # xs:boolean: exchangelib writes "1"/"0", other clients "true"/"false".
     return value.strip().lower() in ("true", "1")
 
 
@@ -143,22 +143,20 @@ def _ews_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _addresses(msg: EmailMessage, header: str) -> list[Address]:
+    return [(n, a) for n, a in getaddresses([str(v) for v in msg.get_all(header, [])]) if a]
+
+
 class EwsError(Exception):
-    """An EWS ResponseCode for one unit of a request (one folder, one item)."""
+    """An EWS ResponseCode for one unit of a request (one folder id, one item)."""
 
     def __init__(self, code: str, text: str = "") -> None:
         super().__init__(f"{code}: {text}")
-        self.code = code
-        self.text = text or code
+        self.code, self.text = code, text or code
 
 
 class _SoapFault(Exception):
@@ -166,16 +164,13 @@ class _SoapFault(Exception):
 
     def __init__(self, code: str, text: str, back_off_ms: int | None = None) -> None:
         super().__init__(f"{code}: {text}")
-        self.code = code
-        self.text = text
-        self.back_off_ms = back_off_ms
+        self.code, self.text, self.back_off_ms = code, text, back_off_ms
 
 
-# Ids are opaque to clients, as in Exchange, but carry the mailbox so that a request
-# naming only ids can be routed and its rights checked.
+# Ids are opaque to clients, as in Exchange, but carry the mailbox so that a request that
+# names only ids can be routed and its rights checked.
 def _make_id(kind: str, mailbox: str, *numbers: int) -> str:
-    raw = "|".join([kind, mailbox, *map(str, numbers)])
-    return base64.b64encode(raw.encode()).decode()
+    return base64.b64encode("|".join([kind, mailbox, *map(str, numbers)]).encode()).decode()
 
 
 def _parse_id(value: str, kind: str) -> tuple[str, list[int]]:
@@ -197,14 +192,12 @@ def _changekey(version: int) -> str:
 
 class Rights:
     """What one user may open: mailboxes as delegate, and mailboxes it may impersonate
-    ("*" = the ApplicationImpersonation role over every mailbox)."""
+    ("*": the ApplicationImpersonation role over every mailbox). Owning a mailbox grants
+    nothing by itself; list it under ``delegate``."""
 
     def __init__(self, delegate: Iterable[str] = (), impersonate: Iterable[str] = ()) -> None:
         self.delegate = frozenset(a.lower() for a in delegate)
         self.impersonate = frozenset(a.lower() for a in impersonate)
-
-    def __repr__(self) -> str:
-        return f"Rights(delegate={set(self.delegate)}, impersonate={set(self.impersonate)})"
 
 
 @dataclass(frozen=True)
@@ -219,14 +212,12 @@ class ExtendedKey:
 
     @classmethod
     def from_xml(cls, uri: ET.Element) -> ExtendedKey:
-        distinguished = uri.get("DistinguishedPropertySetId")
-        set_id = uri.get("PropertySetId")
+        distinguished, set_id = uri.get("DistinguishedPropertySetId"), uri.get("PropertySetId")
         tag, prop_id = uri.get("PropertyTag"), uri.get("PropertyId")
         return cls(
-            property_set=(
-                PROPERTY_SETS.get(distinguished, distinguished) if distinguished else None
-            )
-            or (set_id.lower() if set_id else None),
+            property_set=PROPERTY_SETS.get(distinguished, distinguished)
+            if distinguished
+            else (set_id.lower() if set_id else None),
             tag=int(tag, 0) if tag else None,
             name=uri.get("PropertyName"),
             id=int(prop_id, 0) if prop_id else None,
@@ -238,6 +229,22 @@ class ExtendedKey:
         if self.name is not None:
             return self.name
         return hex(self.tag) if self.tag is not None else str(self.id)
+
+
+def _extended(elem: ET.Element) -> dict[ExtendedKey, str | list[str]]:
+    found: dict[ExtendedKey, str | list[str]] = {}
+    for prop in elem.findall("t:ExtendedProperty", NS):
+        uri = prop.find("t:ExtendedFieldURI", NS)
+        if uri is not None:
+            found[ExtendedKey.from_xml(uri)] = _extended_value(prop)
+    return found
+
+
+def _extended_value(prop: ET.Element) -> str | list[str]:
+    values = prop.find("t:Values", NS)
+    if values is not None:
+        return [v.text or "" for v in values.findall("t:Value", NS)]
+    return _text(prop, "t:Value")
 
 
 @dataclass
@@ -256,7 +263,7 @@ class StoredFolder:
 
 
 @dataclass(frozen=True)
-class _Attachment:
+class Attachment:
     name: str
     content_type: str
     content: bytes
@@ -270,7 +277,6 @@ class StoredItem:
     attachments; the other fields are the properties EWS keeps beside it."""
 
     seq: int
-    id: str
     mailbox: str
     folder_id: str
     item_class: str
@@ -283,9 +289,13 @@ class StoredItem:
     extended: dict[ExtendedKey, str | list[str]] = field(default_factory=dict)
     delivery_receipt_requested: bool = False
     read_receipt_requested: bool = False
-    bcc: list[tuple[str, str]] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
     element: str = "Message"
     version: int = 1
+
+    @property
+    def id(self) -> str:
+        return _make_id("item", self.mailbox, self.seq)
 
     @property
     def changekey(self) -> str:
@@ -299,9 +309,8 @@ class StoredItem:
         value = self.message.get(name)
         return "" if value is None else str(value).strip()
 
-    def addresses(self, name: str) -> list[tuple[str, str]]:
-        values = [str(v) for v in self.message.get_all(name, [])]
-        return [(n, a) for n, a in getaddresses(values) if a]
+    def addresses(self, header: str) -> list[Address]:
+        return _addresses(self.message, header)
 
     @property
     def subject(self) -> str:
@@ -312,11 +321,10 @@ class StoredItem:
         return self.header("Message-ID")
 
     @cached_property
-    def attachments(self) -> list[_Attachment]:
+    def attachments(self) -> list[Attachment]:
         if self.item_class.startswith("REPORT."):
-            # Exchange shows a report's parts as its recipient table, not as attachments.
-            return []
-        found: list[_Attachment] = []
+            return []  # Exchange shows a report's parts as its recipient table instead
+        found: list[Attachment] = []
         for part in self.message.iter_attachments():
             if part.get_content_type() == "message/rfc822":
                 inner = part.get_payload(0)
@@ -326,7 +334,7 @@ class StoredItem:
                 content = payload if isinstance(payload, bytes) else b""
             cid = part.get("Content-ID")
             found.append(
-                _Attachment(
+                Attachment(
                     name=part.get_filename() or f"ATT{len(found) + 1:05d}",
                     content_type=part.get_content_type(),
                     content=content,
@@ -335,6 +343,13 @@ class StoredItem:
                 )
             )
         return found
+
+    def set_header(self, name: str, value: str) -> None:
+        msg = self.message
+        del msg[name]
+        msg[name] = value
+        self.mime = msg.as_bytes(policy=_WIRE_POLICY)
+        self.__dict__.pop("attachments", None)
 
 
 @dataclass(frozen=True)
@@ -347,7 +362,7 @@ class SentMessage:
     subject: str
     message_id: str
     mime: bytes
-    extended_properties: dict[str, str | list[str]]
+    extended_properties: dict[str, str | list[str]]  # by PropertyName (or hex tag, or id)
     delivery_receipt_requested: bool
     time: datetime
 
@@ -370,8 +385,7 @@ class _Mailbox:
     def descendants(self, folder_id: str) -> list[StoredFolder]:
         found = []
         for child in self.children(folder_id):
-            found.append(child)
-            found.extend(self.descendants(child.id))
+            found += [child, *self.descendants(child.id)]
         return found
 
     def items_in(self, folder_id: str) -> list[StoredItem]:
@@ -387,446 +401,224 @@ def _parse_mime(data: bytes) -> EmailMessage:
     return msg
 
 
-def _header_block(mime: bytes) -> bytes:
-    end = min((i for i in (mime.find(b"\r\n\r\n"), mime.find(b"\n\n")) if i >= 0), default=-1)
-    block = mime if end < 0 else mime[:end]
-    return block.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n"
+def _mailboxes(elem: ET.Element | None) -> list[Address]:
+    if elem is None:
+        return []
+    boxes = [(_text(mb, "t:Name"), _text(mb, "t:EmailAddress")) for mb in elem.iter(_t("Mailbox"))]
+    return [(name, address) for name, address in boxes if address]
+
+
+_HEADER_ELEMENTS = {
+    "Subject": "Subject",
+    "InternetMessageId": "Message-ID",
+    "InReplyTo": "In-Reply-To",
+    "References": "References",
+}
+_ADDRESS_ELEMENTS = {
+    "From": "From",
+    "ToRecipients": "To",
+    "CcRecipients": "Cc",
+    "ReplyTo": "Reply-To",
+}
+
+
+def _compose(elem: ET.Element, owner: str, domain: str) -> tuple[bytes, list[Address]]:
+    """The MIME content Exchange stores for a ``t:Message`` of a CreateItem request: its
+    MimeContent (kept byte for byte when nothing overrides it) or one built from its
+    fields. Returns it with the Bcc recipients, which must not travel in the MIME."""
+    given = _text(elem, "t:MimeContent")
+    msg = _parse_mime(base64.b64decode(given)) if given else EmailMessage(_PARSE_POLICY)
+    changed = not given
+
+    def put(name: str, value: str) -> None:
+        nonlocal changed
+        del msg[name]
+        msg[name] = value
+        changed = True
+
+    for tag, header in _HEADER_ELEMENTS.items():
+        if (child := elem.find(f"t:{tag}", NS)) is not None:
+            put(header, child.text or "")
+    for tag, header in _ADDRESS_ELEMENTS.items():
+        if found := _mailboxes(elem.find(f"t:{tag}", NS)):
+            put(header, ", ".join(formataddr(a) for a in found))
+    bcc = _mailboxes(elem.find("t:BccRecipients", NS)) or _addresses(msg, "Bcc")
+    if "Bcc" in msg:
+        del msg["Bcc"]
+        changed = True
+    for header, value in (
+        ("From", owner),
+        ("Message-ID", make_msgid(domain=domain)),
+        ("Date", format_datetime(_now())),
+    ):
+        if header not in msg:
+            put(header, value)
+    if (
+        _is_true(_text(elem, "t:IsReadReceiptRequested"))
+        and "Disposition-Notification-To" not in msg
+    ):
+        put("Disposition-Notification-To", str(msg["From"]))
+    for key, prop_value in _extended(elem).items():
+        # Exchange turns properties of the InternetHeaders set into headers of the message.
+        if (
+            key.property_set == PROPERTY_SETS["InternetHeaders"]
+            and key.name
+            and isinstance(prop_value, str)
+        ):
+            put(key.name, prop_value)
+    if not given:
+        body = elem.find("t:Body", NS)
+        html = body is not None and body.get("BodyType") == "HTML"
+        msg.set_content(_text(elem, "t:Body"), subtype="html" if html else "plain")
+    for att in _kids(elem.find("t:Attachments", NS)):
+        if _local(att.tag) != "FileAttachment":
+            raise EwsError("ErrorInvalidRequest", "Only file attachments are supported here.")
+        maintype, _, subtype = _text(att, "t:ContentType", "application/octet-stream").partition(
+            "/"
+        )
+        cid = _text(att, "t:ContentId")
+        msg.add_attachment(
+            base64.b64decode(_text(att, "t:Content")),
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=_text(att, "t:Name", "attachment"),
+            disposition="inline" if _is_true(_text(att, "t:IsInline")) else "attachment",
+            cid=f"<{cid}>" if cid else None,
+        )
+        del list(msg.iter_parts())[-1]["MIME-Version"]  # the email package adds one per part
+        changed = True
+    return (msg.as_bytes(policy=_WIRE_POLICY) if changed else base64.b64decode(given)), bcc
 
 
 def _build_report(
     original: StoredItem, sender: str, recipients: list[str], failed: bool, domain: str
 ) -> bytes:
-    """An RFC 3464 delivery status notification about ``original``, as Exchange writes it."""
+    """An RFC 3464 delivery status notification about ``original``, as Exchange writes one:
+    a human-readable part, the machine-readable status, and the original's headers."""
     boundary = f"_report_{uuid.uuid4().hex}"
-    subject = ("Kan inte levereras: " if failed else "Levererat: ") + original.subject
-    if failed:
-        human = "Meddelandet kunde inte levereras till följande mottagare:\r\n\r\n"
-    else:
-        human = "Meddelandet har levererats till följande mottagare:\r\n\r\n"
-    human += "".join(f"{r}\r\n" for r in recipients) + f"\r\nÄmne: {original.subject}\r\n"
     now = format_datetime(_now())
-    per_recipient = []
-    for rcpt in recipients:
-        block = [f"Final-Recipient: rfc822;{rcpt}"]
-        if failed:
-            block += [
-                "Action: failed",
-                "Status: 5.1.1",
-                "Diagnostic-Code: smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
-            ]
-        else:
-            block += ["Action: delivered", "Status: 2.0.0"]
-        per_recipient.append("\r\n".join(block) + "\r\n")
-    status = f"Reporting-MTA: dns;mail.{domain}\r\nArrival-Date: {now}\r\n\r\n" + "\r\n".join(
-        per_recipient
+    verdict = "kunde inte levereras" if failed else "har levererats"
+    human = f"Meddelandet {verdict} till följande mottagare:\r\n\r\n" + "".join(
+        f"{r}\r\n" for r in recipients
     )
-    orig_id = original.message_id
-    fold = _WIRE_POLICY.fold
+    human += f"\r\nÄmne: {original.subject}\r\n"
+    if failed:
+        outcome = "Action: failed\r\nStatus: 5.1.1\r\n"
+        outcome += "Diagnostic-Code: smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found\r\n"
+    else:
+        outcome = "Action: delivered\r\nStatus: 2.0.0\r\n"
+    status = f"Reporting-MTA: dns;mail.{domain}\r\nArrival-Date: {now}\r\n" + "".join(
+        f"\r\nFinal-Recipient: rfc822;{r}\r\n{outcome}" for r in recipients
+    )
+    fold, orig_id = _WIRE_POLICY.fold, original.message_id
     head = (
         fold("From", f"Microsoft Outlook <postmaster@{domain}>")
         + fold("To", f"<{sender}>")
         + fold("Date", now)
-        + fold("Subject", subject)
+        + fold("Subject", ("Kan inte levereras: " if failed else "Levererat: ") + original.subject)
         + fold("Message-ID", make_msgid(domain=domain))
         + (fold("In-Reply-To", orig_id) + fold("References", orig_id) if orig_id else "")
+        + ("X-MS-Exchange-Message-Is-Ndr: \r\n" if failed else "")
         + "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
         + "Content-Type: multipart/report; report-type=delivery-status;\r\n"
         + f'\tboundary="{boundary}"\r\n'
-        + ("X-MS-Exchange-Message-Is-Ndr: \r\n" if failed else "")
     )
-    human_b64 = base64.encodebytes(human.encode()).decode().replace("\n", "\r\n")
-    parts = [
-        head.encode(),
-        f"\r\n--{boundary}\r\n".encode(),
-        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-        human_b64.encode(),
-        f"\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n".encode(),
-        status.encode(),
-        f"\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n".encode(),
-        _header_block(original.mime),
-        f"\r\n--{boundary}--\r\n".encode(),
-    ]
-    return b"".join(parts)
-
-
-@dataclass
-class _Draft:
-    """The fields of a ``t:Message`` in a CreateItem request."""
-
-    mime: bytes | None = None
-    element: str = "Message"
-    item_class: str | None = None
-    subject: str | None = None
-    body: tuple[str, str] | None = None  # (BodyType, text)
-    to: list[tuple[str, str]] | None = None
-    cc: list[tuple[str, str]] | None = None
-    bcc: list[tuple[str, str]] | None = None
-    reply_to: list[tuple[str, str]] | None = None
-    author: tuple[str, str] | None = None
-    message_id: str | None = None
-    in_reply_to: str | None = None
-    references: str | None = None
-    is_read: bool = False
-    delivery_receipt: bool = False
-    read_receipt: bool = False
-    categories: list[str] = field(default_factory=list)
-    extended: dict[ExtendedKey, str | list[str]] = field(default_factory=dict)
-    attachments: list[_Attachment] = field(default_factory=list)
-
-
-def _mailboxes(elem: ET.Element | None) -> list[tuple[str, str]]:
-    if elem is None:
-        return []
-    return [
-        (_text(mb, "t:Name"), _text(mb, "t:EmailAddress"))
-        for mb in elem.findall("t:Mailbox", NS)
-        if _text(mb, "t:EmailAddress")
-    ]
-
-
-def _extended_value(prop: ET.Element) -> str | list[str]:
-    values = prop.find("t:Values", NS)
-    if values is not None:
-        return [v.text or "" for v in values.findall("t:Value", NS)]
-    return _text(prop, "t:Value")
-
-
-def _parse_draft(elem: ET.Element) -> _Draft:
-    draft = _Draft(element=_local(elem.tag))
-    mime = elem.find("t:MimeContent", NS)
-    if mime is not None and mime.text:
-        draft.mime = base64.b64decode(mime.text)
-    for child in elem:
-        name, value = _local(child.tag), child.text or ""
-        if name == "ItemClass":
-            draft.item_class = value
-        elif name == "Subject":
-            draft.subject = value
-        elif name == "Body":
-            draft.body = (child.get("BodyType", "Text"), value)
-        elif name in ("ToRecipients", "CcRecipients", "BccRecipients", "ReplyTo"):
-            attr = {"ToRecipients": "to", "CcRecipients": "cc", "BccRecipients": "bcc"}
-            setattr(draft, attr.get(name, "reply_to"), _mailboxes(child))
-        elif name == "From":
-            found = _mailboxes(child)
-            draft.author = found[0] if found else None
-        elif name == "InternetMessageId":
-            draft.message_id = value
-        elif name == "InReplyTo":
-            draft.in_reply_to = value
-        elif name == "References":
-            draft.references = value
-        elif name == "IsRead":
-            draft.is_read = _is_true(value)
-        elif name == "IsDeliveryReceiptRequested":
-            draft.delivery_receipt = _is_true(value)
-        elif name == "IsReadReceiptRequested":
-            draft.read_receipt = _is_true(value)
-        elif name == "Categories":
-            draft.categories = [s.text or "" for s in child.findall("t:String", NS)]
-        elif name == "ExtendedProperty":
-            uri = child.find("t:ExtendedFieldURI", NS)
-            if uri is not None:
-                draft.extended[ExtendedKey.from_xml(uri)] = _extended_value(child)
-        elif name == "Attachments":
-            for att in child:
-                if _local(att.tag) != "FileAttachment":
-                    raise EwsError("ErrorInvalidRequest", "Only file attachments are supported.")
-                draft.attachments.append(
-                    _Attachment(
-                        name=_text(att, "t:Name", "attachment"),
-                        content_type=_text(att, "t:ContentType", "application/octet-stream"),
-                        content=base64.b64decode(_text(att, "t:Content")),
-                        content_id=_text(att, "t:ContentId") or None,
-                        is_inline=_is_true(_text(att, "t:IsInline")),
-                    )
-                )
-    return draft
-
-
-def _compose(draft: _Draft, owner: str, domain: str) -> tuple[bytes, list[tuple[str, str]]]:
-    """The MIME content Exchange would store for ``draft``, and the Bcc recipients
-    (kept out of the MIME so that they do not travel with the message)."""
-    changed = draft.mime is None
-    msg = _parse_mime(draft.mime) if draft.mime is not None else EmailMessage(_PARSE_POLICY)
-
-    def put(name: str, value: str | None) -> None:
-        nonlocal changed
-        if value is not None:
-            del msg[name]
-            msg[name] = value
-            changed = True
-
-    def addrs(values: list[tuple[str, str]] | None) -> str | None:
-        return None if not values else ", ".join(formataddr(v) for v in values)
-
-    bcc = draft.bcc or [(n, a) for n, a in getaddresses([str(v) for v in msg.get_all("Bcc", [])])]
-    if "Bcc" in msg:
-        del msg["Bcc"]
-        changed = True
-    if "From" not in msg or draft.author:
-        put("From", formataddr(draft.author or ("", owner)))
-    put("To", addrs(draft.to))
-    put("Cc", addrs(draft.cc))
-    put("Reply-To", addrs(draft.reply_to))
-    put("Subject", draft.subject)
-    put("In-Reply-To", draft.in_reply_to)
-    put("References", draft.references)
-    put(
-        "Message-ID",
-        draft.message_id or (None if "Message-ID" in msg else make_msgid(domain=domain)),
+    end = min(
+        (i for i in (original.mime.find(b"\r\n\r\n"), original.mime.find(b"\n\n")) if i >= 0),
+        default=-1,
     )
-    if "Date" not in msg:
-        put("Date", format_datetime(_now()))
-    if draft.read_receipt and "Disposition-Notification-To" not in msg:
-        put("Disposition-Notification-To", str(msg["From"]))
-    for key, value in draft.extended.items():
-        # Exchange turns properties in the InternetHeaders set into headers of the message.
-        if (
-            key.property_set == PROPERTY_SETS["InternetHeaders"]
-            and key.name
-            and isinstance(value, str)
-        ):
-            put(key.name, value)
-    if draft.mime is None:
-        body_type, body = draft.body or ("Text", "")
-        msg.set_content(body, subtype="html" if body_type == "HTML" else "plain")
-    for att in draft.attachments:
-        maintype, _, subtype = att.content_type.partition("/")
-        msg.add_attachment(
-            att.content,
-            maintype=maintype,
-            subtype=subtype or "octet-stream",
-            filename=att.name,
-            disposition="inline" if att.is_inline else "attachment",
-            cid=f"<{att.content_id}>" if att.content_id else None,
-        )
-        changed = True
-    mime = msg.as_bytes(policy=_WIRE_POLICY) if changed else (draft.mime or b"")
-    return mime, bcc
+    headers = (original.mime if end < 0 else original.mime[:end]).replace(b"\r\n", b"\n")
+    return b"".join(
+        [
+            head.encode(),
+            f"\r\n--{boundary}\r\n".encode(),
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            base64.encodebytes(human.encode()).replace(b"\n", b"\r\n"),
+            f"\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n".encode(),
+            status.encode(),
+            f"\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n".encode(),
+            headers.replace(b"\n", b"\r\n") + b"\r\n",
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- XML out
 
+_Value = str | list[str] | list[Address] | None
 
-def _mailbox_xml(parent: ET.Element, tag: str, addresses: list[tuple[str, str]]) -> None:
-    container = _sub(parent, _t(tag))
-    for name, address in addresses:
-        mailbox = _sub(container, _t("Mailbox"))
-        if name:
-            _sub(mailbox, _t("Name"), name)
-        _sub(mailbox, _t("EmailAddress"), address)
-        _sub(mailbox, _t("RoutingType"), "SMTP")
-        _sub(mailbox, _t("MailboxType"), "OneOff")
-
-
-def _extended_xml(parent: ET.Element, uri: ET.Element, value: str | list[str]) -> None:
-    prop = _sub(parent, _t("ExtendedProperty"))
-    _sub(prop, _t("ExtendedFieldURI"), **dict(uri.attrib))
-    if isinstance(value, list):
-        values = _sub(prop, _t("Values"))
-        for v in value:
-            _sub(values, _t("Value"), v)
-    else:
-        _sub(prop, _t("Value"), value)
-
-
-def _body(item: StoredItem, html_ok: bool = True) -> tuple[str, str]:
-    prefs = ("html", "plain") if html_ok else ("plain",)
-    part = item.message.get_body(preferencelist=prefs)
-    if part is None:
-        return "Text", ""
-    content = part.get_content()
-    return ("HTML" if part.get_content_subtype() == "html" else "Text"), str(content)
-
-
-def _attachment_id(item: StoredItem, index: int) -> str:
-    number = int(base64.b64decode(item.id).decode().split("|")[2])
-    return _make_id("att", item.mailbox, number, index)
-
-
-def _attachments_xml(parent: ET.Element, item: StoredItem, with_content: bool = False) -> None:
-    holder = _sub(parent, _t("Attachments"))
-    for index, att in enumerate(item.attachments):
-        elem = _sub(holder, _t("FileAttachment"))
-        _sub(
-            elem,
-            _t("AttachmentId"),
-            Id=_attachment_id(item, index),
-            RootItemId=item.id,
-            RootItemChangeKey=item.changekey,
-        )
-        _sub(elem, _t("Name"), att.name)
-        _sub(elem, _t("ContentType"), att.content_type)
-        if att.content_id:
-            _sub(elem, _t("ContentId"), att.content_id)
-        _sub(elem, _t("Size"), str(len(att.content)))
-        _sub(elem, _t("LastModifiedTime"), _ews_time(item.received))
-        _sub(elem, _t("IsInline"), _bool(att.is_inline))
-        _sub(elem, _t("IsContactPhoto"), "false")
-        if with_content:
-            _sub(elem, _t("Content"), base64.b64encode(att.content).decode())
-
-
-_ItemWriter = Callable[[ET.Element, StoredItem, StoredFolder], None]
-
-
-def _w_text(tag: str, getter: Callable[[StoredItem], str | None]) -> _ItemWriter:
-    def write(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-        value = getter(item)
-        if value:
-            _sub(parent, _t(tag), value)
-
-    return write
-
-
-def _w_mailboxes(tag: str, getter: Callable[[StoredItem], list[tuple[str, str]]]) -> _ItemWriter:
-    def write(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-        values = getter(item)
-        if values:
-            _mailbox_xml(parent, tag, values)
-
-    return write
-
-
-def _w_single(tag: str, header: str) -> _ItemWriter:
-    def write(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-        values = item.addresses(header)[:1]
-        if values:
-            holder = _sub(parent, _t(tag))
-            name, address = values[0]
-            mailbox = _sub(holder, _t("Mailbox"))
-            if name:
-                _sub(mailbox, _t("Name"), name)
-            _sub(mailbox, _t("EmailAddress"), address)
-            _sub(mailbox, _t("RoutingType"), "SMTP")
-            _sub(mailbox, _t("MailboxType"), "OneOff")
-
-    return write
-
-
-def _w_mime(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    _sub(parent, _t("MimeContent"), base64.b64encode(item.mime).decode(), CharacterSet="UTF-8")
-
-
-def _w_parent(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    _sub(parent, _t("ParentFolderId"), Id=folder.id, ChangeKey=folder.changekey)
-
-
-def _w_body(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    body_type, text = _body(item)
-    _sub(parent, _t("Body"), text, BodyType=body_type)
-
-
-def _w_text_body(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    _sub(parent, _t("TextBody"), _body(item, html_ok=False)[1], BodyType="Text")
-
-
-def _w_attachments(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    if item.attachments:
-        _attachments_xml(parent, item)
-
-
-def _w_categories(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    if item.categories:
-        holder = _sub(parent, _t("Categories"))
-        for category in item.categories:
-            _sub(holder, _t("String"), category)
-
-
-def _w_headers(parent: ET.Element, item: StoredItem, folder: StoredFolder) -> None:
-    holder = _sub(parent, _t("InternetMessageHeaders"))
-    for name, value in item.message.items():
-        _sub(holder, _t("InternetMessageHeader"), str(value), HeaderName=name)
-
-
-def _display(header: str) -> Callable[[StoredItem], str]:
-    return lambda i: "; ".join(n or a for n, a in i.addresses(header))
-
-
-# Schema order of ItemType, then MessageType. Extended properties go after HasAttachments.
-_ITEM_WRITERS: list[tuple[str, _ItemWriter]] = [
-    ("item:MimeContent", _w_mime),
-    ("item:ParentFolderId", _w_parent),
-    ("item:ItemClass", _w_text("ItemClass", lambda i: i.item_class)),
-    ("item:Subject", _w_text("Subject", lambda i: i.subject)),
-    ("item:Sensitivity", _w_text("Sensitivity", lambda i: "Normal")),
-    ("item:Body", _w_body),
-    ("item:Attachments", _w_attachments),
-    ("item:DateTimeReceived", _w_text("DateTimeReceived", lambda i: _ews_time(i.received))),
-    ("item:Size", _w_text("Size", lambda i: str(len(i.mime)))),
-    ("item:Categories", _w_categories),
-    ("item:Importance", _w_text("Importance", lambda i: "Normal")),
-    ("item:InReplyTo", _w_text("InReplyTo", lambda i: i.header("In-Reply-To"))),
-    ("item:IsSubmitted", _w_text("IsSubmitted", lambda i: _bool(i.sent is not None))),
-    ("item:IsDraft", _w_text("IsDraft", lambda i: _bool(i.is_draft))),
-    ("item:IsFromMe", _w_text("IsFromMe", lambda i: "false")),
-    ("item:IsResend", _w_text("IsResend", lambda i: "false")),
-    ("item:IsUnmodified", _w_text("IsUnmodified", lambda i: _bool(i.version == 1))),
-    ("item:InternetMessageHeaders", _w_headers),
-    ("item:DateTimeSent", _w_text("DateTimeSent", lambda i: _ews_time(i.sent) if i.sent else None)),
-    ("item:DateTimeCreated", _w_text("DateTimeCreated", lambda i: _ews_time(i.received))),
-    ("item:DisplayCc", _w_text("DisplayCc", _display("Cc"))),
-    ("item:DisplayTo", _w_text("DisplayTo", _display("To"))),
-    ("item:HasAttachments", _w_text("HasAttachments", lambda i: _bool(bool(i.attachments)))),
-    ("extended", lambda parent, item, folder: None),
-    ("item:LastModifiedTime", _w_text("LastModifiedTime", lambda i: _ews_time(i.received))),
-    ("item:TextBody", _w_text_body),
-    ("message:Sender", _w_single("Sender", "From")),
-    ("message:ToRecipients", _w_mailboxes("ToRecipients", lambda i: i.addresses("To"))),
-    ("message:CcRecipients", _w_mailboxes("CcRecipients", lambda i: i.addresses("Cc"))),
-    ("message:BccRecipients", _w_mailboxes("BccRecipients", lambda i: i.bcc)),
-    (
-        "message:IsReadReceiptRequested",
-        _w_text("IsReadReceiptRequested", lambda i: _bool(i.read_receipt_requested)),
-    ),
-    (
-        "message:IsDeliveryReceiptRequested",
-        _w_text("IsDeliveryReceiptRequested", lambda i: _bool(i.delivery_receipt_requested)),
-    ),
-    ("message:ConversationTopic", _w_text("ConversationTopic", lambda i: i.subject)),
-    ("message:From", _w_single("From", "From")),
-    ("message:InternetMessageId", _w_text("InternetMessageId", lambda i: i.message_id)),
-    ("message:IsRead", _w_text("IsRead", lambda i: _bool(i.is_read))),
-    ("message:IsResponseRequested", _w_text("IsResponseRequested", lambda i: "false")),
-    ("message:References", _w_text("References", lambda i: i.header("References"))),
-    ("message:ReplyTo", _w_mailboxes("ReplyTo", lambda i: i.addresses("Reply-To"))),
-]
+# Item fields in schema order (ItemType, then MessageType). Simple ones map to a getter
+# whose str becomes the element's text, list of str a list of t:String, and list of
+# addresses a list of t:Mailbox; restrictions and sort orders read the same values. The
+# complex ones (None) are written by _write_complex.
+_ITEM_FIELDS: dict[str, Callable[[StoredItem], _Value] | None] = {
+    "item:MimeContent": None,
+    "item:ParentFolderId": None,
+    "item:ItemClass": lambda i: i.item_class,
+    "item:Subject": lambda i: i.subject,
+    "item:Sensitivity": lambda i: "Normal",
+    "item:Body": None,
+    "item:Attachments": None,
+    "item:DateTimeReceived": lambda i: _ews_time(i.received),
+    "item:Size": lambda i: str(len(i.mime)),
+    "item:Categories": lambda i: i.categories,
+    "item:Importance": lambda i: "Normal",
+    "item:InReplyTo": lambda i: i.header("In-Reply-To"),
+    "item:IsSubmitted": lambda i: _bool(i.sent is not None),
+    "item:IsDraft": lambda i: _bool(i.is_draft),
+    "item:IsFromMe": lambda i: "false",
+    "item:IsResend": lambda i: "false",
+    "item:IsUnmodified": lambda i: _bool(i.version == 1),
+    "item:InternetMessageHeaders": None,
+    "item:DateTimeSent": lambda i: _ews_time(i.sent) if i.sent else None,
+    "item:DateTimeCreated": lambda i: _ews_time(i.received),
+    "item:DisplayCc": lambda i: "; ".join(n or a for n, a in i.addresses("Cc")),
+    "item:DisplayTo": lambda i: "; ".join(n or a for n, a in i.addresses("To")),
+    "item:HasAttachments": lambda i: _bool(bool(i.attachments)),
+    "extended": None,  # the requested t:ExtendedProperty elements
+    "item:LastModifiedTime": lambda i: _ews_time(i.received),
+    "item:TextBody": None,
+    "message:Sender": lambda i: i.addresses("From")[:1],
+    "message:ToRecipients": lambda i: i.addresses("To"),
+    "message:CcRecipients": lambda i: i.addresses("Cc"),
+    "message:BccRecipients": lambda i: i.bcc,
+    "message:IsReadReceiptRequested": lambda i: _bool(i.read_receipt_requested),
+    "message:IsDeliveryReceiptRequested": lambda i: _bool(i.delivery_receipt_requested),
+    "message:ConversationTopic": lambda i: i.subject,
+    "message:From": lambda i: i.addresses("From")[:1],
+    "message:InternetMessageId": lambda i: i.message_id,
+    "message:IsRead": lambda i: _bool(i.is_read),
+    "message:IsResponseRequested": lambda i: "false",
+    "message:References": lambda i: i.header("References"),
+    "message:ReplyTo": lambda i: i.addresses("Reply-To"),
+}
 _DEFAULT_ITEM_FIELDS = {
+    "item:ItemClass",
     "item:Subject",
     "item:Attachments",
     "item:HasAttachments",
     "item:DateTimeReceived",
-    "item:ItemClass",
     "message:From",
     "message:IsRead",
     "message:ToRecipients",
 }
-_ALL_ITEM_FIELDS = {uri for uri, _ in _ITEM_WRITERS} - {"item:MimeContent", "extended"}
-
-# Values a restriction or sort order sees for a field, as strings.
-_ITEM_VALUES: dict[str, Callable[[StoredItem], list[str]]] = {
-    "item:Subject": lambda i: [i.subject],
-    "item:ItemClass": lambda i: [i.item_class],
-    "item:Categories": lambda i: list(i.categories),
-    "item:InReplyTo": lambda i: [i.header("In-Reply-To")] if i.header("In-Reply-To") else [],
-    "item:DateTimeReceived": lambda i: [_ews_time(i.received)],
-    "item:DateTimeCreated": lambda i: [_ews_time(i.received)],
-    "item:DateTimeSent": lambda i: [_ews_time(i.sent)] if i.sent else [],
-    "item:HasAttachments": lambda i: [_bool(bool(i.attachments))],
-    "item:Size": lambda i: [str(len(i.mime))],
-    "message:InternetMessageId": lambda i: [i.message_id] if i.message_id else [],
-    "message:References": lambda i: [i.header("References")] if i.header("References") else [],
-    "message:IsRead": lambda i: [_bool(i.is_read)],
-    "message:IsDeliveryReceiptRequested": lambda i: [_bool(i.delivery_receipt_requested)],
-    "message:From": lambda i: [a for _, a in i.addresses("From")],
-    "message:Sender": lambda i: [a for _, a in i.addresses("From")],
-    "message:ToRecipients": lambda i: [a for _, a in i.addresses("To")],
+# AllProperties, like Exchange's, leaves out the MIME content.
+_ALL_ITEM_FIELDS = set(_ITEM_FIELDS) - {"item:MimeContent", "extended"}
+_FOLDER_FIELDS = {
+    "folder:ParentFolderId",
+    "folder:FolderClass",
+    "folder:DisplayName",
+    "folder:TotalCount",
+    "folder:ChildFolderCount",
+    "folder:UnreadCount",
 }
+_DEFAULT_FOLDER_FIELDS = _FOLDER_FIELDS - {"folder:ParentFolderId", "folder:FolderClass"}
 
 
 @dataclass
 class _Shape:
+    """An ItemShape or FolderShape: a BaseShape plus AdditionalProperties."""
+
     base: str
     fields: set[str]
     extended: list[ET.Element]
@@ -835,7 +627,9 @@ class _Shape:
     def from_xml(cls, elem: ET.Element | None) -> _Shape:
         props = None if elem is None else elem.find("t:AdditionalProperties", NS)
         fields = (
-            set() if props is None else {u.get("FieldURI", "") for u in props.iter(_t("FieldURI"))}
+            {u.get("FieldURI", "") for u in props.iter(_t("FieldURI"))}
+            if props is not None
+            else set()
         )
         extended = [] if props is None else props.findall("t:ExtendedFieldURI", NS)
         return cls(_text(elem, "t:BaseShape", "IdOnly"), fields, extended)
@@ -843,48 +637,118 @@ class _Shape:
     def wants(self, uri: str, defaults: set[str], everything: set[str]) -> bool:
         if uri in self.fields:
             return True
-        return (
-            uri in (everything if self.base == "AllProperties" else defaults)
-            and self.base != "IdOnly"
+        return self.base != "IdOnly" and uri in (
+            everything if self.base == "AllProperties" else defaults
         )
+
+
+def _write_value(parent: ET.Element, tag: str, value: _Value) -> None:
+    if not value:
+        return
+    if isinstance(value, str):
+        _sub(parent, _t(tag), value)
+        return
+    holder = _sub(parent, _t(tag))
+    for entry in value:
+        if isinstance(entry, str):
+            _sub(holder, _t("String"), entry)
+            continue
+        mailbox = _sub(holder, _t("Mailbox"))
+        if entry[0]:
+            _sub(mailbox, _t("Name"), entry[0])
+        _sub(mailbox, _t("EmailAddress"), entry[1])
+        _sub(mailbox, _t("RoutingType"), "SMTP")
+        _sub(mailbox, _t("MailboxType"), "OneOff")
+
+
+def _attachments_xml(parent: ET.Element, item: StoredItem, ids_only: bool = False) -> None:
+    holder = _sub(parent, _t("Attachments"))
+    for index, att in enumerate(item.attachments):
+        elem = _sub(holder, _t("FileAttachment"))
+        att_id = _make_id("att", item.mailbox, item.seq, index)
+        _sub(
+            elem,
+            _t("AttachmentId"),
+            Id=att_id,
+            RootItemId=item.id,
+            RootItemChangeKey=item.changekey,
+        )
+        if ids_only:
+            continue
+        _sub(elem, _t("Name"), att.name)
+        _sub(elem, _t("ContentType"), att.content_type)
+        if att.content_id:
+            _sub(elem, _t("ContentId"), att.content_id)
+        _sub(elem, _t("Size"), str(len(att.content)))
+        _sub(elem, _t("LastModifiedTime"), _ews_time(item.received))
+        _sub(elem, _t("IsInline"), _bool(att.is_inline))
+        _sub(elem, _t("IsContactPhoto"), "false")
+
+
+def _write_complex(
+    elem: ET.Element, uri: str, item: StoredItem, folder: StoredFolder, shape: _Shape
+) -> None:
+    if uri == "item:MimeContent":
+        _sub(elem, _t("MimeContent"), base64.b64encode(item.mime).decode(), CharacterSet="UTF-8")
+    elif uri == "item:ParentFolderId":
+        _sub(elem, _t("ParentFolderId"), Id=folder.id, ChangeKey=folder.changekey)
+    elif uri in ("item:Body", "item:TextBody"):
+        prefs = ("html", "plain") if uri == "item:Body" else ("plain",)
+        part = item.message.get_body(preferencelist=prefs)
+        html = part is not None and part.get_content_subtype() == "html"
+        text = "" if part is None else str(part.get_content())
+        _sub(elem, _t(uri[5:]), text, BodyType="HTML" if html else "Text")
+    elif uri == "item:Attachments" and item.attachments:
+        _attachments_xml(elem, item)
+    elif uri == "item:InternetMessageHeaders":
+        holder = _sub(elem, _t("InternetMessageHeaders"))
+        for name, value in item.message.items():
+            _sub(holder, _t("InternetMessageHeader"), str(value), HeaderName=name)
+    elif uri == "extended":
+        for ext_uri in shape.extended:
+            value = item.extended.get(ExtendedKey.from_xml(ext_uri))
+            if value is not None:
+                prop = _sub(elem, _t("ExtendedProperty"))
+                _sub(prop, _t("ExtendedFieldURI"), **dict(ext_uri.attrib))
+                if isinstance(value, list):
+                    values = _sub(prop, _t("Values"))
+                    for v in value:
+                        _sub(values, _t("Value"), v)
+                else:
+                    _sub(prop, _t("Value"), value)
 
 
 def _item_xml(parent: ET.Element, item: StoredItem, folder: StoredFolder, shape: _Shape) -> None:
     elem = _sub(parent, _t(item.element))
     _sub(elem, _t("ItemId"), Id=item.id, ChangeKey=item.changekey)
-    for uri, writer in _ITEM_WRITERS:
-        if uri == "extended":
-            for ext_uri in shape.extended:
-                value = item.extended.get(ExtendedKey.from_xml(ext_uri))
-                if value is not None:
-                    _extended_xml(elem, ext_uri, value)
-        elif shape.wants(uri, _DEFAULT_ITEM_FIELDS, _ALL_ITEM_FIELDS):
-            writer(elem, item, folder)
+    for uri, getter in _ITEM_FIELDS.items():
+        if uri != "extended" and not shape.wants(uri, _DEFAULT_ITEM_FIELDS, _ALL_ITEM_FIELDS):
+            continue
+        if getter is None:
+            _write_complex(elem, uri, item, folder, shape)
+        else:
+            _write_value(elem, uri.split(":")[1], getter(item))
 
 
 def _folder_xml(parent: ET.Element, folder: StoredFolder, box: _Mailbox, shape: _Shape) -> None:
     elem = _sub(parent, _t(folder.element))
     _sub(elem, _t("FolderId"), Id=folder.id, ChangeKey=folder.changekey)
-    everything = {"folder:ParentFolderId", "folder:FolderClass", "folder:DisplayName"}
-    counts = {"folder:TotalCount", "folder:ChildFolderCount", "folder:UnreadCount"}
-    everything |= counts
-    defaults = {"folder:DisplayName"} | counts
-    if folder.parent_id and shape.wants("folder:ParentFolderId", defaults, everything):
-        parent_folder = box.folders[folder.parent_id]
-        _sub(elem, _t("ParentFolderId"), Id=parent_folder.id, ChangeKey=parent_folder.changekey)
-    if folder.folder_class and shape.wants("folder:FolderClass", defaults, everything):
-        _sub(elem, _t("FolderClass"), folder.folder_class)
-    if shape.wants("folder:DisplayName", defaults, everything):
-        _sub(elem, _t("DisplayName"), folder.name)
     items = box.items_in(folder.id)
-    values = {
-        "folder:TotalCount": len(items),
-        "folder:ChildFolderCount": len(box.children(folder.id)),
-        "folder:UnreadCount": sum(not i.is_read for i in items),
+    parent_folder = box.folders.get(folder.parent_id or "")
+    values: dict[str, str | None] = {
+        "folder:FolderClass": folder.folder_class,
+        "folder:DisplayName": folder.name,
+        "folder:TotalCount": str(len(items)),
+        "folder:ChildFolderCount": str(len(box.children(folder.id))),
+        "folder:UnreadCount": str(sum(not i.is_read for i in items)),
     }
+    if parent_folder and shape.wants(
+        "folder:ParentFolderId", _DEFAULT_FOLDER_FIELDS, _FOLDER_FIELDS
+    ):
+        _sub(elem, _t("ParentFolderId"), Id=parent_folder.id, ChangeKey=parent_folder.changekey)
     for uri, value in values.items():
-        if shape.wants(uri, defaults, everything):
-            _sub(elem, _t(uri.split(":")[1]), str(value))
+        if value is not None and shape.wants(uri, _DEFAULT_FOLDER_FIELDS, _FOLDER_FIELDS):
+            _sub(elem, _t(uri.split(":")[1]), value)
 
 
 def _envelope(body: ET.Element, with_header: bool = True) -> bytes:
@@ -897,6 +761,7 @@ def _envelope(body: ET.Element, with_header: bool = True) -> bytes:
 
 
 def _fault_xml(fault: _SoapFault) -> bytes:
+    """The SOAP Fault exchangelib's ``_raise_soap_errors`` parses into its exception classes."""
     elem = ET.Element(f"{{{SOAP_NS}}}Fault")
     # faultcode, faultstring and detail are unqualified in SOAP 1.1 faults.
     _sub(elem, "faultcode", f"a:{fault.code}", **{"xmlns:a": T_NS})
@@ -910,7 +775,137 @@ def _fault_xml(fault: _SoapFault) -> bytes:
     return _envelope(elem, with_header=False)
 
 
-# --------------------------------------------------------------------------- faults
+# --------------------------------------------------------------------------- queries
+
+
+def _paged(
+    view: ET.Element | None, found: list[_T], container: str
+) -> tuple[ET.Element, ET.Element, list[_T]]:
+    """The m:RootFolder of a paged answer, its (empty) container, and the page itself."""
+    total = len(found)
+    count = int(view.get("MaxEntriesReturned") or total) if view is not None else total
+    offset = int(view.get("Offset") or 0) if view is not None else 0
+    if view is not None and view.get("BasePoint") == "End":
+        offset = max(0, total - offset - count)
+    page = found[offset : offset + count]
+    root = ET.Element(_m("RootFolder"))
+    root.set("IndexedPagingOffset", str(offset + len(page)))
+    root.set("TotalItemsInView", str(total))
+    root.set("IncludesLastItemInRange", _bool(offset + len(page) >= total))
+    return root, _sub(root, _t(container)), page
+
+
+def _item_values(item: StoredItem, path: ET.Element) -> list[str]:
+    if _local(path.tag) == "ExtendedFieldURI":
+        value: _Value = item.extended.get(ExtendedKey.from_xml(path))
+    else:
+        getter = _ITEM_FIELDS.get(path.get("FieldURI", ""))
+        if getter is None:
+            raise EwsError("ErrorUnsupportedPathForQuery", f"Cannot search on {path.attrib}.")
+        value = getter(item)
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [v if isinstance(v, str) else v[1] for v in value]
+
+
+def _folder_values(folder: StoredFolder, path: ET.Element) -> list[str]:
+    uri = path.get("FieldURI", "")
+    if uri not in ("folder:DisplayName", "folder:FolderClass"):
+        raise EwsError("ErrorUnsupportedPathForQuery", f"Cannot search folders on {uri}.")
+    value = folder.name if uri == "folder:DisplayName" else folder.folder_class
+    return [value] if value else []
+
+
+def _coerce(path: ET.Element, value: str) -> Any:
+    """A value as the field's type compares it: times, numbers, flags, or case-folded text."""
+    kind = path.get("PropertyType") or path.get("FieldURI") or ""
+    if kind.startswith("SystemTime") or "DateTime" in kind:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if kind.startswith(("Integer", "Long", "Short", "Double", "Float")) or kind == "item:Size":
+        return float(value)
+    if kind.startswith("Boolean") or kind.split(":")[-1].startswith(("Is", "Has")):
+        return _is_true(value)
+    return value.casefold()
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "IsEqualTo": lambda a, b: a == b,
+    "IsNotEqualTo": lambda a, b: a != b,
+    "IsGreaterThan": lambda a, b: a > b,
+    "IsGreaterThanOrEqualTo": lambda a, b: a >= b,
+    "IsLessThan": lambda a, b: a < b,
+    "IsLessThanOrEqualTo": lambda a, b: a <= b,
+}
+
+
+def _matches(cond: ET.Element, values_of: Callable[[ET.Element], list[str]]) -> bool:
+    """Evaluate a restriction against one item (or folder)."""
+    op = _local(cond.tag)
+    if op in ("And", "Or"):
+        results = (_matches(c, values_of) for c in cond)
+        return all(results) if op == "And" else any(results)
+    if op == "Not":
+        return not _matches(cond[0], values_of)
+    path, values = cond[0], values_of(cond[0])
+    if op == "Exists":
+        return bool(values)
+    if op == "Contains":
+        constant = _attr(cond.find("t:Constant", NS))
+        if "IgnoreCase" in cond.get("ContainmentComparison", ""):
+            constant, values = constant.casefold(), [v.casefold() for v in values]
+        mode = cond.get("ContainmentMode", "FullString")
+        if mode == "FullString":
+            return constant in values
+        if mode == "Prefixed":
+            return any(v.startswith(constant) for v in values)
+        return any(constant in v for v in values)
+    compare = _COMPARISONS.get(op)
+    constant_elem = cond.find("t:FieldURIOrConstant/t:Constant", NS)
+    if compare is None or constant_elem is None:
+        raise EwsError("ErrorUnsupportedQueryFilter", f"Restriction {op} is not supported here.")
+    constant = _coerce(path, _attr(constant_elem))
+    # As in MAPI, a comparison with a property the item lacks is false, even "not equal".
+    if op == "IsNotEqualTo":
+        return bool(values) and all(_coerce(path, v) != constant for v in values)
+    return any(compare(_coerce(path, v), constant) for v in values)
+
+
+def _attr(elem: ET.Element | None) -> str:
+    return "" if elem is None else elem.get("Value", "")
+
+
+def _apply_update(item: StoredItem, update: ET.Element) -> None:
+    """Apply one SetItemField, AppendToItemField or DeleteItemField to ``item``."""
+    action, path = _local(update.tag), update[0]
+    new = None if action == "DeleteItemField" or len(update) < 2 else next(iter(update[1]), None)
+    if _local(path.tag) == "ExtendedFieldURI":
+        key = ExtendedKey.from_xml(path)
+        if new is None:
+            item.extended.pop(key, None)
+        else:
+            item.extended[key] = _extended_value(new)
+        return
+    uri, text = path.get("FieldURI", ""), "" if new is None else (new.text or "")
+    if uri == "message:IsRead":
+        item.is_read = _is_true(text)
+    elif uri == "message:IsDeliveryReceiptRequested":
+        item.delivery_receipt_requested = _is_true(text)
+    elif uri == "message:IsReadReceiptRequested":
+        item.read_receipt_requested = _is_true(text)
+    elif uri == "item:ItemClass" and text:
+        item.item_class = text
+    elif uri == "item:Subject":
+        item.set_header("Subject", text)
+    elif uri == "item:Categories":
+        values = [] if new is None else [s.text or "" for s in new.findall("t:String", NS)]
+        item.categories = item.categories + values if action == "AppendToItemField" else values
+    # Any other field is accepted without effect; see the module docstring.
+
+
+# --------------------------------------------------------------------------- server
 
 
 @dataclass
@@ -935,16 +930,13 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
 
 
-# --------------------------------------------------------------------------- server
-
-
 @dataclass
 class _Ctx:
-    """Who is asking, and on whose behalf."""
+    """Who is asking (the Basic auth user), and on whose behalf."""
 
     user: str
-    impersonated: str | None
-    anchor: str | None
+    impersonated: str | None  # from the ExchangeImpersonation SOAP header
+    anchor: str | None  # X-AnchorMailbox, which exchangelib sets to the account's address
 
 
 _UnitResult = list[ET.Element] | EwsError
@@ -960,7 +952,7 @@ class _HttpServer(ThreadingHTTPServer):
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as exchangelib's session pool expects
+    protocol_version = "HTTP/1.1"  # keep-alive, which exchangelib's session pool expects
     server: _HttpServer
     timeout = 30
 
@@ -968,11 +960,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.server.ews._serve(self)
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # pytest shows our failures through the client; access logs are noise
+        pass  # failures show through the client; an access log would only be noise
 
 
 class EwsServer:
-    """An EWS endpoint on 127.0.0.1 with in-memory mailboxes. See the module docstring."""
+    """An EWS endpoint on 127.0.0.1 with in-memory mailboxes. See the module docstring.
+
+    ``users`` maps user names to passwords, ``rights`` user names to what they may open.
+    Mailboxes exist for every address in ``mailboxes`` and in ``rights``."""
 
     def __init__(
         self,
@@ -985,10 +980,10 @@ class EwsServer:
         self.users = dict(users)
         self.rights = dict(rights or {})
         self.domain = domain
-        self.latency = 0.0
-        self.undeliverable: set[str] = set()
+        self.latency = 0.0  # seconds slept before every answer
+        self.undeliverable: set[str] = set()  # recipients that get an NDR instead of the message
         self.sent_log: list[SentMessage] = []
-        self.calls: list[str] = []
+        self.calls: list[str] = []  # operation names, in arrival order, once authenticated
         self._lock = threading.RLock()
         self._mailboxes: dict[str, _Mailbox] = {}
         self._seq = itertools.count(1)
@@ -997,23 +992,23 @@ class EwsServer:
         self._stopping = threading.Event()
         self._http: _HttpServer | None = None
         self._thread: threading.Thread | None = None
-        addresses = set(mailboxes)
-        for r in self.rights.values():
-            addresses |= r.delegate | (r.impersonate - {"*"})
-        for address in sorted(addresses):
+        for address in sorted(
+            {*mailboxes, *(a for r in self.rights.values() for a in r.delegate | r.impersonate)}
+            - {"*"}
+        ):
             self.add_mailbox(address)
         self._handlers: dict[str, _Handler] = {
-            "GetFolder": self._op_get_folder,
-            "FindFolder": self._op_find_folder,
-            "CreateFolder": self._op_create_folder,
-            "CreateItem": self._op_create_item,
-            "SendItem": self._op_send_item,
-            "GetItem": self._op_get_item,
-            "FindItem": self._op_find_item,
-            "UpdateItem": self._op_update_item,
-            "MoveItem": self._op_move_item,
-            "DeleteItem": self._op_delete_item,
-            "GetAttachment": self._op_get_attachment,
+            "GetFolder": self._get_folder,
+            "FindFolder": self._find_folder,
+            "CreateFolder": self._create_folder,
+            "CreateItem": self._create_item,
+            "SendItem": self._send_item,
+            "GetItem": self._get_item,
+            "FindItem": self._find_item,
+            "UpdateItem": self._update_item,
+            "MoveItem": self._move_item,
+            "DeleteItem": self._delete_item,
+            "GetAttachment": self._get_attachment,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -1021,9 +1016,7 @@ class EwsServer:
     def start(self) -> Self:
         self._stopping.clear()
         self._http = _HttpServer(self)
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -1065,35 +1058,27 @@ class EwsServer:
         with self._lock:
             if address in self._mailboxes:
                 return
-            box = _Mailbox(address)
+            box = self._mailboxes[address] = _Mailbox(address)
             ids: dict[str, str] = {}
             for distinguished, name, parent in DISTINGUISHED_FOLDERS:
-                folder_id = _make_id("folder", address, next(self._seq))
-                ids[distinguished] = folder_id
+                folder_id = ids[distinguished] = _make_id("folder", address, next(self._seq))
                 box.folders[folder_id] = StoredFolder(
-                    id=folder_id,
-                    name=name,
-                    parent_id=ids[parent] if parent else None,
-                    distinguished=distinguished,
-                    folder_class=None if distinguished == "root" else "IPF.Note",
+                    folder_id,
+                    name,
+                    ids[parent] if parent else None,
+                    distinguished,
+                    None if distinguished == "root" else "IPF.Note",
                 )
-            self._mailboxes[address] = box
 
     def deliver(
-        self,
-        mailbox: str,
-        mime: bytes,
-        item_class: str = "IPM.Note",
-        *,
-        folder: str = "inbox",
-        is_read: bool = False,
+        self, mailbox: str, mime: bytes, item_class: str = "IPM.Note", *, folder: str = "inbox"
     ) -> str:
         """Put a message into a folder (distinguished id or folder id) as if it had
-        arrived from outside; returns the new item's id."""
+        arrived from outside, unread; returns the new item's id."""
         with self._lock:
             box = self._box(mailbox)
             target = box.folders.get(folder) or box.distinguished(folder)
-            item = self._store(box, target.id, item_class, mime, is_read=is_read)
+            item = self._store(box, target.id, item_class, mime)
             try:
                 item.sent = parsedate_to_datetime(item.header("Date"))
             except (TypeError, ValueError):
@@ -1101,13 +1086,11 @@ class EwsServer:
             return item.id
 
     def items(self, mailbox: str, folder: str = "inbox") -> list[StoredItem]:
-        """The items in a folder (distinguished id, folder id or display name)."""
+        """The (live) items of a folder given by distinguished id, folder id or name."""
         with self._lock:
             box = self._box(mailbox)
-            target = box.folders.get(folder)
-            if target is None:
-                named = [f for f in box.folders.values() if f.name == folder]
-                target = named[0] if named else box.distinguished(folder)
+            named = [f for f in box.folders.values() if folder in (f.id, f.name)]
+            target = named[0] if named else box.distinguished(folder)
             return sorted(box.items_in(target.id), key=lambda i: i.seq)
 
     def folders(self, mailbox: str) -> list[StoredFolder]:
@@ -1117,8 +1100,8 @@ class EwsServer:
     def fail_next(self, op: str | None, kind: str, count: int = 1, **params: Any) -> None:
         """Make the next ``count`` requests for ``op`` (None: any operation) fail.
 
-        Params: ``back_off_ms`` (busy, default 50), ``retry_after`` (503, seconds),
-        ``hang`` (timeout kinds, seconds, default 5)."""
+        Params: ``back_off_ms`` (busy; default 50), ``retry_after`` (503; whole seconds
+        for a Retry-After header), ``hang`` (timeout kinds; seconds, default 5)."""
         _check_kind(kind)
         with self._lock:
             self._faults.append(_Fault(op, kind, count, params))
@@ -1131,22 +1114,15 @@ class EwsServer:
         seed: int | None = None,
         **params: Any,
     ) -> None:
-        """Make each request (for ``ops``, or any) fail with probability ``rate``,
-        with a kind drawn from ``kinds``. ``rate=0`` turns this off."""
+        """Make each request for ``ops`` (None: any) fail with probability ``rate``, with
+        a kind drawn from ``kinds``; params as for ``fail_next``. ``rate=0`` stops it."""
         kinds = tuple(kinds)
         for kind in kinds:
             _check_kind(kind)
+        ops_set = None if ops is None else frozenset(ops)
         with self._lock:
             self._fault_rate = (
-                _FaultRate(
-                    rate,
-                    kinds,
-                    None if ops is None else frozenset(ops),
-                    random.Random(seed),
-                    params,
-                )
-                if rate > 0
-                else None
+                _FaultRate(rate, kinds, ops_set, random.Random(seed), params) if rate > 0 else None
             )
 
     def clear_faults(self) -> None:
@@ -1166,46 +1142,43 @@ class EwsServer:
             self._reply(handler, 401, b"401 - Unauthorized", "text/plain", auth=True)
             return
         try:
-            # The body comes from the test's own client; expat resolves no external entities.
+            # The body comes from the test's own client, and expat resolves no external entities.
             root = ET.fromstring(body)  # noqa: S314
-            header = root.find("s:Header", NS)
-            request = root.find("s:Body", NS)
-            if request is None or len(request) == 0:
-                raise ET.ParseError("no SOAP body")
-            request = request[0]
-        except ET.ParseError:
+            request = _kids(root.find("s:Body", NS))[0]
+        except (ET.ParseError, IndexError):
             self._reply(handler, 400, b"Bad Request", "text/plain")
             return
         # A few operations name their request element "<Op>Request".
         op = _local(request.tag).removesuffix("Request")
         fault = self._take_fault(op)
-        kind = fault.kind if fault else None
+        kind = None if fault is None else fault.kind
         if fault is not None and kind == "503":
             retry_after = fault.params.get("retry_after")
-            extra = {"Retry-After": str(retry_after)} if retry_after else {}
-            self._reply(handler, 503, b"Service Unavailable", "text/html", headers=extra)
+            headers = {"Retry-After": str(retry_after)} if retry_after else {}
+            self._reply(handler, 503, b"Service Unavailable", "text/html", headers=headers)
             return
         if fault is not None and kind in ("timeout", "drop"):
             self._abandon(handler, fault)
             return
         try:
             if fault is not None and kind == "busy":
-                raise _SoapFault(
-                    "ErrorServerBusy",
-                    "The server cannot service this request right now. Try again later.",
-                    back_off_ms=int(fault.params.get("back_off_ms", 50)),
-                )
-            ctx = self._context(user, header, handler.headers.get("X-AnchorMailbox"))
-            payload, status = _envelope(self._dispatch(op, ctx, request)), 200
+                back_off = int(fault.params.get("back_off_ms", 50))
+                text = "The server cannot service this request right now. Try again later."
+                raise _SoapFault("ErrorServerBusy", text, back_off_ms=back_off)
+            anchor = handler.headers.get("X-AnchorMailbox")
+            payload, status = (
+                _envelope(self._dispatch(op, user, root.find("s:Header", NS), anchor, request)),
+                200,
+            )
         except _SoapFault as soap_fault:
             payload, status = _fault_xml(soap_fault), 500
         if fault is not None and kind in ("timeout_after_create", "drop_after_create"):
-            self._abandon(handler, fault)
+            self._abandon(handler, fault)  # the work is done, but its answer is lost
             return
         self._reply(handler, status, payload, "text/xml; charset=utf-8")
 
     def _abandon(self, handler: _RequestHandler, fault: _Fault) -> None:
-        """Leave the client without an answer: hang first (a timeout), or just close."""
+        """Leave the client without an answer: hang first (a timeout), or just hang up."""
         if fault.kind.startswith("timeout"):
             self._stopping.wait(float(fault.params.get("hang", 5.0)))
         handler.close_connection = True
@@ -1239,7 +1212,7 @@ class EwsServer:
             user, _, password = base64.b64decode(encoded).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return user if user in self.users and self.users[user] == password else None
+        return user if self.users.get(user) == password else None
 
     def _take_fault(self, op: str) -> _Fault | None:
         with self._lock:
@@ -1253,38 +1226,19 @@ class EwsServer:
                 return _Fault(op, rate.rng.choice(rate.kinds), 1, rate.params)
         return None
 
-    def _context(self, user: str, header: ET.Element | None, anchor: str | None) -> _Ctx:
-        impersonation = None if header is None else header.find("t:ExchangeImpersonation", NS)
-        if impersonation is None:
-            return _Ctx(user, None, anchor.lower() if anchor else None)
-        sid = impersonation.find("t:ConnectingSID", NS)
-        target = (
-            _text(sid, "t:PrimarySmtpAddress")
-            or _text(sid, "t:SmtpAddress")
-            or _text(sid, "t:PrincipalName")
-        ).lower()
-        if target not in self._mailboxes:
-            raise _SoapFault(
-                "ErrorNonExistentMailbox", f"The SMTP address {target} has no mailbox."
-            )
-        allowed = self.rights.get(user, Rights()).impersonate
-        if target not in allowed and "*" not in allowed:
-            raise _SoapFault(
-                "ErrorImpersonateUserDenied",
-                "The account does not have permission to impersonate the requested user.",
-            )
-        return _Ctx(user, target, anchor)
-
-    def _dispatch(self, op: str, ctx: _Ctx, request: ET.Element) -> ET.Element:
+    def _dispatch(
+        self, op: str, user: str, header: ET.Element | None, anchor: str | None, request: ET.Element
+    ) -> ET.Element:
         response = ET.Element(_m(f"{op}Response"))
         # "<Op>Request" operations answer with one bare ResponseMessage.
         bare = _local(request.tag).endswith("Request")
         messages = response if bare else _sub(response, _m("ResponseMessages"))
-        handler = self._handlers.get(op)
         with self._lock:
+            ctx = self._context(user, header, anchor)
+            handler = self._handlers.get(op)
             if handler is None:
                 results: list[_UnitResult] = [
-                    EwsError("ErrorInvalidRequest", f"{op} is not supported by this test server.")
+                    EwsError("ErrorInvalidRequest", f"{op} is not supported here.")
                 ]
             else:
                 results = handler(ctx, request)
@@ -1301,15 +1255,38 @@ class EwsServer:
                 message.extend(result)
         return response
 
-    # ----------------------------------------------------------------- state helpers
+    def _context(self, user: str, header: ET.Element | None, anchor: str | None) -> _Ctx:
+        impersonation = (
+            None if header is None else header.find("t:ExchangeImpersonation/t:ConnectingSID", NS)
+        )
+        if impersonation is None:
+            return _Ctx(user, None, anchor.lower() if anchor else None)
+        names = ("PrimarySmtpAddress", "SmtpAddress", "PrincipalName")
+        target = next((v for n in names if (v := _text(impersonation, f"t:{n}"))), "").lower()
+        if target not in self._mailboxes:
+            raise _SoapFault(
+                "ErrorNonExistentMailbox",
+                f"The SMTP address {target} has no mailbox associated with it.",
+            )
+        allowed = self.rights.get(user, Rights()).impersonate
+        if target not in allowed and "*" not in allowed:
+            text = "The account does not have permission to impersonate the requested user."
+            raise _SoapFault("ErrorImpersonateUserDenied", text)
+        return _Ctx(user, target, anchor)
+
+    # ----------------------------------------------------------------- state
 
     def _box(self, address: str) -> _Mailbox:
         box = self._mailboxes.get(address.lower())
         if box is None:
-            raise EwsError("ErrorNonExistentMailbox", f"No mailbox with address {address}.")
+            raise EwsError(
+                "ErrorNonExistentMailbox",
+                f"The SMTP address {address} has no mailbox associated with it.",
+            )
         return box
 
     def _open(self, ctx: _Ctx, address: str) -> _Mailbox:
+        """The mailbox at ``address``, if the caller may open it."""
         box = self._box(address)
         if ctx.impersonated is not None:
             allowed = box.address == ctx.impersonated
@@ -1324,27 +1301,33 @@ class EwsServer:
     def _principal(self, ctx: _Ctx) -> _Mailbox:
         address = ctx.impersonated or ctx.anchor
         if not address:
-            raise EwsError("ErrorMissingEmailAddress", "No mailbox was named.")
+            raise EwsError("ErrorMissingEmailAddress", "The request names no mailbox.")
         return self._open(ctx, address)
 
     def _folder(self, ctx: _Ctx, ref: ET.Element) -> tuple[_Mailbox, StoredFolder]:
+        """Resolve a t:FolderId or t:DistinguishedFolderId."""
         if _local(ref.tag) == "DistinguishedFolderId":
             address = _text(ref, "t:Mailbox/t:EmailAddress")
             box = self._open(ctx, address) if address else self._principal(ctx)
             return box, box.distinguished(ref.get("Id", ""))
-        folder_id = ref.get("Id", "")
-        address, _ = _parse_id(folder_id, "folder")
+        address, _ = _parse_id(ref.get("Id", ""), "folder")
         box = self._open(ctx, address)
-        folder = box.folders.get(folder_id)
+        folder = box.folders.get(ref.get("Id", ""))
         if folder is None:
-            raise EwsError("ErrorFolderNotFound", "The specified folder could not be found.")
+            raise EwsError(
+                "ErrorFolderNotFound", "The specified folder could not be found in the store."
+            )
         return box, folder
 
+    def _target(self, ctx: _Ctx, holder: ET.Element | None) -> tuple[_Mailbox, StoredFolder] | None:
+        """The folder named inside e.g. m:SavedItemFolderId, if any."""
+        refs = _kids(holder)
+        return self._folder(ctx, refs[0]) if refs else None
+
     def _item(self, ctx: _Ctx, ref: ET.Element) -> tuple[_Mailbox, StoredItem]:
-        item_id = ref.get("Id", "")
-        address, _ = _parse_id(item_id, "item")
+        address, _ = _parse_id(ref.get("Id", ""), "item")
         box = self._open(ctx, address)
-        item = box.items.get(item_id)
+        item = box.items.get(ref.get("Id", ""))
         if item is None:
             raise EwsError("ErrorItemNotFound", "The specified object was not found in the store.")
         return box, item
@@ -1352,36 +1335,33 @@ class EwsServer:
     def _store(
         self, box: _Mailbox, folder_id: str, item_class: str, mime: bytes, **fields: Any
     ) -> StoredItem:
-        seq = next(self._seq)
         item = StoredItem(
-            seq=seq,
-            id=_make_id("item", box.address, seq),
-            mailbox=box.address,
-            folder_id=folder_id,
-            item_class=item_class,
-            mime=mime,
-            received=_now(),
-            **fields,
+            next(self._seq), box.address, folder_id, item_class, mime, _now(), **fields
         )
         box.items[item.id] = item
         return item
 
-    def _relocate(self, box: _Mailbox, item: StoredItem, folder: StoredFolder) -> StoredItem:
-        """Move an item; like Exchange, the moved item gets a new id."""
+    def _relocate(self, box: _Mailbox, item: StoredItem, folder: StoredFolder) -> None:
+        """Move an item; as in Exchange, the moved item gets a new id."""
         del box.items[item.id]
-        seq = next(self._seq)
-        item.seq, item.id = seq, _make_id("item", box.address, seq)
-        item.folder_id, item.version = folder.id, item.version + 1
+        item.seq, item.folder_id, item.version = next(self._seq), folder.id, item.version + 1
         box.items[item.id] = item
-        return item
+
+    def _submit(self, box: _Mailbox, item: StoredItem, save_in: StoredFolder | None) -> None:
+        """Send ``item``, then keep it (read) in ``save_in`` or drop it."""
+        self._send(box, item)
+        if save_in is None:
+            del box.items[item.id]
+        else:
+            item.is_read = True
+            self._relocate(box, item, save_in)
 
     def _send(self, box: _Mailbox, item: StoredItem) -> None:
-        """Transmit ``item``: log it, deliver it locally, and write the reports."""
+        """Transmit ``item``: log it, deliver it to local mailboxes, write the reports."""
         recipients = [a for _, a in item.addresses("To") + item.addresses("Cc") + item.bcc]
         if not recipients:
             raise EwsError("ErrorInvalidRecipients", "At least one recipient is required.")
-        item.sent = _now()
-        item.is_draft = False
+        item.sent, item.is_draft = _now(), False
         self.sent_log.append(
             SentMessage(
                 mailbox=box.address,
@@ -1399,10 +1379,12 @@ class EwsServer:
         failed = [r for r in recipients if r.lower() in undeliverable]
         delivered = [r for r in recipients if r.lower() not in undeliverable]
         for rcpt in delivered:
-            local = self._mailboxes.get(rcpt.lower())
-            if local is not None:
-                self._store(local, local.distinguished("inbox").id, "IPM.Note", item.mime)
+            if local := self._mailboxes.get(rcpt.lower()):
+                self._store(
+                    local, local.distinguished("inbox").id, "IPM.Note", item.mime, sent=item.sent
+                )
         inbox = box.distinguished("inbox").id
+        # Exchange always reports a failure, but a delivery only when it was asked to.
         if failed:
             report = _build_report(item, box.address, failed, True, self.domain)
             self._store(box, inbox, "REPORT.IPM.Note.NDR", report, sent=_now())
@@ -1416,6 +1398,7 @@ class EwsServer:
     def _each(
         units: Iterable[ET.Element], work: Callable[[ET.Element], list[ET.Element]]
     ) -> list[_UnitResult]:
+        """One response message per unit; an EwsError fails only its own unit."""
         results: list[_UnitResult] = []
         for unit in units:
             try:
@@ -1424,7 +1407,7 @@ class EwsServer:
                 results.append(error)
         return results
 
-    def _op_get_folder(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _get_folder(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         shape = _Shape.from_xml(req.find("m:FolderShape", NS))
 
         def one(ref: ET.Element) -> list[ET.Element]:
@@ -1435,33 +1418,37 @@ class EwsServer:
 
         return self._each(_kids(req.find("m:FolderIds", NS)), one)
 
-    def _op_find_folder(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _find_folder(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         shape = _Shape.from_xml(req.find("m:FolderShape", NS))
-        deep = req.get("Traversal") == "Deep"
-        view = req.find("m:IndexedPageFolderView", NS)
-        restriction = req.find("m:Restriction", NS)
+        restriction = _kids(req.find("m:Restriction", NS))
 
         def one(ref: ET.Element) -> list[ET.Element]:
             box, parent = self._folder(ctx, ref)
-            found = box.descendants(parent.id) if deep else box.children(parent.id)
-            if restriction is not None and len(restriction):
-                condition = restriction[0]
-                found = [f for f in found if _matches(condition, partial(_folder_values, f))]
-            root, container = _paged(view, len(found), "Folders")
-            for folder in _page(view, found):
+            found = (
+                box.descendants(parent.id)
+                if req.get("Traversal") == "Deep"
+                else box.children(parent.id)
+            )
+            if restriction:
+                found = [f for f in found if _matches(restriction[0], partial(_folder_values, f))]
+            root, container, page = _paged(
+                req.find("m:IndexedPageFolderView", NS), found, "Folders"
+            )
+            for folder in page:
                 _folder_xml(container, folder, box, shape)
             return [root]
 
         return self._each(_kids(req.find("m:ParentFolderIds", NS)), one)
 
-    def _op_create_folder(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
-        parent_ref = req.find("m:ParentFolderId", NS)
+    def _create_folder(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+        specs = _kids(req.find("m:Folders", NS))
         try:
-            if parent_ref is None or not len(parent_ref):
+            parent_ref = self._target(ctx, req.find("m:ParentFolderId", NS))
+            if parent_ref is None:
                 raise EwsError("ErrorInvalidRequest", "ParentFolderId is required.")
-            box, parent = self._folder(ctx, parent_ref[0])
         except EwsError as error:
-            return [error] * max(1, len(_kids(req.find("m:Folders", NS))))
+            return [error] * len(specs)
+        box, parent = parent_ref
 
         def one(spec: ET.Element) -> list[ET.Element]:
             name = _text(spec, "t:DisplayName")
@@ -1470,106 +1457,78 @@ class EwsServer:
                     "ErrorFolderExists", "A folder with the specified name already exists."
                 )
             folder_id = _make_id("folder", box.address, next(self._seq))
-            folder = StoredFolder(
-                id=folder_id,
-                name=name,
-                parent_id=parent.id,
-                folder_class=_text(spec, "t:FolderClass") or "IPF.Note",
-                element=_local(spec.tag),
+            folder_class = _text(spec, "t:FolderClass") or "IPF.Note"
+            box.folders[folder_id] = StoredFolder(
+                folder_id, name, parent.id, None, folder_class, _local(spec.tag)
             )
-            box.folders[folder_id] = folder
             parent.version += 1
             folders = ET.Element(_m("Folders"))
-            _sub(
-                _sub(folders, _t(folder.element)),
-                _t("FolderId"),
-                Id=folder_id,
-                ChangeKey=folder.changekey,
-            )
+            _sub(_sub(folders, spec.tag), _t("FolderId"), Id=folder_id, ChangeKey=_changekey(1))
             return [folders]
 
-        return self._each(_kids(req.find("m:Folders", NS)), one)
+        return self._each(specs, one)
 
-    def _op_create_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _create_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         disposition = req.get("MessageDisposition", "SaveOnly")
-        saved_ref = req.find("m:SavedItemFolderId", NS)
+        sending = disposition != "SaveOnly"
         units = _kids(req.find("m:Items", NS))
         try:
-            if saved_ref is not None and len(saved_ref):
-                box, folder = self._folder(ctx, saved_ref[0])
-            else:
-                box = self._principal(ctx)
-                default = "drafts" if disposition == "SaveOnly" else "sentitems"
-                folder = box.distinguished(default)
+            target = self._target(ctx, req.find("m:SavedItemFolderId", NS))
+            if target is None:
+                principal = self._principal(ctx)
+                target = principal, principal.distinguished("sentitems" if sending else "drafts")
         except EwsError as error:
-            return [error for _ in units]
+            return [error] * len(units)
+        box, folder = target
 
         def one(elem: ET.Element) -> list[ET.Element]:
-            draft = _parse_draft(elem)
-            mime, bcc = _compose(draft, box.address, self.domain)
-            sending = disposition in ("SendOnly", "SendAndSaveCopy")
+            mime, bcc = _compose(elem, box.address, self.domain)
             item = self._store(
                 box,
-                folder.id if disposition != "SendOnly" else box.distinguished("outbox").id,
-                draft.item_class or "IPM.Note",
+                box.distinguished("outbox").id if sending else folder.id,
+                _text(elem, "t:ItemClass", "IPM.Note"),
                 mime,
-                element=draft.element,
-                is_read=draft.is_read or sending,
+                element=_local(elem.tag),
+                is_read=_is_true(_text(elem, "t:IsRead")),
                 is_draft=not sending,
-                categories=draft.categories,
-                extended=draft.extended,
-                delivery_receipt_requested=draft.delivery_receipt,
-                read_receipt_requested=draft.read_receipt,
+                categories=[s.text or "" for s in elem.findall("t:Categories/t:String", NS)],
+                extended=_extended(elem),
+                delivery_receipt_requested=_is_true(_text(elem, "t:IsDeliveryReceiptRequested")),
+                read_receipt_requested=_is_true(_text(elem, "t:IsReadReceiptRequested")),
                 bcc=bcc,
             )
             items = ET.Element(_m("Items"))
             if sending:
                 try:
-                    self._send(box, item)
-                finally:
-                    if disposition == "SendOnly" or item.sent is None:
-                        del box.items[item.id]
-                # Exchange returns no id for a sent message, saved copy or not.
-                return [items]
+                    self._submit(box, item, folder if disposition == "SendAndSaveCopy" else None)
+                except EwsError:
+                    del box.items[item.id]  # a message that could not be sent leaves no trace
+                    raise
+                return [items]  # Exchange returns no id for a sent message, saved copy or not
             created = _sub(items, _t(item.element))
             _sub(created, _t("ItemId"), Id=item.id, ChangeKey=item.changekey)
             if item.attachments:
-                holder = _sub(created, _t("Attachments"))
-                for index in range(len(item.attachments)):
-                    att = _sub(holder, _t("FileAttachment"))
-                    _sub(
-                        att,
-                        _t("AttachmentId"),
-                        Id=_attachment_id(item, index),
-                        RootItemId=item.id,
-                        RootItemChangeKey=item.changekey,
-                    )
+                _attachments_xml(created, item, ids_only=True)
             return [items]
 
         return self._each(units, one)
 
-    def _op_send_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _send_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         save = _is_true(req.get("SaveItemToFolder", "true"))
-        saved_ref = req.find("m:SavedItemFolderId", NS)
 
         def one(ref: ET.Element) -> list[ET.Element]:
             box, item = self._item(ctx, ref)
-            self._send(box, item)
-            if not save:
-                del box.items[item.id]
-            else:
-                target = (
-                    self._folder(ctx, saved_ref[0])[1]
-                    if saved_ref is not None and len(saved_ref)
-                    else box.distinguished("sentitems")
-                )
-                item.is_read = True
-                self._relocate(box, item, target)
+            target = self._target(ctx, req.find("m:SavedItemFolderId", NS))
+            self._submit(
+                box,
+                item,
+                (target[1] if target else box.distinguished("sentitems")) if save else None,
+            )
             return []
 
         return self._each(_kids(req.find("m:ItemIds", NS)), one)
 
-    def _op_get_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _get_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         shape = _Shape.from_xml(req.find("m:ItemShape", NS))
 
         def one(ref: ET.Element) -> list[ET.Element]:
@@ -1580,12 +1539,10 @@ class EwsServer:
 
         return self._each(_kids(req.find("m:ItemIds", NS)), one)
 
-    def _op_find_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _find_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         shape = _Shape.from_xml(req.find("m:ItemShape", NS))
         traversal = req.get("Traversal", "Shallow")
-        view = req.find("m:IndexedPageItemView", NS)
-        restriction = req.find("m:Restriction", NS)
-        sort = req.find("m:SortOrder", NS)
+        restriction = _kids(req.find("m:Restriction", NS))
         unsupported = [
             c for c in ("m:CalendarView", "m:QueryString") if req.find(c, NS) is not None
         ]
@@ -1594,38 +1551,38 @@ class EwsServer:
             if unsupported:
                 raise EwsError("ErrorInvalidRequest", f"{unsupported} is not supported here.")
             box, folder = self._folder(ctx, ref)
-            if traversal == "Associated":
-                found: list[StoredItem] = []
-            else:
-                folders = [folder] + (box.descendants(folder.id) if traversal == "Deep" else [])
-                found = [i for f in folders for i in box.items_in(f.id)]
-            if restriction is not None and len(restriction):
-                condition = restriction[0]
-                found = [i for i in found if _matches(condition, partial(_item_values, i))]
-            # Exchange's default order is newest first.
-            found.sort(key=lambda i: (i.received, i.seq), reverse=True)
-            for order in reversed(_kids(sort)):
+            folders = [folder, *(box.descendants(folder.id) if traversal == "Deep" else [])]
+            found = (
+                []
+                if traversal == "Associated"
+                else [i for f in folders for i in box.items_in(f.id)]
+            )
+            if restriction:
+                found = [i for i in found if _matches(restriction[0], partial(_item_values, i))]
+            found.sort(key=lambda i: (i.received, i.seq), reverse=True)  # Exchange: newest first
+            for order in reversed(_kids(req.find("m:SortOrder", NS))):
                 path = order[0]
-                found.sort(
-                    key=lambda i: _sort_key(path, _item_values(i, path)),
-                    reverse=order.get("Order") == "Descending",
-                )
-            root, container = _paged(view, len(found), "Items")
-            for item in _page(view, found):
+
+                def key(item: StoredItem, path: ET.Element = path) -> tuple[bool, Any]:
+                    values = _item_values(item, path)
+                    return (bool(values), _coerce(path, values[0]) if values else "")
+
+                found.sort(key=key, reverse=order.get("Order") == "Descending")
+            root, container, page = _paged(req.find("m:IndexedPageItemView", NS), found, "Items")
+            for item in page:
                 _item_xml(container, item, box.folders[item.folder_id], shape)
             return [root]
 
         return self._each(_kids(req.find("m:ParentFolderIds", NS)), one)
 
-    def _op_update_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _update_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         conflict = req.get("ConflictResolution", "AutoResolve")
         disposition = req.get("MessageDisposition", "SaveOnly")
-        saved_ref = req.find("m:SavedItemFolderId", NS)
 
         def one(change: ET.Element) -> list[ET.Element]:
             ref = change.find("t:ItemId", NS)
             if ref is None:
-                raise EwsError("ErrorInvalidRequest", "Only ItemId is supported in ItemChange.")
+                raise EwsError("ErrorInvalidRequest", "Only t:ItemId is supported in t:ItemChange.")
             box, item = self._item(ctx, ref)
             if conflict == "NeverOverwrite" and ref.get("ChangeKey") not in (None, item.changekey):
                 raise EwsError("ErrorIrresolvableConflict", "The change key is out of date.")
@@ -1633,18 +1590,10 @@ class EwsServer:
                 _apply_update(item, update)
             item.version += 1
             items = ET.Element(_m("Items"))
-            if disposition in ("SendOnly", "SendAndSaveCopy"):
-                self._send(box, item)
-                if disposition == "SendOnly":
-                    del box.items[item.id]
-                else:
-                    target = (
-                        self._folder(ctx, saved_ref[0])[1]
-                        if saved_ref is not None and len(saved_ref)
-                        else box.distinguished("sentitems")
-                    )
-                    item.is_read = True
-                    self._relocate(box, item, target)
+            if disposition != "SaveOnly":
+                target = self._target(ctx, req.find("m:SavedItemFolderId", NS))
+                save_in = target[1] if target else box.distinguished("sentitems")
+                self._submit(box, item, save_in if disposition == "SendAndSaveCopy" else None)
                 return [items]
             _sub(_sub(items, _t(item.element)), _t("ItemId"), Id=item.id, ChangeKey=item.changekey)
             conflicts = ET.Element(_m("ConflictResults"))
@@ -1653,18 +1602,19 @@ class EwsServer:
 
         return self._each(_kids(req.find("m:ItemChanges", NS)), one)
 
-    def _op_move_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
-        to_ref = req.find("m:ToFolderId", NS)
+    def _move_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         return_ids = _is_true(req.get("ReturnNewItemIds", "true"))
 
         def one(ref: ET.Element) -> list[ET.Element]:
-            if to_ref is None or not len(to_ref):
+            destination = self._target(ctx, req.find("m:ToFolderId", NS))
+            if destination is None:
                 raise EwsError("ErrorInvalidRequest", "ToFolderId is required.")
-            to_box, target = self._folder(ctx, to_ref[0])
             box, item = self._item(ctx, ref)
-            if to_box is not box:
-                raise EwsError("ErrorMoveCopyFailed", "Moving between mailboxes is not supported.")
-            self._relocate(box, item, target)
+            if destination[0] is not box:
+                raise EwsError(
+                    "ErrorMoveCopyFailed", "Moving between mailboxes is not supported here."
+                )
+            self._relocate(box, item, destination[1])
             items = ET.Element(_m("Items"))
             moved = _sub(items, _t(item.element))
             if return_ids:
@@ -1673,12 +1623,10 @@ class EwsServer:
 
         return self._each(_kids(req.find("m:ItemIds", NS)), one)
 
-    def _op_delete_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
-        delete_type = req.get("DeleteType", "MoveToDeletedItems")
-
+    def _delete_item(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         def one(ref: ET.Element) -> list[ET.Element]:
             box, item = self._item(ctx, ref)
-            if delete_type == "MoveToDeletedItems":
+            if req.get("DeleteType", "MoveToDeletedItems") == "MoveToDeletedItems":
                 self._relocate(box, item, box.distinguished("deleteditems"))
             else:
                 del box.items[item.id]
@@ -1686,13 +1634,12 @@ class EwsServer:
 
         return self._each(_kids(req.find("m:ItemIds", NS)), one)
 
-    def _op_get_attachment(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
+    def _get_attachment(self, ctx: _Ctx, req: ET.Element) -> list[_UnitResult]:
         def one(ref: ET.Element) -> list[ET.Element]:
             address, numbers = _parse_id(ref.get("Id", ""), "att")
-            box = self._open(ctx, address)
-            item = box.items.get(_make_id("item", address, numbers[0]))
+            item = self._open(ctx, address).items.get(_make_id("item", address, numbers[0]))
             if item is None or len(numbers) != 2 or numbers[1] >= len(item.attachments):
-                raise EwsError("ErrorInvalidAttachmentId", "The attachment was not found.")
+                raise EwsError("ErrorInvalidAttachmentId", "The attachment could not be found.")
             att = item.attachments[numbers[1]]
             holder = ET.Element(_m("Attachments"))
             elem = _sub(holder, _t("FileAttachment"))
@@ -1705,167 +1652,3 @@ class EwsServer:
             return [holder]
 
         return self._each(_kids(req.find("m:AttachmentIds", NS)), one)
-
-
-# --------------------------------------------------------------------------- queries
-
-
-def _paged(view: ET.Element | None, total: int, container: str) -> tuple[ET.Element, ET.Element]:
-    offset, count = _window(view, total)
-    returned = max(0, min(count, total - offset))
-    root = ET.Element(_m("RootFolder"))
-    root.set("IndexedPagingOffset", str(offset + returned))
-    root.set("TotalItemsInView", str(total))
-    root.set("IncludesLastItemInRange", _bool(offset + returned >= total))
-    return root, _sub(root, _t(container))
-
-
-def _window(view: ET.Element | None, total: int) -> tuple[int, int]:
-    if view is None:
-        return 0, total
-    count = int(view.get("MaxEntriesReturned") or total)
-    offset = int(view.get("Offset") or 0)
-    if view.get("BasePoint") == "End":
-        offset = max(0, total - offset - count)
-    return offset, count
-
-
-def _page(view: ET.Element | None, found: list[_T]) -> list[_T]:
-    offset, count = _window(view, len(found))
-    return found[offset : offset + count]
-
-
-def _value_kind(path: ET.Element) -> str:
-    if _local(path.tag) == "ExtendedFieldURI":
-        kind = path.get("PropertyType", "String").removesuffix("Array")
-        return {"SystemTime": "time", "Boolean": "bool"}.get(
-            kind, "number" if kind in ("Integer", "Long", "Short", "Double", "Float") else "text"
-        )
-    uri = path.get("FieldURI", "")
-    if uri in _DATETIME_URIS:
-        return "time"
-    if uri in _BOOL_URIS:
-        return "bool"
-    return "number" if uri in ("item:Size", "folder:TotalCount") else "text"
-
-
-def _coerce(kind: str, value: str) -> Any:
-    if kind == "time":
-        return _parse_time(value)
-    if kind == "number":
-        return float(value)
-    if kind == "bool":
-        return _is_true(value)
-    return value.casefold()
-
-
-def _sort_key(path: ET.Element, values: list[str]) -> tuple[int, Any]:
-    if not values:
-        return (0, "")
-    return (1, _coerce(_value_kind(path), values[0]))
-
-
-def _item_values(item: StoredItem, path: ET.Element) -> list[str]:
-    if _local(path.tag) == "ExtendedFieldURI":
-        value = item.extended.get(ExtendedKey.from_xml(path))
-        return [] if value is None else (value if isinstance(value, list) else [value])
-    getter = _ITEM_VALUES.get(path.get("FieldURI", ""))
-    if getter is None:
-        raise EwsError("ErrorUnsupportedPathForQuery", f"Cannot filter on {path.attrib}.")
-    return getter(item)
-
-
-def _folder_values(folder: StoredFolder, path: ET.Element) -> list[str]:
-    uri = path.get("FieldURI", "")
-    if uri == "folder:DisplayName":
-        return [folder.name]
-    if uri == "folder:FolderClass":
-        return [folder.folder_class] if folder.folder_class else []
-    raise EwsError("ErrorUnsupportedPathForQuery", f"Cannot filter folders on {uri}.")
-
-
-_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
-    "IsEqualTo": lambda a, b: a == b,
-    "IsNotEqualTo": lambda a, b: a != b,
-    "IsGreaterThan": lambda a, b: a > b,
-    "IsGreaterThanOrEqualTo": lambda a, b: a >= b,
-    "IsLessThan": lambda a, b: a < b,
-    "IsLessThanOrEqualTo": lambda a, b: a <= b,
-}
-
-
-def _matches(cond: ET.Element, values_of: Callable[[ET.Element], list[str]]) -> bool:
-    """Evaluate one restriction element against an item (or folder)."""
-    op = _local(cond.tag)
-    if op == "And":
-        return all(_matches(c, values_of) for c in cond)
-    if op == "Or":
-        return any(_matches(c, values_of) for c in cond)
-    if op == "Not":
-        return not _matches(cond[0], values_of)
-    path = cond[0]
-    values = values_of(path)
-    if op == "Exists":
-        return bool(values)
-    if op == "Contains":
-        constant = _text_attr(cond.find("t:Constant", NS))
-        ignore_case = "IgnoreCase" in cond.get("ContainmentComparison", "Exact")
-        mode = cond.get("ContainmentMode", "FullString")
-        if ignore_case:
-            constant, values = constant.casefold(), [v.casefold() for v in values]
-        if mode == "FullString":
-            return constant in values
-        if mode == "Prefixed":
-            return any(v.startswith(constant) for v in values)
-        return any(constant in v for v in values)
-    compare = _COMPARISONS.get(op)
-    if compare is None:
-        raise EwsError("ErrorUnsupportedQueryFilter", f"Restriction {op} is not supported.")
-    constant_elem = cond.find("t:FieldURIOrConstant/t:Constant", NS)
-    if constant_elem is None:
-        raise EwsError("ErrorUnsupportedQueryFilter", "Only constants can be compared.")
-    kind = _value_kind(path)
-    constant = _coerce(kind, _text_attr(constant_elem))
-    if op == "IsNotEqualTo":
-        return all(_coerce(kind, v) != constant for v in values)
-    return any(compare(_coerce(kind, v), constant) for v in values)
-
-
-def _text_attr(elem: ET.Element | None) -> str:
-    return "" if elem is None else elem.get("Value", "")
-
-
-def _apply_update(item: StoredItem, update: ET.Element) -> None:
-    """Apply one SetItemField/AppendToItemField/DeleteItemField to ``item``."""
-    action = _local(update.tag)
-    path = update[0]
-    delete = action == "DeleteItemField"
-    new = None if delete or len(update) < 2 or not len(update[1]) else update[1][0]
-    if _local(path.tag) == "ExtendedFieldURI":
-        key = ExtendedKey.from_xml(path)
-        if new is None:
-            item.extended.pop(key, None)
-        else:
-            item.extended[key] = _extended_value(new)
-        return
-    uri = path.get("FieldURI", "")
-    text = "" if new is None else (new.text or "")
-    if uri == "message:IsRead":
-        item.is_read = _is_true(text)
-    elif uri == "message:IsDeliveryReceiptRequested":
-        item.delivery_receipt_requested = _is_true(text)
-    elif uri == "message:IsReadReceiptRequested":
-        item.read_receipt_requested = _is_true(text)
-    elif uri == "item:ItemClass" and text:
-        item.item_class = text
-    elif uri == "item:Categories":
-        values = [] if new is None else [s.text or "" for s in new.findall("t:String", NS)]
-        item.categories = item.categories + values if action == "AppendToItemField" else values
-    elif uri == "item:Subject":
-        msg = item.message
-        del msg["Subject"]
-        msg["Subject"] = text
-        item.mime = msg.as_bytes(policy=_WIRE_POLICY)
-        item.__dict__.pop("message", None)
-        item.__dict__.pop("attachments", None)
-    # Other fields are accepted without effect; see the module docstring.

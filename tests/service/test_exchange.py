@@ -1,0 +1,272 @@
+"""The Exchange backend against the EWS test server (tests/support/ews_server.py), driven
+by the real exchangelib: sending in batches, exactly once under faults, the mailbox poll,
+and `remiss mail check`'s explanations."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from remiss import inbox, mailops, operations
+from remiss.dates import utcnow
+from remiss.db import session_scope
+from remiss.errors import InputError, RemissError
+from remiss.mail.exchange import (
+    PROCESSED_CATEGORY,
+    ExchangeMailbox,
+    ExchangeMailer,
+    clear_connections,
+)
+from remiss.models import Event
+from remiss.sending import TemporarySendError, send_batch
+from remiss.settings import Settings
+from remiss.status import status_document
+from remiss.uploads import upload_limits
+from tests.conftest import SettingsFactory, future_deadline
+from tests.support.documents import pdf_bytes
+from tests.support.ews_server import EwsServer, Rights
+from tests.support.incoming import reply
+
+BOX = "remiss@stockholm.example"
+KEY_PROPERTY = "RemissIdempotencyKey"
+
+
+@pytest.fixture
+def ews() -> Iterator[EwsServer]:
+    users = {"svc": "hemligt", "app": "app-pw", "nobody": "nobody-pw"}
+    rights = {"svc": Rights(delegate=[BOX]), "nobody": Rights()}
+    with EwsServer(users, rights, mailboxes=[BOX], domain="stockholm.example") as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_protocols() -> Iterator[None]:
+    # exchangelib caches a protocol (its retry policy, timeout) per endpoint and user.
+    clear_connections()
+    yield
+    clear_connections()
+
+
+@pytest.fixture
+def ews_env(ews: EwsServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("REMISS_EWS_SECRET", "hemligt")
+    return {
+        "REMISS_MAIL_BACKEND": "exchange",
+        "REMISS_EWS_URL": ews.url,
+        "REMISS_EWS_AUTH": "basic",
+        "REMISS_EWS_USERNAME": "svc",
+        "REMISS_EWS_VERSION": "15.1.2507.6",
+        "REMISS_EWS_TIMEOUT_SECONDS": "1",
+        "REMISS_EWS_MAX_WAIT_SECONDS": "5",
+    }
+
+
+@pytest.fixture
+def settings(
+    make_settings: SettingsFactory, database_url: str, ews_env: dict[str, str]
+) -> Settings:
+    s = make_settings(database_url, **ews_env)
+    operations.init(s, now=utcnow())
+    return s
+
+
+def start(settings: Settings, case_dir: Path, to: list[str]) -> list[int]:
+    round_id = operations.prepare_round(
+        settings,
+        case_dir / "arende.yaml",
+        now=utcnow(),
+        to=to,
+        deadline=future_deadline().isoformat(),
+    )
+    return operations.pending_missiv(settings, round_id)
+
+
+def mime(data: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def sent_keys(ews: EwsServer) -> Counter[str]:
+    return Counter(str(m.extended_properties.get(KEY_PROPERTY)) for m in ews.sent_log)
+
+
+def send_until_done(settings: Settings, ids: list[int], attempts: int = 30) -> list[str]:
+    """What Prefect's retries do: the same batch again until nothing is left to try."""
+    mailer = ExchangeMailer(settings)
+    for _ in range(attempts):
+        try:
+            return [o.result for o in send_batch(ids, settings=settings, mailer=mailer)]
+        except TemporarySendError:
+            continue
+    raise AssertionError("still not sent")
+
+
+def poll(settings: Settings) -> inbox.PollResult:
+    return inbox.poll(
+        settings, ExchangeMailbox(settings), now=utcnow(), limits=upload_limits(settings)
+    )
+
+
+def progress(settings: Settings) -> dict[str, Any]:
+    with session_scope(settings.database_url) as session:
+        doc = status_document(session, now=utcnow(), tz=settings.timezone)
+    return {d["code"]: d for d in doc["rounds"][0]["dispatches"]}
+
+
+def test_a_round_runs_end_to_end_through_exchange(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir, ["rad"])
+    dispatches = progress(settings)
+    ews.undeliverable = {dispatches["konstradet"]["email"]}
+
+    results = send_until_done(settings, ids)
+
+    assert results == ["sent"] * 5
+    assert ews.calls.count("CreateItem") == 1  # one batch, one call
+    assert set(sent_keys(ews).values()) == {1}
+    assert len(ews.items(BOX, "sentitems")) == 5  # saved copies, found by key after a timeout
+    assert all(m.delivery_receipt_requested for m in ews.sent_log)
+    for sent in ews.sent_log:  # the handlingar are attached
+        files = [a.get_content_type() for a in mime(sent.mime).iter_attachments()]
+        assert "application/pdf" in files
+
+    kpr = next(m for m in ews.sent_log if "kpr" in str(m.extended_properties[KEY_PROPERTY]))
+    answer = reply(
+        mime(kpr.mime),
+        sender="registrator.kpr@stockholm.example",
+        files=(("yttrande.pdf", pdf_bytes("Rådets yttrande"), "application/pdf"),),
+    )
+    ews.deliver(BOX, answer)
+
+    result = poll(settings)
+
+    assert len(result.answers) == 1
+    assert result.delivered == 4  # Exchange's delivery reports, one per delivered remiss
+    assert len(result.bounced) == 1
+    state = progress(settings)
+    assert state["kpr"]["answer"]["needs_review"] is True
+    assert state["kpr"]["answer"]["files"][0]["filename"] == "yttrande.pdf"
+    assert state["konstradet"]["progress"] == "bounced"
+    assert state["skonhetsradet"]["progress"] == "delivered"
+    assert ews.items(BOX, "inbox") == []  # everything read was moved out
+    processed = ews.items(BOX, "Remiss behandlade")
+    assert len(processed) == 6
+    assert all(PROCESSED_CATEGORY in item.categories for item in processed)
+    assert poll(settings).read == 0  # nothing is read twice
+
+
+def test_a_timeout_after_exchange_sent_the_batch_is_recovered_not_resent(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir, ["rad"])
+    ews.fail_next("CreateItem", "timeout_after_create", hang=3)
+    mailer = ExchangeMailer(settings)
+    with pytest.raises(TemporarySendError):
+        send_batch(ids, settings=settings, mailer=mailer)
+    assert len(ews.sent_log) == 5  # Exchange did send them; we could not know
+
+    outcomes = send_batch(ids, settings=settings, mailer=mailer)
+
+    assert [o.result for o in outcomes] == ["recovered"] * 5
+    assert set(sent_keys(ews).values()) == {1}
+
+
+def test_with_30_percent_of_calls_failing_every_message_goes_exactly_once(
+    make_settings: SettingsFactory, ews: EwsServer, ews_env: dict[str, str], case_dir: Path
+) -> None:
+    settings = make_settings(
+        f"sqlite:///{case_dir.parent / 'faults.db'}", REMISS_EWS_BATCH_SIZE="4", **ews_env
+    )
+    operations.init(settings, now=utcnow())
+    ids = start(settings, case_dir, ["rad", "stadsdelsnamnder"])
+    ews.fail_rate(
+        0.3,
+        kinds=("busy", "503", "timeout_after_create", "drop_after_create"),
+        seed=20261123,
+        back_off_ms=20,
+        retry_after=1,
+        hang=2,
+    )
+    results = []
+    for i in range(0, len(ids), 4):
+        results += send_until_done(settings, ids[i : i + 4])
+    ews.clear_faults()
+
+    assert set(results) <= {"sent", "recovered"}
+    with session_scope(settings.database_url) as session:
+        retries = session.scalar(
+            select(func.count()).select_from(Event).where(Event.kind == "send_retry")
+        )
+    assert retries, "the faults were injected and some sends had to be tried again"
+    keys = sent_keys(ews)
+    assert len(keys) == len(ids) == 16
+    assert set(keys.values()) == {1}, "a message went out twice"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"REMISS_EWS_URL": "http://127.0.0.1:{port}/EWS/Exchange.asmx"}, "Kunde inte nå"),
+        ({"REMISS_EWS_URL": "{url}/fel"}, "404"),
+        ({"secret": "fel-lösenord"}, "godtog inte inloggningen som svc"),
+        ({"REMISS_EWS_USERNAME": "nobody", "secret": "nobody-pw"}, "saknar behörighet"),
+        ({"REMISS_EWS_MAILBOX": "finns.inte@stockholm.example"}, "finns inte på servern"),
+        (
+            {
+                "REMISS_EWS_ACCESS": "impersonation",
+                "REMISS_EWS_USERNAME": "nobody",
+                "secret": "nobody-pw",
+            },
+            "får inte agera som",
+        ),  # fmt: skip
+    ],
+)
+def test_mail_check_explains_each_misconfiguration(
+    make_settings: SettingsFactory,
+    ews: EwsServer,
+    ews_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: dict[str, str],
+    message: str,
+) -> None:
+    env = dict(ews_env)
+    for key, value in change.items():
+        value = value.format(port=free_port(), url=ews.url.removesuffix("/EWS/Exchange.asmx"))
+        if key == "secret":
+            monkeypatch.setenv("REMISS_EWS_SECRET", value)
+        else:
+            env[key] = value
+    settings = make_settings(**env)
+    with pytest.raises(RemissError, match=message):
+        mailops.check_mail(settings)
+
+
+def test_mail_check_reports_what_it_found(settings: Settings, ews: EwsServer) -> None:
+    lines = mailops.check_mail(settings)
+    assert any(line.startswith("Inkorgen: 0 meddelanden") for line in lines)
+    assert "Mappen Remiss omatchade: finns inte ännu (skapas vid första läsningen)" in lines
+
+
+def test_missing_secret_is_a_clear_input_error(
+    make_settings: SettingsFactory, ews_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REMISS_EWS_SECRET")
+    with pytest.raises(InputError, match="REMISS_EWS_SECRET"):
+        mailops.check_mail(make_settings(**ews_env))
