@@ -235,7 +235,7 @@ def free_port() -> int:
                 "secret": "nobody-pw",
             },
             "får inte agera som",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_mail_check_explains_each_misconfiguration(
