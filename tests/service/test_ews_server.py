@@ -19,10 +19,12 @@ from exchangelib import (  # type: ignore[import-untyped, unused-ignore]
     BASIC,
     DELEGATE,
     IMPERSONATION,
+    UTC,
     Account,
     Build,
     Configuration,
     Credentials,
+    EWSDateTime,
     ExtendedProperty,
     FailFast,
     FaultTolerance,
@@ -100,6 +102,8 @@ def connect(
     access_type: str = DELEGATE,
     retry_policy: Any = None,
 ) -> Account:
+    # exchangelib shares one Protocol (retry policy, TIMEOUT, sessions) among all accounts
+    # with the same endpoint and credentials, whatever their Configuration says.
     config = Configuration(
         service_endpoint=ews.url,
         credentials=Credentials(user, password if password is not None else ews.users[user]),
@@ -357,6 +361,16 @@ def test_restrictions(ews: EwsServer) -> None:
         "Alfa",
         "Gamma",
     ]
+    oldest_first = inbox.all().order_by("datetime_received").only("subject")
+    assert [i.subject for i in oldest_first] == ["Alfa", "Beta", "Gamma"]
+    newest_first = inbox.all().order_by("-datetime_received").only("subject")
+    assert [i.subject for i in newest_first] == ["Gamma", "Beta", "Alfa"]
+    assert subjects(inbox.filter(datetime_received__gt=EWSDateTime(2000, 1, 1, tzinfo=UTC))) == [
+        "Alfa",
+        "Beta",
+        "Gamma",
+    ]
+    assert subjects(inbox.filter(datetime_received__lt=EWSDateTime(2000, 1, 1, tzinfo=UTC))) == []
 
 
 def test_wrong_password_is_unauthorized(ews: EwsServer) -> None:
@@ -407,6 +421,7 @@ def test_503(ews: EwsServer) -> None:
     with pytest.raises(ErrorServerBusy):  # exchangelib re-raises the transient 503 as busy
         account.inbox  # noqa: B018
 
+    # Another user: the same credentials would get the cached FailFast protocol back.
     tolerant = connect(ews, user="app", access_type=IMPERSONATION, retry_policy=FaultTolerance(5))
     tolerant.protocol.RETRY_WAIT = 0.05
     ews.fail_next("GetFolder", "503")

@@ -1563,9 +1563,11 @@ class EwsServer:
             for order in reversed(_kids(req.find("m:SortOrder", NS))):
                 path = order[0]
 
-                def key(item: StoredItem, path: ET.Element = path) -> tuple[bool, Any]:
+                # Ties break on the exact arrival, which EWS times (whole seconds) hide.
+                def key(item: StoredItem, path: ET.Element = path) -> tuple[Any, ...]:
                     values = _item_values(item, path)
-                    return (bool(values), _coerce(path, values[0]) if values else "")
+                    value = _coerce(path, values[0]) if values else ""
+                    return (bool(values), value, item.received, item.seq)
 
                 found.sort(key=key, reverse=order.get("Order") == "Descending")
             root, container, page = _paged(req.find("m:IndexedPageItemView", NS), found, "Items")

@@ -1,0 +1,96 @@
+"""A round through Prefect with the Exchange backend, against the EWS test server: the
+send flow, the mailbox poll flow (answer, kvittens to its sender, reports), the password
+from a Prefect Secret block, and the concurrency limit on mail calls."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from prefect.blocks.system import Secret
+from prefect.client.orchestration import get_client
+
+from flows.inbox import poll_mailbox
+from flows.messages import MAIL_LIMIT
+from flows.start_round import start_round
+from remiss.db import session_scope
+from remiss.mail.exchange import clear_connections
+from remiss.models import Round
+from remiss.settings import Settings, load_settings
+from tests.conftest import future_deadline
+from tests.support.documents import pdf_bytes
+from tests.support.ews_server import EwsServer, Rights
+from tests.support.incoming import reply
+
+BOX = "remiss@stockholm.example"
+
+
+@pytest.fixture
+def ews(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[EwsServer]:
+    with EwsServer({"svc": "hemligt"}, {"svc": Rights(delegate=[BOX])}, mailboxes=[BOX]) as server:
+        for key, value in {
+            "REMISS_MAIL_BACKEND": "exchange",
+            "REMISS_EWS_URL": server.url,
+            "REMISS_EWS_AUTH": "basic",
+            "REMISS_EWS_USERNAME": "svc",
+            "REMISS_EWS_SECRET": "hemligt",
+            "REMISS_EWS_TIMEOUT_SECONDS": "2",
+            "REMISS_MAIL_CONCURRENCY": "3",
+        }.items():
+            monkeypatch.setenv(key, value)
+        clear_connections()
+        yield server
+        clear_connections()
+
+
+def mime(data: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def test_a_round_through_prefect_and_exchange(ews: EwsServer, case_dir: Path) -> None:
+    round_id = start_round(
+        str(case_dir / "arende.yaml"), to=["rad"], deadline=future_deadline().isoformat()
+    )
+    assert len(ews.sent_log) == 5
+    assert ews.calls.count("CreateItem") == 1
+    settings = load_settings()
+    with session_scope(settings.database_url) as session:
+        assert {d.state for d in session.get_one(Round, round_id).dispatches} == {"sent"}
+
+    missiv = next(m for m in ews.sent_log if "kpr" in m.recipients[0])
+    sender = "handlaggare.kpr@stockholm.example"
+    ews.deliver(
+        BOX,
+        reply(
+            mime(missiv.mime),
+            sender=sender,
+            files=(("yttrande.pdf", pdf_bytes("Yttrande"), "application/pdf"),),
+        ),
+    )
+
+    result = poll_mailbox()
+
+    assert len(result["answers"]) == 1
+    assert result["answers_processed"] == 1
+    assert result["delivered"] == 5
+    kvittens = ews.sent_log[-1]
+    assert kvittens.subject.startswith("Kvittens")
+    assert sender in kvittens.recipients
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(MAIL_LIMIT).limit == 3
+
+
+def test_the_password_can_come_from_a_prefect_secret_block(
+    ews: EwsServer, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Secret(value="hemligt").save("ews-remiss-test", overwrite=True)
+    monkeypatch.delenv("REMISS_EWS_SECRET")
+    monkeypatch.setenv("REMISS_EWS_SECRET_BLOCK", "ews-remiss-test")
+    start_round(str(case_dir / "arende.yaml"), to=["rad"], deadline=future_deadline().isoformat())
+    assert len(ews.sent_log) == 5
