@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
+from pydantic import SecretStr
 
 from flows.inbox import poll_mailbox
 from flows.messages import MAIL_LIMIT
@@ -89,7 +90,7 @@ def test_a_round_through_prefect_and_exchange(ews: EwsServer, case_dir: Path) ->
 def test_the_password_can_come_from_a_prefect_secret_block(
     ews: EwsServer, case_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    Secret(value="hemligt").save("ews-remiss-test", overwrite=True)
+    Secret(value=SecretStr("hemligt")).save("ews-remiss-test", overwrite=True)
     monkeypatch.delenv("REMISS_EWS_SECRET")
     monkeypatch.setenv("REMISS_EWS_SECRET_BLOCK", "ews-remiss-test")
     start_round(str(case_dir / "arende.yaml"), to=["rad"], deadline=future_deadline().isoformat())
