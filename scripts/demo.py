@@ -5,13 +5,18 @@ starts afresh. The round goes out through Prefect's temporary local server; then
 the answer page is served over real HTTP and several remissinstanser use their
 links as officials would: some answer (one jointly with another), one declines,
 one asks for anstånd (which is granted), one only confirms receipt, and the rest
-stay silent.
+stay silent. Then mail arrives in the remiss mailbox (a folder of .eml files on the
+embedded defaults): Kulturnämnden answers by replying to the e-mail, one remiss
+bounces, and a question matches no remiss; `remiss inbox poll` reads them and
+the e-mailed answer is reviewed with `remiss answer review`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email
+import email.message
+import email.utils
 import os
 import re
 import shutil
@@ -140,6 +145,64 @@ def answer_through_the_page() -> None:
     print("- Bromma stadsdelsnämnd bekräftade mottagandet; övriga har inte hört av sig än")
 
 
+def read_sent(code: str, kind: str = "missiv") -> email.message.EmailMessage:
+    path = next((DATA / "outbox").glob(f"*_{code}_{kind}_0.eml"))
+    msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+def mail_arrives() -> None:
+    """Write what the remiss mailbox receives into the outbox backend's inbox folder."""
+    print("\nE-post kommer till remissbrevlådan (data/demo/inbox):", flush=True)
+    inbox = DATA / "inbox"
+    inbox.mkdir()
+    original = read_sent("kulturnamnden")
+    answer = email.message.EmailMessage()
+    answer["From"] = "Registrator Kulturförvaltningen <registrator.kultur@stockholm.example>"
+    answer["To"] = str(original["From"])
+    answer["Subject"] = f"SV: {original['Subject']}"
+    answer["Message-ID"] = email.utils.make_msgid(domain="stockholm.example")
+    answer["In-Reply-To"] = answer["References"] = str(original["Message-ID"])
+    answer.set_content("Hej! Här kommer Kulturnämndens yttrande över remissen.\n")
+    answer.add_attachment(
+        (ANSWERS / "kulturnamnden-tjansteutlatande.pdf").read_bytes(),
+        maintype="application",
+        subtype="pdf",
+        filename="kulturnamnden-tjansteutlatande.pdf",
+    )
+    (inbox / "svar-kulturnamnden.eml").write_bytes(answer.as_bytes())
+    print("- Kulturnämnden svarade på remissens e-post med sitt tjänsteutlåtande (PDF)")
+    bounced = read_sent("hasselby_vallingby")
+    boundary = "demo-rapport"
+    headers = "".join(f"{k}: {v}\r\n" for k, v in bounced.items() if k.lower() != "content-type")
+    (inbox / "studs.eml").write_bytes(
+        (
+            "From: MAILER-DAEMON@stockholm.example\r\nTo: remiss@stockholm.example\r\n"
+            f"Subject: Kan inte levereras: {bounced['Subject']}\r\n"
+            f"Message-ID: {email.utils.make_msgid(domain='stockholm.example')}\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+            f'report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+            f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n"
+            f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mail.stockholm.example\r\n\r\n"
+            f"Final-Recipient: rfc822; {bounced['To']}\r\nAction: failed\r\n"
+            "Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 Mottagaren finns inte\r\n\r\n"
+            f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}\r\n"
+            f"--{boundary}--\r\n"
+        ).encode()
+    )
+    print("- Remissen till Hässelby-Vällingby studsade (adressen finns inte)")
+    question = email.message.EmailMessage()
+    question["From"] = "medborgare@example.org"
+    question["To"] = "remiss@stockholm.example"
+    question["Subject"] = "Fråga om vänortsavtal"
+    question["Message-ID"] = email.utils.make_msgid(domain="example.org")
+    question.set_content("Hej, när beslutar kommunfullmäktige om motionen?\n")
+    (inbox / "fraga.eml").write_bytes(question.as_bytes())
+    print("- En fråga som inte hör till någon remiss")
+
+
 def main() -> None:
     if DATA.exists():
         shutil.rmtree(DATA)
@@ -188,6 +251,16 @@ def main() -> None:
     run("anstand", "grant", "1", "--note", "Anstånd beviljas till nämndens sammanträde.", env=env)
     # Kvittenser the portal could not hand to Prefect before it stopped are sent here.
     run("answers", "process", env=env)
+
+    mail_arrives()
+    run("inbox", "poll", env=env)
+    run("inbox", "unmatched", env=env)
+    run("answer", "review", env=env)
+    run(
+        "answer", "review", "1", "kulturnamnden", "--stallningstagande", "tillstyrker_delvis",
+        "--att-sats", "1=tillstyrker", "--granskad-av", "Karin Lindqvist",
+        env=env,
+    )  # fmt: skip
 
     print("\nPåminnelsesvepet vid simulerade tidpunkter (arbetsdagar kl. 08.00):", flush=True)
     policy = load_policy(ROOT / "config" / "paminnelser.yaml")

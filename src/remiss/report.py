@@ -213,6 +213,8 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
             )
         else:
             silent.append(dispatch.name)
+            if dispatch.bounced_at is not None:
+                remarks.append("remissen kom inte fram (e-posten studsade)")
             rows.append(
                 Row(
                     dispatch.name,

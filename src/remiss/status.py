@@ -194,6 +194,8 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
             state += f" (version {d['answer']['version']})"
         if d["answer"] and d["answer"]["needs_review"]:
             state += ", kom med e-post och ska granskas"
+        elif d["answer"] and d["answer"]["channel"] == "email":
+            state += ", kom med e-post"
         if d["bounced_at"] and d["progress"] != "bounced":
             state += ", e-posten studsade"
         if d["answered_jointly_by"]:

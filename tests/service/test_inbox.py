@@ -15,7 +15,8 @@ from remiss.db import session_scope
 from remiss.errors import ConflictError, InputError
 from remiss.mail.base import Folder, InboxItem
 from remiss.mail.outbox import FolderMailbox
-from remiss.models import Answer, Dispatch, Event, InboundMail
+from remiss.models import Answer, Dispatch, Event, InboundMail, Round
+from remiss.report import build_report
 from remiss.settings import Settings
 from remiss.status import status_document
 from remiss.uploads import upload_limits
@@ -98,6 +99,10 @@ def test_delivery_report_bounce_and_read_receipt_change_the_state(settings: Sett
     bounced = dispatch(settings, "konstradet")
     assert bounced["progress"] == "bounced"
     assert "User unknown" in str(bounced["bounce_reason"])
+    with session_scope(settings.database_url) as session:
+        compiled = build_report(session.scalars(select(Round)).one(), now=utcnow(), tz="UTC")
+    row = next(r for r in compiled.rows if r.name == "Stockholms konstråd")
+    assert "remissen kom inte fram (e-posten studsade)" in row.remarks
 
 
 def test_an_out_of_office_reply_is_not_an_answer(settings: Settings) -> None:
