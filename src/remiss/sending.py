@@ -237,6 +237,7 @@ def send_batch(
             outcomes[message_id] = claim
         else:
             claims.append(claim)
+    retry: dict[int, str] = {}  # released for a later attempt, with the reason
     try:
         to_send = _recover(claims, mailer, outcomes)
         emails = []
@@ -252,25 +253,27 @@ def send_batch(
                 # in the message, and this attempt's message is the one that goes out.
                 message = session.get_one(OutgoingMessage, claim.message_id)
                 emails.append(build_message(session, message, settings=settings))
-        results = mailer.send_many(emails) if emails else []
+        # Each result is recorded as it comes: a backend that sends one by one has each
+        # message marked sent before the next goes, so a crash leaves at most one in doubt.
+        results = mailer.send_many(emails) if emails else iter(())
+        for claim, result in zip(to_send, results, strict=True):
+            if isinstance(result, PermanentMailError):
+                outcomes[claim.message_id] = claim.finish("failed", error=str(result))
+            elif isinstance(result, MailError):
+                claim.release(str(result))
+                retry[claim.message_id] = str(result)
+            else:
+                outcomes[claim.message_id] = claim.finish("sent", provider_id=result)
     except BaseException as exc:
         for claim in claims:
-            if claim.message_id not in outcomes:
+            if claim.message_id not in outcomes and claim.message_id not in retry:
                 claim.release(str(exc) or type(exc).__name__)
         if isinstance(exc, MailError):
             raise TemporarySendError(str(exc)) from exc
         raise
-    retry: list[str] = []
-    for claim, result in zip(to_send, results, strict=True):
-        if isinstance(result, PermanentMailError):
-            outcomes[claim.message_id] = claim.finish("failed", error=str(result))
-        elif isinstance(result, MailError):
-            claim.release(str(result))
-            retry.append(str(result))
-        else:
-            outcomes[claim.message_id] = claim.finish("sent", provider_id=result)
     if retry:
-        raise TemporarySendError(f"{len(retry)} meddelanden kunde inte skickas nu: {retry[0]}")
+        first = next(iter(retry.values()))
+        raise TemporarySendError(f"{len(retry)} meddelanden kunde inte skickas nu: {first}")
     return [outcomes[m] for m in message_ids]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -90,7 +91,12 @@ def test_a_round_through_prefect_and_exchange(ews: EwsServer, case_dir: Path) ->
 def test_the_password_can_come_from_a_prefect_secret_block(
     ews: EwsServer, case_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    Secret(value=SecretStr("hemligt")).save("ews-remiss-test", overwrite=True)
+    # In a thread of its own: after the browser tests, Playwright's event loop is left on
+    # this one, and Prefect's sync_compatible save would return an unawaited coroutine.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            Secret(value=SecretStr("hemligt")).save, "ews-remiss-test", overwrite=True
+        ).result()
     monkeypatch.delenv("REMISS_EWS_SECRET")
     monkeypatch.setenv("REMISS_EWS_SECRET_BLOCK", "ews-remiss-test")
     start_round(str(case_dir / "arende.yaml"), to=["rad"], deadline=future_deadline().isoformat())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -93,9 +93,10 @@ class Mailer(Protocol):
     """A mail backend.
 
     `send` either returns the backend's id for the accepted message or raises a
-    MailError. `send_many` sends up to `batch_size` messages and answers per message
-    (the id or the MailError), or raises a TemporaryMailError when the whole call failed
-    and any of them may have gone out. `find_sent` answers whether a message with this
+    MailError. `send_many` sends up to `batch_size` messages and yields per message, in
+    order and as soon as it is known, the id or the MailError; it raises a
+    TemporaryMailError when the call failed and any of those not yet yielded may have
+    gone out. `find_sent` answers whether a message with this
     idempotency key was already accepted (after a crash or an ambiguous failure), with
     its id.
     """
@@ -105,26 +106,24 @@ class Mailer(Protocol):
 
     def send(self, message: OutgoingEmail) -> str: ...
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]: ...
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]: ...
 
     def find_sent(self, idempotency_key: str) -> str | None: ...
 
 
 def send_one_by_one(
     send: Callable[[OutgoingEmail], str], messages: Sequence[OutgoingEmail]
-) -> list[str | MailError]:
+) -> Iterator[str | MailError]:
     """`send_many` for backends without a batch call: one `send` after the other.
 
     Every message gets its own attempt, so that one refused or delayed recipient does
     not hold back the others.
     """
-    results: list[str | MailError] = []
     for message in messages:
         try:
-            results.append(send(message))
+            yield send(message)
         except MailError as exc:
-            results.append(exc)
-    return results
+            yield exc
 
 
 Folder = Literal["processed", "unmatched"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,7 +140,7 @@ def ews_secret(settings: Settings) -> str:
             block: Any = Secret.load(settings.ews_secret_block)
         except ValueError as exc:
             raise InputError(
-                "Prefect har inget Secret-block med det namnet",
+                f"Prefect har inget Secret-block med det namnet ({exc})",
                 field="ews_secret_block",
                 value=settings.ews_secret_block,
             ) from exc
@@ -239,19 +239,19 @@ class ExchangeMailer:
         )
 
     def send(self, message: OutgoingEmail) -> str:
-        result = self.send_many([message])[0]
+        result = next(self.send_many([message]))
         if isinstance(result, MailError):
             raise result
         return result
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]:
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]:
         """One CreateItem per batch; per message its Message-ID or the error Exchange gave.
 
         Raises TemporaryMailError when the call as a whole failed: some of the messages
         may have gone out, and `find_sent` tells which.
         """
         if not messages:
-            return []
+            return
         try:
             items = [self._message(m) for m in messages]
             results = self.account.bulk_create(
@@ -269,10 +269,8 @@ class ExchangeMailer:
             raise TemporaryMailError(
                 f"Exchange svarade för {len(results)} av {len(messages)} meddelanden"
             )
-        return [
-            _item_error(r) if isinstance(r, BaseException) else m.message_id
-            for m, r in zip(messages, results, strict=True)
-        ]
+        for message, result in zip(messages, results, strict=True):
+            yield _item_error(result) if isinstance(result, BaseException) else message.message_id
 
     def find_sent(self, idempotency_key: str) -> str | None:
         try:

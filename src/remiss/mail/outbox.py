@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -37,7 +37,7 @@ class OutboxMailer:
         path = self.path_for(idempotency_key)
         return str(path) if path.exists() else None
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]:
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]:
         return send_one_by_one(self.send, messages)
 
     def send(self, message: OutgoingEmail) -> str:

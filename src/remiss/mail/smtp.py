@@ -47,7 +47,7 @@ import logging
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -141,7 +141,7 @@ class SmtpMailer:
         """Always None: an SMTP server cannot be asked (see the module docstring)."""
         return None
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> list[str | MailError]:
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]:
         return send_one_by_one(self.send, messages)
 
     def send(self, message: OutgoingEmail) -> str:
