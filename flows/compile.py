@@ -7,6 +7,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.dashboard import label_round_run, publish_round, quietly
 from remiss.dates import utcnow
 from remiss.db import session_scope
 from remiss.models import Round
@@ -51,4 +52,7 @@ def compile_round(
     automatic: bool = False,
 ) -> list[str]:
     """Write the remissammanställning for a round as HTML, PDF and DOCX."""
-    return write_task(round_id, list(formats or FORMATS), out_dir, automatic)
+    quietly(label_round_run, round_id, "remissammanställning")
+    paths = write_task(round_id, list(formats or FORMATS), out_dir, automatic)
+    quietly(publish_round, round_id, paths)
+    return paths

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.concurrency.sync import concurrency
 
+from flows.dashboard import label_dated_run, publish_events, publish_round, quietly
 from flows.messages import MAIL_LIMIT, ensure_mail_limit, process_answer
 from remiss import inbox
 from remiss.dates import utcnow
@@ -34,12 +35,16 @@ def read_mailbox_task(limit: int) -> dict[str, Any]:
 def poll_mailbox(limit: int = 200) -> dict[str, Any]:
     """Read the remiss mailbox once; each new answer is processed (kvittens) at once."""
     settings = load_settings()
+    quietly(label_dated_run, "Brevlådan", with_time=True)
     ensure_mail_limit(settings.mail_concurrency)
     result = read_mailbox_task(limit)
     logger = get_run_logger()
     for bounce in result["bounced"]:
         # An operator must find the right address: this is an error, not a note.
         logger.error("Studsade: %s", bounce)
+    for round_id in result["rounds"]:
+        quietly(publish_round, round_id)
+    quietly(publish_events)
     processed = 0
     for answer_id in result["answers"]:
         # One answer that cannot be processed now is left to the sweep, not the others.

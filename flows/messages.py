@@ -14,6 +14,13 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
 from flows.compile import compile_round
+from flows.dashboard import (
+    label_answer_run,
+    label_dated_run,
+    publish_answer_round,
+    publish_events,
+    quietly,
+)
 from remiss.compiling import extract_answer_texts, rounds_due
 from remiss.dates import utcnow
 from remiss.db import session_scope
@@ -119,6 +126,7 @@ def mark_processed_task(answer_id: int) -> None:
 @flow(name="behandla-svar")
 def process_answer(answer_id: int) -> None:
     """Read the answer's documents, send the kvittens, mark it processed; compile if complete."""
+    quietly(label_answer_run, answer_id)
     extract_texts_task(answer_id)
     message_id = queue_kvittens_task(answer_id)
     result = next(iter(send_in_batches([message_id])))
@@ -128,6 +136,8 @@ def process_answer(answer_id: int) -> None:
     elif result not in ("sent", "recovered", "already_sent"):
         raise NotDelivered(f"Kvittensen för svar {answer_id} kunde inte skickas nu ({result}).")
     mark_processed_task(answer_id)
+    quietly(publish_answer_round, answer_id)
+    quietly(publish_events)
     for round_id in compile_due_task(answer_id):
         compile_round(round_id, automatic=True)
 
@@ -141,6 +151,7 @@ def send_messages(message_ids: list[int]) -> dict[str, int]:
 def sweep() -> dict[str, int]:
     """Process answers the answer page could not hand to Prefect, and send what is left."""
     settings = load_settings()
+    quietly(label_dated_run, "Svep", with_time=True)
     with session_scope(settings.database_url) as session:
         answers = unprocessed_answers(session)
     processed = 0
@@ -154,6 +165,8 @@ def sweep() -> dict[str, int]:
     compiled = compile_due_task(None)
     for round_id in compiled:
         compile_round(round_id, automatic=True)
+    # Openings, kvittera and anstånd on the answer page reach the event feed here.
+    quietly(publish_events)
     return {
         "compiled": len(compiled),
         "answers": processed,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from prefect import flow, task
 
+from flows.dashboard import label_dated_run, publish_events, quietly
 from flows.messages import send_in_batches
 from remiss import reminding
 from remiss.dates import utcnow
@@ -33,5 +34,8 @@ def queue_due_reminders(as_of: dt.datetime) -> list[int]:
 @flow(name="påminnelser")
 def remind(as_of: dt.datetime | None = None) -> dict[str, int]:
     """Send the reminders that are due at `as_of` (now if not given), each stage once."""
+    quietly(label_dated_run, "Påminnelser")
     message_ids = queue_due_reminders(as_of or utcnow())
-    return dict(send_in_batches(message_ids))
+    results = dict(send_in_batches(message_ids))
+    quietly(publish_events)
+    return results

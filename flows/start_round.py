@@ -6,18 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.dashboard import label_round_run, publish_events, publish_round, quietly
 from flows.messages import send_in_batches
 from remiss import operations
 from remiss.dates import utcnow
-from remiss.db import session_scope
 from remiss.errors import RemissError
-from remiss.models import Round
 from remiss.settings import load_settings
-from remiss.status import round_status, table_rows
 
 
 class RoundIncomplete(RemissError):
@@ -52,6 +49,7 @@ def prepare_round_task(
 def send_round(round_id: int) -> dict[str, int]:
     """Send every remissmissiv of a round that has not gone out yet."""
     settings = load_settings()
+    quietly(label_round_run, round_id, "utskick")
     ids = operations.pending_missiv(settings, round_id)
     outcomes = send_in_batches(ids)
     if outcomes["failed"]:
@@ -61,7 +59,8 @@ def send_round(round_id: int) -> dict[str, int]:
             round_id,
             round_id,
         )
-    _publish_status(round_id)
+    quietly(publish_round, round_id)
+    quietly(publish_events)
     problems = outcomes["failed"] + outcomes["unsent"] + outcomes["busy"]
     if problems:
         raise RoundIncomplete(
@@ -69,20 +68,6 @@ def send_round(round_id: int) -> dict[str, int]:
             f"Se `remiss status {round_id}` och kör `remiss round send {round_id}` igen."
         )
     return dict(outcomes)
-
-
-def _publish_status(round_id: int) -> None:
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        doc = round_status(session.get_one(Round, round_id), now=utcnow(), tz=settings.timezone)
-    create_table_artifact(
-        key=f"remissomgang-{round_id}",
-        table=[
-            {"Remissinstans": name, "Status": state, "Skickad": sent, "Svar senast": deadline}
-            for name, state, sent, deadline in table_rows(doc, settings.timezone)
-        ],
-        description=f"Remissomgång {round_id}: {doc['diarienummer']} {doc['rubrik']}",
-    )
 
 
 @flow(name="starta-remissomgång")
@@ -95,5 +80,6 @@ def start_round(
 ) -> int:
     """Validate the case, store the round, then fan out one send per remissinstans."""
     round_id = prepare_round_task(case_path, to, deadline, force, new_round)
+    quietly(label_round_run, round_id, "start")
     send_round(round_id)
     return round_id

@@ -7,6 +7,7 @@ two finds the message again next time, sees it recorded, and only moves it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -39,6 +40,7 @@ class PollResult:
     auto_replies: int = 0
     unmatched: int = 0
     already_recorded: int = 0
+    rounds: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class _Outcome:
     dispatch_id: int | None = None
     answer_id: int | None = None
     note: str | None = None
+    round_id: int | None = None
 
 
 def poll(
@@ -74,6 +77,8 @@ def poll(
 
 
 def _count(result: PollResult, outcome: _Outcome) -> None:
+    if outcome.round_id is not None and outcome.round_id not in result.rounds:
+        result.rounds.append(outcome.round_id)
     if outcome.kind == "answer" and outcome.answer_id is not None:
         result.answers.append(outcome.answer_id)
     elif outcome.kind == "delivered":
@@ -123,6 +128,9 @@ def _record(
                 outcome = _Outcome("unreadable", "unmatched", note="kunde inte läsas")
             else:
                 outcome = _apply(session, mail, settings=settings, now=now, limits=limits)
+                if outcome.dispatch_id is not None:
+                    round_id = session.get_one(Dispatch, outcome.dispatch_id).round_id
+                    outcome = dataclasses.replace(outcome, round_id=round_id)
             session.add(
                 InboundMail(
                     key=key,

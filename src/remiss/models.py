@@ -325,6 +325,15 @@ class InboundMail(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class FeedCursor(Base):
+    """How far the event log has been published to Prefect's event feed (one row)."""
+
+    __tablename__ = "handelseflode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Event(Base):
     """Append-only log of everything that happens to a dispatch."""
 
