@@ -11,6 +11,7 @@ from prefect.client.schemas.actions import (
     GlobalConcurrencyLimitUpdate,
 )
 from prefect.concurrency.sync import concurrency
+from prefect.events import emit_event
 from prefect.exceptions import ObjectNotFound
 
 from flows.compile import compile_round
@@ -139,7 +140,15 @@ def process_answer(answer_id: int) -> None:
     quietly(publish_answer_round, answer_id)
     quietly(publish_events)
     for round_id in compile_due_task(answer_id):
-        compile_round(round_id, automatic=True)
+        if load_settings().answer_trigger == "event":
+            # The sammanstall deployment's trigger compiles it on a worker.
+            emit_event(
+                event="remiss.round.complete",
+                resource={"prefect.resource.id": f"remiss.round.{round_id}"},
+                payload={"round_id": round_id},
+            )
+        else:
+            compile_round(round_id, automatic=True)
 
 
 @flow(name="skicka-meddelanden")

@@ -47,6 +47,8 @@ _ENV = {
     "smtp_ca_file": "REMISS_SMTP_CA_FILE",
     "smtp_timeout_seconds": "REMISS_SMTP_TIMEOUT_SECONDS",
     "inbox_dir": "REMISS_INBOX_DIR",
+    "answer_trigger": "REMISS_ANSWER_TRIGGER",
+    "operator_address": "REMISS_OPERATOR_ADDRESS",
     "mail_concurrency": "REMISS_MAIL_CONCURRENCY",
     "ews_url": "REMISS_EWS_URL",
     "ews_autodiscover": "REMISS_EWS_AUTODISCOVER",
@@ -71,6 +73,11 @@ SMTP_PASSWORD_VARIABLE = "REMISS_SMTP_PASSWORD"  # noqa: S105 (a variable name)
 # smtp_security: STARTTLS on the submission port, implicit TLS, or plain (loopback only).
 SmtpSecurity = Literal["starttls", "tls", "none"]
 SMTP_SECURITY_VALUES: tuple[SmtpSecurity, ...] = ("starttls", "tls", "none")
+
+# How the answer page hands a stored answer on: its own worker thread runs the flow, or
+# an event (remiss.answer.received) that a deployment trigger turns into a flow run.
+AnswerTrigger = Literal["thread", "event"]
+ANSWER_TRIGGER_VALUES: tuple[AnswerTrigger, ...] = ("thread", "event")
 
 # The Exchange backend's secret (the password, or the OAuth2 client secret) has no key in
 # the file either: this variable, or the Prefect Secret block named by ews_secret_block.
@@ -126,6 +133,8 @@ class Settings:
     smtp_ca_file: Path | None = None
     smtp_timeout_seconds: int = 30
     inbox_dir: Path | None = None
+    answer_trigger: AnswerTrigger = "thread"
+    operator_address: str | None = None
     mail_concurrency: int = 4
     ews_url: str | None = None
     ews_autodiscover: bool = False
@@ -285,6 +294,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise InputError("ska vara en text", source=str(path), field=key, value=raw[key])
     smtp_host = _smtp_host(raw.get("smtp_host"), source=str(path))
     ews = _ews_settings(raw, source=str(path))
+    answer_trigger = str(raw.get("answer_trigger") or "thread").strip().lower()
+    if answer_trigger not in ANSWER_TRIGGER_VALUES:
+        raise InputError(
+            "ska vara thread eller event",
+            source=str(path),
+            field="answer_trigger",
+            value=raw.get("answer_trigger"),
+        )
     if integers["ews_batch_size"] > 100:
         # EWS servers refuse larger CreateItem requests under the default throttling policy.
         raise InputError(
@@ -327,6 +344,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_ca_file=resolve_key("smtp_ca_file") if raw.get("smtp_ca_file") else None,
         smtp_timeout_seconds=integers["smtp_timeout_seconds"],
         inbox_dir=resolve_key("inbox_dir") if raw.get("inbox_dir") else None,
+        answer_trigger=answer_trigger,
+        operator_address=str(raw["operator_address"]) if raw.get("operator_address") else None,
         mail_concurrency=integers["mail_concurrency"],
         ews_timeout_seconds=integers["ews_timeout_seconds"],
         ews_max_wait_seconds=integers["ews_max_wait_seconds"],

@@ -52,3 +52,15 @@ def process_in_background(answer_id: int) -> None:
             _worker = threading.Thread(target=_run, name="process-answers", daemon=True)
             _worker.start()
     _queue.put(answer_id)
+
+
+def announce(answer_id: int) -> None:
+    """`answer_trigger: event`: tell Prefect; the behandla-svar deployment's trigger runs the
+    flow on a worker. Until it has, the sweep would also find the answer unprocessed."""
+    from prefect.events import emit_event
+
+    emit_event(
+        event="remiss.answer.received",
+        resource={"prefect.resource.id": f"remiss.answer.{answer_id}"},
+        payload={"answer_id": answer_id},
+    )

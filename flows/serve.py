@@ -1,0 +1,10 @@
+"""`python -m flows.serve`: serve every deployment in this process (what `remiss up` runs)."""
+
+from __future__ import annotations
+
+from prefect import serve
+
+from flows.deployments import deployments
+
+if __name__ == "__main__":
+    serve(*deployments())
