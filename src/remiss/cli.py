@@ -736,6 +736,25 @@ def portal(
     )
 
 
+@app.command()
+def up(
+    host: Annotated[str, typer.Option("--host", help="Adress att lyssna på.")] = "127.0.0.1",
+    ui_port: Annotated[int, typer.Option("--ui-port", help="Prefects UI och API.")] = 4200,
+    port: Annotated[int, typer.Option("--port", help="Svarssidan.")] = 8000,
+) -> None:
+    """Kör hela tjänsten på den här datorn: Prefect, alla driftsättningar och svarssidan."""
+    from remiss.up import Service
+
+    settings = _settings()
+    with user_errors():
+        operations.init(settings, now=dates.utcnow())
+        code = Service(
+            settings, host=host, ui_port=ui_port, port=port, say=lambda s: out.print(s)
+        ).run()
+    out.print("Stoppad.")
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()
 
