@@ -55,8 +55,8 @@ def run_cli(cli_env: dict[str, str]) -> RunCli:
     return run
 
 
-def status_json(run_cli: RunCli, *args: str) -> dict[str, Any]:
-    result = run_cli("status", "--json", *args)
+def status_json(run_cli: RunCli, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = run_cli("status", "--json", *args, env=env)
     assert result.returncode == 0, result.stderr
     doc: dict[str, Any] = json.loads(result.stdout)
     return doc
