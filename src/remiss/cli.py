@@ -714,7 +714,7 @@ def portal(
     import uvicorn
 
     from remiss.web.app import create_app
-    from remiss.web.trigger import announce, process_in_background
+    from remiss.web.asgi import trigger_for
 
     settings = _settings()
     with user_errors():
@@ -725,10 +725,7 @@ def portal(
     )
     # access_log off: uvicorn would log every link's token; our middleware logs masked paths.
     uvicorn.run(
-        create_app(
-            settings,
-            trigger=announce if settings.answer_trigger == "event" else process_in_background,
-        ),
+        create_app(settings, trigger=trigger_for(settings)),
         host=host,
         port=port,
         access_log=False,
