@@ -3,6 +3,8 @@ for `prefect deploy` (a test keeps the two alike)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
@@ -16,13 +18,15 @@ from flows.start_round import send_round, start_round
 
 TIMEZONE = "Europe/Stockholm"
 
+# A template that is one expression renders to its value's type; the event's id is a UUID,
+# which a flow run's parameters (JSON) cannot hold, so the key is written as text.
 BOUNCE_ALERT = DeploymentEventTrigger(
     name="Larm: remissen studsade",
     expect={"remiss.dispatch.bounced"},
     parameters={
         "subject": "Remissen studsade: {{ event.resource['prefect.resource.name'] }}",
         "text": "{{ event.payload.reason }}. Kontrollera adressen i registret och skicka igen.",
-        "key": "{{ event.id }}",
+        "key": "händelse-{{ event.id }}",
     },
 )
 FAILED_RUN_ALERT = DeploymentEventTrigger(
@@ -31,26 +35,38 @@ FAILED_RUN_ALERT = DeploymentEventTrigger(
     parameters={
         "subject": "Flödeskörningen {{ event.resource['prefect.resource.name'] }} misslyckades",
         "text": "{{ event.payload.validated_state.message }}",
-        "key": "{{ event.id }}",
+        "key": "händelse-{{ event.id }}",
     },
 )
 
 
+def _deployment(flow: Any, **options: Any) -> RunnerDeployment:
+    # The synchronous version even when an event loop is running in this thread.
+    made = flow.to_deployment(_sync=True, **options)
+    assert isinstance(made, RunnerDeployment)
+    return made
+
+
 def deployments() -> list[RunnerDeployment]:
-    made: list[object] = [
-        start_round.to_deployment(
+    return [
+        _deployment(
+            start_round,
             name="starta-remissomgang",
             description="Kontrollera ärendefilen, spara omgången och skicka remissen.",
         ),
-        send_round.to_deployment(
-            name="skicka-remissomgang", description="Skicka det som återstår i en remissomgång."
+        _deployment(
+            send_round,
+            name="skicka-remissomgang",
+            description="Skicka det som återstår i en remissomgång.",
         ),
-        remind.to_deployment(
+        _deployment(
+            remind,
             name="paminnelser",
             description="Skicka de påminnelser som ska gå ut, arbetsdagar kl. 08.00.",
             schedules=[Cron("0 8 * * 1-5", timezone=TIMEZONE)],
         ),
-        process_answer.to_deployment(
+        _deployment(
+            process_answer,
             name="behandla-svar",
             description="Läs svarets dokument och skicka kvittens när ett svar har kommit in.",
             triggers=[
@@ -61,17 +77,20 @@ def deployments() -> list[RunnerDeployment]:
                 )
             ],
         ),
-        sweep.to_deployment(
+        _deployment(
+            sweep,
             name="svep",
             description="Behandla svar och meddelanden som inte hann behandlas.",
             schedules=[Interval(600)],
         ),
-        poll_mailbox.to_deployment(
+        _deployment(
+            poll_mailbox,
             name="las-brevladan",
             description="Läs remissbrevlådan: svar, leveransrapporter och studsar.",
             schedules=[Interval(300)],
         ),
-        compile_round.to_deployment(
+        _deployment(
+            compile_round,
             name="sammanstall",
             description="Sammanställ remissvaren när alla har svarat (eller tiden gått ut).",
             triggers=[
@@ -82,11 +101,10 @@ def deployments() -> list[RunnerDeployment]:
                 )
             ],
         ),
-        alert.to_deployment(
+        _deployment(
+            alert,
             name="larm",
             description="Mejla driften när en remiss studsar eller en flödeskörning misslyckas.",
             triggers=[BOUNCE_ALERT, FAILED_RUN_ALERT],
         ),
     ]
-    # to_deployment is typed as "maybe a coroutine"; called outside an event loop it is not.
-    return [d for d in made if isinstance(d, RunnerDeployment)]

@@ -21,6 +21,7 @@ from playwright.sync_api import Browser
 from tests.conftest import ROOT, future_deadline
 from tests.e2e.conftest import REMISS, RunCli
 from tests.support.documents import pdf_bytes
+from tests.support.incoming import report
 from tests.support.rounds import link_in, read_eml
 
 DNR = "KS 2025/348"
@@ -103,6 +104,17 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
         )
         assert "Ert svar har tagits emot" in answered.text
     wait(lambda: list(outbox.glob("*_kpr_kvittens_1.eml")), "the kvittens", timeout=180)
+
+    # A remiss bounces: the mailbox poll reports it, and the larm automation mails the
+    # operator through the served larm deployment.
+    inbox = Path(env["REMISS_DATA_DIR"]) / "inbox"
+    inbox.mkdir()
+    original = read_eml(next(outbox.glob("*_konstradet_missiv_0.eml")))
+    (inbox / "studs.eml").write_bytes(report(original, action="failed"))
+    polled = run_cli("inbox", "poll", env=env)
+    assert polled.returncode == 0, polled.stderr
+    alert = wait(lambda: list(outbox.glob("larm*.eml")), "the operator's alert", timeout=180)
+    assert "Remissen studsade: Stockholms konstråd" in str(read_eml(alert[0])["Subject"])
 
     api = service["api"]
 
