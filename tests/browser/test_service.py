@@ -145,6 +145,20 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
     assert {"remissomgang-1", "remissomgang-1-svar", "remissomgang-1-dokument"} <= set(keys)
     assert {"remiss.dispatch.sent", "remiss.answer.received"} <= {e["event"] for e in events}
 
+    # The schedules work: the sweep, the mailbox poll and the reminders have runs ahead.
+    def scheduled() -> set[str]:
+        runs = httpx.post(
+            f"{api}/flow_runs/filter",
+            json={"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}},
+            timeout=10,
+        ).json()
+        flows = {r["flow_id"] for r in runs}
+        names = httpx.post(f"{api}/flows/filter", json={}, timeout=10).json()
+        return {f["name"] for f in names if f["id"] in flows}
+
+    expected = {"svep-svar-och-meddelanden", "läs-brevlådan", "påminnelser"}
+    wait(lambda: expected <= scheduled(), "scheduled runs")
+
     # The round's flow run in Prefect's UI, as an operator sees it.
     run = by_name[f"Remiss {DNR} – utskick"]
     ui = browser.new_page(viewport={"width": 1400, "height": 900})
