@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,8 +57,20 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
     from remiss.db import get_engine
 
     get_engine(url).dispose()
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
+
+
+def drop_database(name: str) -> None:
+    """Drop a test database; an autovacuum worker in it may hold it for a moment."""
+    for attempt in range(10):
+        try:
+            with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -72,7 +72,8 @@ def feed_event(row: Event, dispatch: Dispatch) -> FeedEvent | None:
     rnd = dispatch.round
     code = dispatch.remissinstans.code
     return FeedEvent(
-        id=uuid.uuid5(_NAMESPACE, f"handelse-{row.id}"),
+        # With the round's random uid: row ids start again in a new database.
+        id=uuid.uuid5(_NAMESPACE, f"{rnd.uid}/handelse-{row.id}"),
         event=name,
         occurred=row.at,
         resource={

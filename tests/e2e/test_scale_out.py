@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, future_deadline
+from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database, future_deadline
 from tests.e2e.conftest import RunCli, status_json
 
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -39,8 +39,7 @@ def prefect_database(postgres_available: None) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
     yield url.render_as_string(hide_password=False)
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
