@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,13 +52,12 @@ from remiss.dates import utcnow  # noqa: E402
 from remiss.mail.exchange import ExchangeMailer, clear_connections  # noqa: E402
 from remiss.sending import send_batch  # noqa: E402
 from remiss.settings import Settings  # noqa: E402
-from tests.support.ews_server import EwsServer, Rights  # noqa: E402
 
 SENDER = "remiss@stockholm.example"
 KEY = "RemissIdempotencyKey"
 
 
-def exchange(world: World, data_dir: Path, ews: EwsServer) -> Settings:
+def exchange(world: World, data_dir: Path, ews: RemoteEws) -> Settings:
     configure(world, data_dir)
     os.environ.update(
         {
@@ -76,20 +76,63 @@ def exchange(world: World, data_dir: Path, ews: EwsServer) -> Settings:
     return settings
 
 
-def server(latency: float) -> EwsServer:
-    ews = EwsServer({"bench": "bench-pw"}, {"bench": Rights(delegate=[SENDER])}).start()
-    ews.latency = latency
-    return ews
+# The EWS server runs in a process of its own, as Exchange would: in this one it would
+# compete with the client for the interpreter lock and slow both.
+SERVER = """
+import json, sys
+from collections import Counter
+from tests.support.ews_server import EwsServer, Rights
+ews = EwsServer({"bench": "bench-pw"}, {"bench": Rights(delegate=[%(sender)r])}).start()
+ews.latency = %(latency)r
+print(ews.url, flush=True)
+for line in sys.stdin:
+    keys = Counter(str(m.extended_properties.get(%(key)r)) for m in ews.sent_log)
+    print(json.dumps({"keys": keys, "create_item": ews.calls.count("CreateItem")}), flush=True)
+ews.stop()
+"""
 
 
-def check(ews: EwsServer, n: int, label: str) -> int:
-    keys = Counter(str(m.extended_properties.get(KEY)) for m in ews.sent_log)
+class RemoteEws:
+    def __init__(self, latency: float) -> None:
+        script = SERVER % {"sender": SENDER, "latency": latency, "key": KEY}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def state(self) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write("?\n")
+        self.process.stdin.flush()
+        result: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return result
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def server(latency: float) -> RemoteEws:
+    return RemoteEws(latency)
+
+
+def check(ews: RemoteEws, n: int, label: str) -> int:
+    state = ews.state()
+    keys = Counter(state["keys"])
     if len(keys) != n or set(keys.values()) != {1}:
-        raise BenchError(f"{label}, N={n}: {len(ews.sent_log)} sent for {len(keys)} keys")
-    return ews.calls.count("CreateItem")
+        raise BenchError(f"{label}, N={n}: {sum(keys.values())} sent for {len(keys)} keys")
+    return int(state["create_item"])
 
 
-def loop(world: World, data_dir: Path, ews: EwsServer) -> float:
+def loop(world: World, data_dir: Path, ews: RemoteEws) -> float:
     settings = exchange(world, data_dir, ews)
     mailer = ExchangeMailer(settings)
     start = time.perf_counter()
@@ -102,7 +145,7 @@ def loop(world: World, data_dir: Path, ews: EwsServer) -> float:
     return time.perf_counter() - start
 
 
-def flow(world: World, data_dir: Path, ews: EwsServer) -> float:
+def flow(world: World, data_dir: Path, ews: RemoteEws) -> float:
     from flows.start_round import start_round
 
     exchange(world, data_dir, ews)
@@ -112,7 +155,7 @@ def flow(world: World, data_dir: Path, ews: EwsServer) -> float:
 
 
 def measure(
-    method: Callable[[World, Path, EwsServer], float],
+    method: Callable[[World, Path, RemoteEws], float],
     world: World,
     root: Path,
     latency: float,

@@ -6,10 +6,9 @@ import dataclasses
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.concurrency.sync import concurrency
 
 from flows.dashboard import label_dated_run, publish_events, publish_round, quietly
-from flows.messages import MAIL_LIMIT, ensure_mail_limit, process_answer
+from flows.messages import ensure_mail_limit, mail_slot, process_answer
 from remiss import inbox
 from remiss.dates import utcnow
 from remiss.mail import load_mailbox
@@ -20,7 +19,7 @@ from remiss.uploads import upload_limits
 @task(name="läs-brevlådan-meddelanden")
 def read_mailbox_task(limit: int) -> dict[str, Any]:
     settings = load_settings()
-    with concurrency(MAIL_LIMIT, occupy=1, strict=False):
+    with mail_slot():
         result = inbox.poll(
             settings,
             load_mailbox(settings),
