@@ -596,12 +596,19 @@ _ABBREVIATIONS = {
 }
 
 
-def _sentence_ends(text: str) -> list[int]:
-    """Offsets just after each sentence end ("." "!" "?" before a capital, or the text's end)."""
+def _sentence_ends(text: str, limit: int | None = None) -> list[int]:
+    """Offsets just after each sentence end ("." "!" "?" before a capital, or the text's end),
+    up to `limit`."""
     ends = []
     for match in re.finditer(r"[.!?]+[)”\"']?(?=\s+[A-ZÅÄÖÉ0-9„”\"(]|\s*$)", text):
-        word = re.search(r"(\S+)$", text[: match.start()])
-        token = word.group(1).casefold().rstrip(".") if word else ""
+        if limit is not None and match.end() > limit:
+            break
+        # The word before the stop, found by walking back: a regex over the whole text
+        # before each stop made long texts quadratic (minutes for 300 long answers).
+        start = match.start()
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        token = text[start : match.start()].casefold().rstrip(".")
         if match.group(0).startswith(".") and token in _ABBREVIATIONS:
             continue
         ends.append(match.end())
@@ -622,7 +629,7 @@ def summary_for_report(tu: Tjansteutlatande, max_chars: int = 1200) -> str | Non
     text = text.strip()
     if len(text) <= max_chars:
         return text
-    fitting = [end for end in _sentence_ends(text) if end <= max_chars]
+    fitting = _sentence_ends(text, limit=max_chars)
     if fitting:
         return text[: fitting[-1]].rstrip()
     cut = text[: max(max_chars - 1, 0)]
