@@ -31,8 +31,15 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Every benchmark: each prints its table and writes its figures to bench/results/*.json.
 bench: $(STAMP)
-	$(BIN)/python bench/fanout.py
+	mkdir -p bench/results
+	$(BIN)/python bench/fanout.py --json > bench/results/fanout.json
+	$(BIN)/python bench/ews_fanout.py --json bench/results/ews_fanout.json
+	$(BIN)/python bench/sweep.py --json bench/results/sweep.json
+	$(BIN)/python bench/compile.py --json bench/results/compile.json
+	$(BIN)/python bench/portal.py --json bench/results/portal.json
+	$(BIN)/python bench/start.py --json bench/results/start.json
 	$(BIN)/python bench/extract.py
 
 clean:

@@ -94,20 +94,21 @@ async def load(base: str, links: list[str], requests: int, clients: int, pdf: by
         upload: list[float] = []
 
         async def official(link: str) -> None:
-            form = await client.get(link)
-            found = re.search(r'name="csrf" value="([^"]+)"', form.text)
-            if not found:
-                raise BenchError("no CSRF token on the answer page")
-            start = time.perf_counter()
-            response = await client.post(
-                f"{link}/svar",
-                data={"csrf": found.group(1), "stallningstagande": "tillstyrker"},
-                files=[("filer", ("yttrande.pdf", pdf, "application/pdf"))],
-                cookies=client.cookies,
-            )
-            upload.append(time.perf_counter() - start)
-            if response.status_code not in (200, 303):
-                raise BenchError(f"POST {link}/svar: {response.status_code}")
+            # A browser of its own: the CSRF cookie belongs to this official's session.
+            async with httpx.AsyncClient(base_url=base, timeout=120) as own:
+                form = await own.get(link)
+                found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+                if not found:
+                    raise BenchError("no CSRF token on the answer page")
+                start = time.perf_counter()
+                response = await own.post(
+                    f"{link}/svar",
+                    data={"csrf": found.group(1), "stallningstagande": "tillstyrker"},
+                    files=[("filer", ("yttrande.pdf", pdf, "application/pdf"))],
+                )
+                upload.append(time.perf_counter() - start)
+                if response.status_code not in (200, 303):
+                    raise BenchError(f"POST {link}/svar: {response.status_code}")
 
         await asyncio.gather(*(official(link) for link in links[:clients]))
     return page, upload
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = configure(world, root / "data")
     os.environ["REMISS_UPLOAD_MAX_FILE_MB"] = str(int(args.upload_mb) + 1)
     os.environ["REMISS_SECRET_KEY"] = "bench-" + "k" * 40
+    port = free_port()
+    # Plain http on loopback: with an https base_url the CSRF cookie would be Secure.
+    os.environ["REMISS_BASE_URL"] = f"http://127.0.0.1:{port}"
     from remiss.settings import load_settings
 
     settings = load_settings()
@@ -142,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
             links.append(match.group(0))
     if len(links) != args.clients:
         raise BenchError(f"{len(links)} links for {args.clients} clients")
-    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER.format(port=port)], env=dict(os.environ), cwd=ROOT
     )
