@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -41,6 +40,7 @@ from tests.conftest import ROOT, future_deadline
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import REMISS, RunCli, status_json
 from tests.support.documents import docx_bytes, pdf_bytes
+from tests.support.net import free_port
 
 # The e2e fixtures (the real CLI in subprocesses, data folder in tmp, recording outbox).
 cli_env = e2e.cli_env
@@ -131,13 +131,6 @@ class Portal:
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(url: str) -> bool:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,26 +20,11 @@ from tests.conftest import ROOT, future_deadline
 from tests.e2e.conftest import REMISS, RunCli
 from tests.support.documents import pdf_bytes
 from tests.support.incoming import report
+from tests.support.net import answers_ok, free_port, wait_until
 from tests.support.rounds import link_in, read_eml
 
 DNR = "KS 2025/348"
 SCREENSHOT = ROOT / "data" / "screenshots" / "prefect-flow-run.png"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait(condition: Any, what: str, timeout: float = 120) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -63,20 +46,16 @@ def service(cli_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]
     )
     api = f"http://127.0.0.1:{ui}/api"
     try:
-        wait(lambda: _ok(f"{api}/health") and _ok(f"http://127.0.0.1:{port}/"), "remiss up")
+        wait_until(
+            lambda: answers_ok(f"{api}/health") and answers_ok(f"http://127.0.0.1:{port}/"),
+            "remiss up",
+        )
         yield {"env": dict(env, PREFECT_API_URL=api), "api": api, "ui": ui, "port": port,
                "process": process}  # fmt: skip
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
@@ -103,7 +82,7 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
             files=[("filer", ("yttrande.pdf", pdf_bytes("Yttrande"), "application/pdf"))],
         )
         assert "Ert svar har tagits emot" in answered.text
-    wait(lambda: list(outbox.glob("*_kpr_kvittens_1.eml")), "the kvittens", timeout=180)
+    wait_until(lambda: list(outbox.glob("*_kpr_kvittens_1.eml")), "the kvittens", timeout=180)
 
     # A remiss bounces: the mailbox poll reports it, and the larm automation mails the
     # operator through the served larm deployment.
@@ -113,7 +92,7 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
     (inbox / "studs.eml").write_bytes(report(original, action="failed"))
     polled = run_cli("inbox", "poll", env=env)
     assert polled.returncode == 0, polled.stderr
-    alert = wait(lambda: list(outbox.glob("larm*.eml")), "the operator's alert", timeout=180)
+    alert = wait_until(lambda: list(outbox.glob("larm*.eml")), "the operator's alert", timeout=180)
     assert "Remissen studsade: Stockholms konstråd" in str(read_eml(alert[0])["Subject"])
 
     api = service["api"]
@@ -137,7 +116,7 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
         names = {e["event"] for e in events}
         return (runs, keys, events) if "remiss.dispatch.answered" in names else None
 
-    runs, keys, events = wait(everything, "the events in Prefect")
+    runs, keys, events = wait_until(everything, "the events in Prefect")
     by_name = {r["name"]: r for r in runs}
     assert f"Remiss {DNR} – utskick" in by_name
     assert f"Svar från Kommunala pensionärsrådet – {DNR}" in by_name
@@ -157,7 +136,7 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
         return {f["name"] for f in names if f["id"] in flows}
 
     expected = {"svep-svar-och-meddelanden", "läs-brevlådan", "påminnelser"}
-    wait(lambda: expected <= scheduled(), "scheduled runs")
+    wait_until(lambda: expected <= scheduled(), "scheduled runs")
 
     # The round's flow run in Prefect's UI, as an operator sees it.
     run = by_name[f"Remiss {DNR} – utskick"]
@@ -173,5 +152,5 @@ def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
     output, _ = process.communicate(timeout=90)
     assert process.returncode == 0, output
     assert "Stoppad." in output
-    assert not _ok(f"{service['api']}/health")
-    assert not _ok(f"http://127.0.0.1:{service['port']}/")
+    assert not answers_ok(f"{service['api']}/health")
+    assert not answers_ok(f"http://127.0.0.1:{service['port']}/")

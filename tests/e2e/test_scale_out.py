@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +20,9 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database, future_deadline
 from tests.e2e.conftest import RunCli, status_json
+from tests.support.net import answers_ok, free_port, wait_until
 
 PREFECT = Path(sys.executable).parent / "prefect"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -63,23 +56,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def wait(condition: Any, what: str, timeout: float = 180) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        result = condition()
-        if result:
-            return result
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_a_round_runs_through_a_separate_worker_on_postgresql(
     cli_env: dict[str, str],
     run_cli: RunCli,
@@ -106,7 +82,7 @@ def test_a_round_runs_through_a_separate_worker_on_postgresql(
     )
     worker: subprocess.Popen[bytes] | None = None
     try:
-        wait(lambda: healthy(api), "Prefect's server on PostgreSQL")
+        wait_until(lambda: answers_ok(f"{api}/health"), "Prefect's server on PostgreSQL")
         assert run_cli("init", env=env).returncode == 0
         pool = subprocess.run(
             [str(PREFECT), "work-pool", "create", "remiss", "--type", "process"],
@@ -142,7 +118,7 @@ def test_a_round_runs_through_a_separate_worker_on_postgresql(
             state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()
             return state if state["state_type"] in ("COMPLETED", "FAILED", "CRASHED") else None
 
-        final = wait(finished, "the round's flow run on the worker", timeout=240)
+        final = wait_until(finished, "the round's flow run on the worker", timeout=240)
         log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
         assert final["state_type"] == "COMPLETED", log
         assert final["name"] == "Remiss KS 2025/348 – start"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -35,6 +34,7 @@ from tests.conftest import SettingsFactory, future_deadline
 from tests.support.documents import pdf_bytes
 from tests.support.ews_server import EwsServer, Rights
 from tests.support.incoming import reply
+from tests.support.net import free_port
 
 BOX = "remiss@stockholm.example"
 KEY_PROPERTY = "RemissIdempotencyKey"
@@ -212,12 +212,6 @@ def test_with_30_percent_of_calls_failing_every_message_goes_exactly_once(
     keys = sent_keys(ews)
     assert len(keys) == len(ids) == 16
     assert set(keys.values()) == {1}, "a message went out twice"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize(

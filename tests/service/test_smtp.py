@@ -48,6 +48,7 @@ from remiss.sending import TemporarySendError, send_missiv
 from remiss.settings import Settings
 from remiss.tokens import hash_token
 from tests.conftest import SettingsFactory, future_deadline
+from tests.support.net import free_port
 
 HOST = "127.0.0.1"
 USER = "remiss@stockholm.example"
@@ -116,13 +117,6 @@ def authenticator(
         and auth_data.password == PASSWORD.encode()
     )
     return AuthResult(success=ok, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
