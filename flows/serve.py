@@ -7,4 +7,5 @@ from prefect import serve
 from flows.deployments import deployments
 
 if __name__ == "__main__":
-    serve(*deployments())
+    # Not paused on shutdown: pausing needs the server, which may be stopping too.
+    serve(*deployments(), pause_on_shutdown=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -753,6 +754,9 @@ def up(
 
 
 def main() -> None:
+    # A command that runs a flow without PREFECT_API_URL starts Prefect's temporary server;
+    # its default 20 s to come up was exceeded on a busy two-CPU machine here.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     app()
 
 

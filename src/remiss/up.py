@@ -10,6 +10,7 @@ on as events (answer_trigger: event).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -73,6 +74,7 @@ class Service:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.processes.append((name, process))
 
@@ -160,6 +162,13 @@ class _StopSignal:
     def restore(self) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """Linux: should `remiss up` itself be killed (SIGKILL), its services get SIGTERM
+    instead of running on without it (seen: servers left behind by a killed test)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

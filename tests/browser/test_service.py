@@ -53,9 +53,13 @@ def service(cli_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]
         yield {"env": dict(env, PREFECT_API_URL=api), "api": api, "ui": ui, "port": port,
                "process": process}  # fmt: skip
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        if process.poll() is None:  # the test failed before its own SIGTERM
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
 
 
 def test_remiss_up_runs_a_round_and_shows_it_in_prefect(
