@@ -201,6 +201,27 @@ def smtp_settings(make_settings: SettingsFactory, port: int, **extra: str) -> Se
     return make_settings(**values)
 
 
+@contextmanager
+def starttls_with_login(
+    make_settings: SettingsFactory, certificate: Certificate, handler: Recorder
+) -> Iterator[Settings]:
+    """The usual submission server: STARTTLS required, login only over TLS, an internal CA."""
+    with smtp_server(
+        handler,
+        tls_context=certificate.server_context(),
+        require_starttls=True,
+        auth_require_tls=True,
+        authenticator=authenticator,
+    ) as port:
+        yield smtp_settings(
+            make_settings,
+            port,
+            REMISS_SMTP_SECURITY="starttls",
+            REMISS_SMTP_USERNAME=USER,
+            REMISS_SMTP_CA_FILE=str(certificate.cert),
+        )
+
+
 def outgoing(
     key: str = "remiss-test_socialnamnden_missiv_0",
     to: tuple[str, ...] = ("registrator.socialforvaltningen@stockholm.example",),
@@ -272,20 +293,7 @@ def test_starttls_with_login_against_an_internal_ca(
 ) -> None:
     monkeypatch.setenv("REMISS_SMTP_PASSWORD", PASSWORD)
     handler = Recorder()
-    with smtp_server(
-        handler,
-        tls_context=certificate.server_context(),
-        require_starttls=True,
-        auth_require_tls=True,
-        authenticator=authenticator,
-    ) as port:
-        settings = smtp_settings(
-            make_settings,
-            port,
-            REMISS_SMTP_SECURITY="starttls",
-            REMISS_SMTP_USERNAME=USER,
-            REMISS_SMTP_CA_FILE=str(certificate.cert),
-        )
+    with starttls_with_login(make_settings, certificate, handler) as settings:
         provider_id = SmtpMailer(settings).send(outgoing())
     [got] = handler.received
     assert got.tls
@@ -298,22 +306,11 @@ def test_starttls_with_a_wrong_password_is_a_permanent_failure(
 ) -> None:
     monkeypatch.setenv("REMISS_SMTP_PASSWORD", "fel-lösenord")
     handler = Recorder()
-    with smtp_server(
-        handler,
-        tls_context=certificate.server_context(),
-        require_starttls=True,
-        auth_require_tls=True,
-        authenticator=authenticator,
-    ) as port:
-        settings = smtp_settings(
-            make_settings,
-            port,
-            REMISS_SMTP_SECURITY="starttls",
-            REMISS_SMTP_USERNAME=USER,
-            REMISS_SMTP_CA_FILE=str(certificate.cert),
-        )
-        with pytest.raises(PermanentMailError) as info:
-            SmtpMailer(settings).send(outgoing())
+    with (
+        starttls_with_login(make_settings, certificate, handler) as settings,
+        pytest.raises(PermanentMailError) as info,
+    ):
+        SmtpMailer(settings).send(outgoing())
     assert "inloggningen" in str(info.value)
     assert "535" in str(info.value)  # the server's answer is named
     assert "fel-lösenord" not in str(info.value)
@@ -558,20 +555,7 @@ def test_a_round_is_sent_through_smtp_one_message_per_remissinstans(
 ) -> None:
     monkeypatch.setenv("REMISS_SMTP_PASSWORD", PASSWORD)
     handler = Recorder()
-    with smtp_server(
-        handler,
-        tls_context=certificate.server_context(),
-        require_starttls=True,
-        auth_require_tls=True,
-        authenticator=authenticator,
-    ) as port:
-        settings = smtp_settings(
-            make_settings,
-            port,
-            REMISS_SMTP_SECURITY="starttls",
-            REMISS_SMTP_USERNAME=USER,
-            REMISS_SMTP_CA_FILE=str(certificate.cert),
-        )
+    with starttls_with_login(make_settings, certificate, handler) as settings:
         dispatch_ids = start_round(settings, case_dir)
         mailer = load_mailer(settings)
         outcomes = [send_missiv(d, settings=settings, mailer=mailer) for d in dispatch_ids]
