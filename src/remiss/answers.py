@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remiss import dates, reminding
-from remiss.documents import store_bytes
+from remiss.documents import StoredFile, store_bytes
 from remiss.errors import ConflictError, InputError
 from remiss.models import Anstand, Answer, Dispatch, Document, Event
 from remiss.terms import STALLNINGSTAGANDEN
@@ -257,8 +257,12 @@ def submit_answer(
     store: Path,
     now: dt.datetime,
     channel: str = "web",
+    written: list[StoredFile] | None = None,
 ) -> Answer:
     """Store a new answer version with its files. The caller commits before it says thank you.
+
+    Files new to the store are appended to `written`, so that a caller whose transaction fails
+    can take them away again (`discard_unreferenced`).
 
     The row lock (PostgreSQL) or the write lock (SQLite) serialises versions of one dispatch;
     the unique (dispatch, version) constraint stops a duplicate version in any case.
@@ -283,6 +287,8 @@ def submit_answer(
     session.flush()
     for i, checked in enumerate(files):
         stored = store_bytes(checked.data, store)
+        if stored.created and written is not None:
+            written.append(stored)
         session.add(
             Document(
                 answer_id=answer.id,
@@ -308,6 +314,20 @@ def submit_answer(
     )
     session.flush()
     return answer
+
+
+def discard_unreferenced(session: Session, files: list[StoredFile]) -> None:
+    """Remove files written for an answer that was never committed, unless a document uses them.
+
+    The check matters because the store is shared by content: another answer with the same
+    file may have been committed meanwhile.
+    """
+    for stored in files:
+        used = session.scalars(
+            select(Document.id).where(Document.sha256 == stored.sha256).limit(1)
+        ).first()
+        if used is None:
+            stored.path.unlink(missing_ok=True)
 
 
 def review_answer(

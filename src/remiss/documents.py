@@ -14,6 +14,7 @@ class StoredFile:
     path: Path
     sha256: str
     size: int
+    created: bool = False  # written by this call, not already there for another document
 
 
 def store_file(source: Path, store: Path) -> StoredFile:
@@ -22,22 +23,26 @@ def store_file(source: Path, store: Path) -> StoredFile:
 
 
 def store_bytes(data: bytes, store: Path) -> StoredFile:
-    """Write `data` into `store` atomically and durably, named by its sha256."""
+    """Write `data` into `store` atomically and durably, named by its sha256.
+
+    A failed write (a full or read-only disk) leaves nothing behind: the temporary file goes.
+    """
     digest = hashlib.sha256(data).hexdigest()
     target = store / digest[:2] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return StoredFile(path=target, sha256=digest, size=len(data))
+    if target.exists():
+        return StoredFile(path=target, sha256=digest, size=len(data))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return StoredFile(path=target, sha256=digest, size=len(data), created=True)
 
 
 def read_verified(path: Path, sha256: str) -> bytes:

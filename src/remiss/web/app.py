@@ -16,13 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remiss import answers, dates
 from remiss.db import session_scope
-from remiss.documents import read_verified
+from remiss.documents import StoredFile, read_verified
 from remiss.errors import InputError
 from remiss.models import Answer, Dispatch, Document
 from remiss.rendering import environment
@@ -48,6 +48,16 @@ NOT_FOUND_TEXT = (
     "Länken fungerar inte. Den kan vara felskriven, gammal eller ha ersatts av en ny. "
     "Kontakta handläggaren som skickade remissen."
 )
+
+STORAGE_FAILURE_TEXT = (
+    "Svaret kunde inte sparas på grund av ett tekniskt fel hos oss. Ingenting av det ni "
+    "skickade nu har sparats, och ett svar som ni har lämnat tidigare gäller fortfarande. "
+    "Försök igen om en stund eller kontakta handläggaren."
+)
+
+
+class StorageFailure(Exception):
+    """The answer could not be written (disk or database); nothing of it was kept."""
 
 
 def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI:
@@ -207,13 +217,18 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         return with_csrf_cookie(request, response, csrf)
 
     def form_error(
-        request: Request, token: str, exc: InputError, form: str, values: dict[str, Any]
+        request: Request,
+        token: str,
+        exc: InputError,
+        form: str,
+        values: dict[str, Any],
+        status: int = 400,
     ) -> HTMLResponse:
         csrf = csrf_for(request)
         with dispatch_for(request, token) as (session, dispatch):
             errors = {exc.field or "form": exc.message}
             context = view(session, dispatch, token, csrf, errors=errors, values=values, form=form)
-            return with_csrf_cookie(request, page("remiss.html", context, 400), csrf)
+            return with_csrf_cookie(request, page("remiss.html", context, status), csrf)
 
     def check_csrf(request: Request, submitted: str) -> None:
         if not csrf_valid(request, submitted):
@@ -302,8 +317,13 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         uploads: list[tuple[str, bytes]],
         now: dt.datetime,
     ) -> tuple[int, int]:
-        """Check and store one answer version; returns (answer id, version) once committed."""
+        """Check and store one answer version; returns (answer id, version) once committed.
+
+        Raises `StorageFailure` when the files or the database cannot be written (a full or
+        read-only disk, a database away): then nothing of this answer is kept.
+        """
         for attempt in range(5):
+            written: list[StoredFile] = []
             try:
                 with dispatch_for(request, token) as (session, dispatch):
                     values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
@@ -318,14 +338,33 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
                         files,
                         store=settings.documents_dir,
                         now=now,
+                        written=written,
                     )
                     stored = answer.id, answer.version
                 return stored
             except IntegrityError:
+                discard_written(written)
                 # Another submission on the same link took this version number; take the next.
                 if attempt == 4:
                     raise
+            except (OSError, OperationalError) as exc:
+                discard_written(written)
+                log.error("answer on dispatch not stored: %s: %s", type(exc).__name__, exc)
+                raise StorageFailure from exc
+            except BaseException:
+                discard_written(written)
+                raise
         raise AssertionError("unreachable")
+
+    def discard_written(written: list[StoredFile]) -> None:
+        if not written:
+            return
+        try:
+            with session_scope(settings.database_url) as session:
+                answers.discard_unreferenced(session, written)
+        except (OSError, OperationalError) as exc:
+            # Left as unreferenced files, which take room but are never shown to anyone.
+            log.warning("could not remove %d unstored files: %s", len(written), exc)
 
     @app.post("/r/{token}/svar")
     def post_svar(
@@ -374,6 +413,14 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         now = dates.utcnow()
         try:
             answer_id, version = store_answer(request, token, form, uploads, now)
+        except StorageFailure:
+            # 503: the official did nothing wrong, and the form keeps what they wrote.
+            try:
+                return form_error(
+                    request, token, InputError(STORAGE_FAILURE_TEXT), "svar", values, status=503
+                )
+            except (OSError, OperationalError):
+                return error_page(503, "Svaret kunde inte sparas", STORAGE_FAILURE_TEXT)
         except InputError as exc:
             # The answer form's own ids, so the error summary links to the right field.
             exc.field = {"kontaktperson": "svar-kontaktperson", "epost": "svar-epost"}.get(
