@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -66,12 +68,14 @@ def ensure_mail_limit(limit: int) -> None:
 
 
 @contextmanager
-def mail_slot(lease_seconds: float = 900) -> Iterator[None]:
+def mail_slot(lease_seconds: float = 60) -> Iterator[None]:
     """Hold one slot of the mail limit while talking to the mail server.
 
     Prefect's own `concurrency()` took about 2 s to take a free slot inside a task
     (measured here with Prefect 3.8.8, a fixed wait per batch); the two API calls it
-    rests on take milliseconds. The lease runs out by itself if this process dies.
+    rests on take milliseconds. The lease is short and renewed while the slot is held, so
+    that a worker killed mid-batch blocks its slot for a minute (plus the server's 15 s
+    reaper pass), not for as long as the longest batch might take.
     """
     with get_client(sync_client=True) as client:
         while True:
@@ -85,9 +89,22 @@ def mail_slot(lease_seconds: float = 900) -> Iterator[None]:
                     raise
                 time.sleep(float(exc.response.headers.get("Retry-After", "1")))
         lease_id = response.json()["lease_id"]
+        released = threading.Event()
+
+        def renew() -> None:
+            while not released.wait(lease_seconds / 3):
+                try:
+                    client.renew_concurrency_lease(lease_id, lease_seconds)
+                except httpx.HTTPError as exc:  # the next pass tries again
+                    logging.getLogger(__name__).warning("mail slot lease not renewed: %s", exc)
+
+        renewer = threading.Thread(target=renew, name="mail-slot-lease", daemon=True)
+        renewer.start()
         try:
             yield
         finally:
+            released.set()
+            renewer.join()
             client.release_concurrency_slots_with_lease(lease_id)
 
 

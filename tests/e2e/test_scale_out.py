@@ -4,10 +4,7 @@ own that runs a round."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +18,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database, future_deadline
 from tests.e2e.conftest import RunCli, status_json
 from tests.support.net import answers_ok, free_port, wait_until
-
-PREFECT = Path(sys.executable).parent / "prefect"
+from tests.support.processes import PREFECT, start, stop
 
 
 @pytest.fixture
@@ -33,27 +29,6 @@ def prefect_database(postgres_available: None) -> Iterator[str]:
     url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
     yield url.render_as_string(hide_password=False)
     drop_database(name)
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args,
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def test_a_round_runs_through_a_separate_worker_on_postgresql(
