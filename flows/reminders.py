@@ -11,10 +11,13 @@ from flows.messages import send_in_batches
 from remiss import reminding
 from remiss.dates import utcnow
 from remiss.db import session_scope
+from remiss.sending import SEND_RETRIES
 from remiss.settings import load_settings
 
 
-@task(name="köa-påminnelser")
+# Retried like a send: a database that restarts mid-sweep would otherwise leave the day's
+# reminders to the next working day. Each stage is claimed once, so a retry claims the rest.
+@task(name="köa-påminnelser", **SEND_RETRIES)
 def queue_due_reminders(as_of: dt.datetime) -> list[int]:
     """Claim every due stage (each in its own transaction); also pick up earlier leftovers."""
     settings = load_settings()

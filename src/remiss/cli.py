@@ -16,6 +16,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from remiss import anstand as anstand_service
 from remiss import dates, mailops, operations, reminding
@@ -142,6 +143,15 @@ def _run_flow(call: Callable[[], Any]) -> Any:
         raise typer.Exit(2) from exc
     except RemissError as exc:
         err.print(f"Fel: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+    except DBAPIError as exc:
+        cause = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        err.print(
+            f"Fel: databasen gick inte att nå eller avbröt arbetet ({cause}). Inget som redan "
+            "sparats går förlorat, och inget skickas två gånger: kör kommandot igen när "
+            "databasen svarar.",
+            markup=False,
+        )
         raise typer.Exit(1) from exc
     except Exception as exc:
         hint = (

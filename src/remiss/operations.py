@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from remiss import dates
@@ -43,9 +44,8 @@ def ensure_schema(settings: Settings) -> None:
         with get_engine(settings.database_url).connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
-        raise RemissError(
-            f"Kan inte ansluta till databasen ({settings.database_url}): {exc.orig}"
-        ) from exc
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise RemissError(f"Kan inte ansluta till databasen ({where}): {exc.orig}") from exc
     if current != head:
         raise RemissError(
             "Databasen är inte initierad eller har ett äldre schema: kör `remiss init` först."

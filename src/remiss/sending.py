@@ -45,7 +45,8 @@ def _worth_retrying(_task: object, _run: object, state: Any) -> bool:
     return isinstance(state.result(raise_on_failure=False), TemporarySendError | OperationalError)
 
 
-# Prefect task options for every send: back-off of 10, 20, 40, 80 s on temporary failures.
+# Prefect task options for every send (and the reminder claims): back-off of 10, 20, 40, 80 s
+# on temporary failures of the mail server or the database.
 SEND_RETRIES: dict[str, Any] = {
     "retries": 4,
     "retry_delay_seconds": [10, 20, 40, 80],

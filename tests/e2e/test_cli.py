@@ -152,6 +152,21 @@ def test_commands_before_init_say_what_to_do(run_cli: RunCli) -> None:
     assert "remiss init" in result.stderr
 
 
+def test_an_unreachable_database_is_named_without_its_password(
+    run_cli: RunCli, cli_env: dict[str, str]
+) -> None:
+    env = dict(
+        cli_env,
+        REMISS_DATABASE_URL="postgresql+psycopg://remiss:hemligt-lösen@127.0.0.1:9/remiss",
+    )
+    for command in (["status"], ["remind"]):
+        result = run_cli(*command, env=env)
+        assert result.returncode == 1, result.stderr
+        assert "Kan inte ansluta till databasen" in result.stderr
+        assert "127.0.0.1:9" in result.stderr
+        assert "hemligt" not in result.stderr + result.stdout
+
+
 def test_every_command_has_help(run_cli: RunCli) -> None:
     for command in (
         [],

@@ -1,0 +1,30 @@
+"""How the CLI reports a flow that failed, without the traceback a user cannot act on."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from sqlalchemy.exc import OperationalError
+
+from remiss import cli
+
+
+def test_a_database_lost_inside_a_flow_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def flow() -> None:
+        raise OperationalError(
+            "UPDATE utgaende_meddelande SET state=%(state)s",
+            {"state": "sent"},
+            Exception("server closed the connection unexpectedly\n\tThis probably means …"),
+        )
+
+    with pytest.raises(typer.Exit) as exited:
+        cli._run_flow(flow)
+    assert exited.value.exit_code == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert message.startswith("Fel: databasen gick inte att nå eller avbröt arbetet")
+    assert "(server closed the connection unexpectedly)" in message
+    assert "inget skickas två gånger" in message
+    assert "UPDATE" not in message
+    assert "This probably means" not in message
