@@ -10,8 +10,8 @@ PostgreSQL (REMISS_TEST_POSTGRES_URL, as the tests use) or with --sqlite:
   3. next_reminder_at (what the application keeps up to date after each send) is set in
      SQL: a minute before the sweep for the 1%, a week after it for the rest;
   4. timed: what the påminnelser flow's first task does (flows/reminders.py
-     queue_due_reminders): the indexed query for due dispatches, one claim per due
-     dispatch, each in its own transaction, and the query for leftovers.
+     queue_due_reminders, called as a function): the indexed query for due dispatches,
+     the claims (a hundred dispatches per transaction), and the query for leftovers.
 
 The work should grow with what is due, not with what is open: compare the two sizes.
 The script fails if the number of claimed reminders is not exactly 1% of N.
@@ -41,6 +41,7 @@ from fanout import BenchError, build_world, configure, machine, working_day_ahea
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from flows.reminders import queue_due_reminders  # noqa: E402
 from remiss import dates, operations, reminding  # noqa: E402
 from remiss.db import get_engine, session_scope  # noqa: E402
 from remiss.models import Dispatch, OutgoingMessage, Round  # noqa: E402
@@ -116,19 +117,18 @@ def build(n: int, root: Path, database_url: str, as_of: dt.datetime) -> Settings
 
 
 def sweep(settings: Settings, as_of: dt.datetime) -> tuple[float, float, int]:
-    """The påminnelser flow's first task: (seconds to find, seconds in all, claimed)."""
+    """The påminnelser flow's first task: (seconds to find, seconds in all, claimed).
+
+    The find is timed on its own first; then the task itself runs (without Prefect), which
+    finds again, claims and looks for leftovers.
+    """
     start = time.perf_counter()
     with session_scope(settings.database_url) as session:
-        due = reminding.due_dispatch_ids(session, as_of)
+        reminding.due_dispatch_ids(session, as_of)
     found = time.perf_counter() - start
-    claimed = 0
-    for dispatch_id in due:
-        with session_scope(settings.database_url) as session:
-            if reminding.claim(session, dispatch_id, now=as_of, tz=TZ) is not None:
-                claimed += 1
-    with session_scope(settings.database_url) as session:
-        reminding.unsent_reminders(session, now=as_of, tz=TZ)
-    return found, time.perf_counter() - start, claimed
+    start = time.perf_counter()
+    claimed = queue_due_reminders.fn(as_of)
+    return found, time.perf_counter() - start, len(claimed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,21 +14,23 @@ from remiss.db import session_scope
 from remiss.sending import SEND_RETRIES
 from remiss.settings import load_settings
 
+CLAIMS_PER_TRANSACTION = 100
+
 
 # Retried like a send: a database that restarts mid-sweep would otherwise leave the day's
 # reminders to the next working day. Each stage is claimed once, so a retry claims the rest.
 @task(name="köa-påminnelser", **SEND_RETRIES)
 def queue_due_reminders(as_of: dt.datetime) -> list[int]:
-    """Claim every due stage (each in its own transaction); also pick up earlier leftovers."""
+    """Claim every due stage (a hundred dispatches per transaction); also pick up earlier
+    leftovers."""
     settings = load_settings()
     with session_scope(settings.database_url) as session:
         due = reminding.due_dispatch_ids(session, as_of)
     message_ids: list[int] = []
-    for dispatch_id in due:
+    for start in range(0, len(due), CLAIMS_PER_TRANSACTION):
+        chunk = due[start : start + CLAIMS_PER_TRANSACTION]
         with session_scope(settings.database_url) as session:
-            message_id = reminding.claim(session, dispatch_id, now=as_of, tz=settings.timezone)
-        if message_id is not None:
-            message_ids.append(message_id)
+            message_ids += reminding.claim_many(session, chunk, now=as_of, tz=settings.timezone)
     with session_scope(settings.database_url) as session:
         leftovers = reminding.unsent_reminders(session, now=as_of, tz=settings.timezone)
     return sorted(set(message_ids) | set(leftovers))

@@ -70,21 +70,31 @@ def _text(value: str | None, *, field: str, max_len: int, required: bool = False
     text = (value or "").strip()
     if required and not text:
         raise InputError("Fyll i fältet.", field=field)
+    if "\x00" in text:
+        # No keyboard types it and PostgreSQL cannot store it: only a broken client sends it.
+        raise InputError(
+            "Texten innehåller ett tecken som inte kan sparas (ett nolltecken). Ta bort det och "
+            "försök igen.",
+            field=field,
+        )
     if len(text) > max_len:
         raise InputError(f"Texten får vara högst {max_len} tecken.", field=field)
     return text or None
 
 
-def _email(value: str | None, *, field: str) -> str | None:
+def _email(value: str | None, *, field: str, max_len: int = 320) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
     try:
-        return email_field(text, source="formuläret", field=field)
+        email = email_field(text, source="formuläret", field=field)
     except InputError as exc:
         raise InputError(
             "Ange en giltig e-postadress, till exempel namn@kommun.se.", field=field
         ) from exc
+    if len(email) > max_len:
+        raise InputError(f"E-postadressen får vara högst {max_len} tecken.", field=field)
+    return email
 
 
 def confirm_receipt(
@@ -156,7 +166,8 @@ def request_anstand(
         requested_at=now,
         requested_date=day,
         reason=reason_text,
-        requested_by=_email(requested_by, field="epost"),
+        # Its column is shorter than an e-mail address may be (254 characters).
+        requested_by=_email(requested_by, field="epost", max_len=200),
         state="requested",
     )
     session.add(request)

@@ -7,11 +7,12 @@ work grows with what is due, not with the number of open dispatches.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from remiss import dates
 from remiss.dates import utcnow
@@ -51,11 +52,11 @@ def is_done(dispatch: Dispatch, joint: set[str] | None = None) -> bool:
     return dispatch.remissinstans.code in joint
 
 
-def facts(dispatch: Dispatch) -> DispatchFacts:
+def facts(dispatch: Dispatch, joint: set[str] | None = None) -> DispatchFacts:
     return DispatchFacts(
         deadline=dispatch.deadline,
         sent_at=dispatch.sent_at,
-        done=is_done(dispatch) or dispatch.round.state != "open",
+        done=is_done(dispatch, joint) or dispatch.round.state != "open",
         sent_stages=frozenset(
             (m.kind, m.stage) for m in dispatch.messages if m.kind.startswith(PAMINNELSE_PREFIX)
         ),
@@ -66,14 +67,43 @@ def facts(dispatch: Dispatch) -> DispatchFacts:
     )
 
 
+def reschedule(
+    dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None, joint: set[str] | None = None
+) -> None:
+    """Recompute when the sweep next needs this dispatch, from what is loaded of it now."""
+    dispatch.next_reminder_at = next_reminder_at(
+        facts(dispatch, joint), round_policy(dispatch.round), tz, now=now or utcnow()
+    )
+
+
 def refresh(
     session: Session, dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None
 ) -> None:
-    """Recompute when the sweep next needs this dispatch (after a send, answer, anstånd...)."""
+    """Reload what the rules read and reschedule (after a send, answer, anstånd...)."""
     session.flush()
     session.refresh(dispatch, ["messages", "answers", "anstand"])
-    dispatch.next_reminder_at = next_reminder_at(
-        facts(dispatch), round_policy(dispatch.round), tz, now=now or utcnow()
+    reschedule(dispatch, tz=tz, now=now)
+
+
+def load_for_rules(session: Session, dispatch_ids: Sequence[int]) -> list[Dispatch]:
+    """Load these dispatches and all the rules read of them, a few queries for all of them.
+
+    Lazy loading took some ten queries per dispatch. Keep the returned list while working
+    on them: the session holds its objects only weakly.
+    """
+    return list(
+        session.scalars(
+            select(Dispatch)
+            .where(Dispatch.id.in_(dispatch_ids))
+            .options(
+                selectinload(Dispatch.messages),
+                selectinload(Dispatch.answers),
+                selectinload(Dispatch.anstand),
+                selectinload(Dispatch.events),
+                joinedload(Dispatch.round),
+                joinedload(Dispatch.remissinstans),
+            )
+        )
     )
 
 
@@ -102,23 +132,38 @@ class PlannedReminder:
 
 
 def plan(
-    session: Session, dispatch_id: int, *, now: dt.datetime, tz: str
+    session: Session,
+    dispatch_id: int,
+    *,
+    now: dt.datetime,
+    tz: str,
+    joint: set[str] | None = None,
 ) -> PlannedReminder | None:
     """The reminder this dispatch should get now, if any (reads only)."""
     dispatch = session.get_one(Dispatch, dispatch_id)
-    stage = due_stage(facts(dispatch), round_policy(dispatch.round), tz, now)
+    stage = due_stage(facts(dispatch, joint), round_policy(dispatch.round), tz, now)
     if stage is None:
         return None
     to, cc = reminder_recipients(dispatch, stage.kind)
     return PlannedReminder(dispatch.id, dispatch.name, stage, to, cc)
 
 
-def claim(session: Session, dispatch_id: int, *, now: dt.datetime, tz: str) -> int | None:
-    """Queue the due reminder once (the message's unique key decides races); its message id."""
-    planned = plan(session, dispatch_id, now=now, tz=tz)
+def claim(
+    session: Session,
+    dispatch_id: int,
+    *,
+    now: dt.datetime,
+    tz: str,
+    joint: set[str] | None = None,
+) -> int | None:
+    """Queue the due reminder once (the message's unique key decides races); its message id.
+
+    `joint`: jointly_answered() for the dispatch's round, when the caller claims many.
+    """
+    planned = plan(session, dispatch_id, now=now, tz=tz, joint=joint)
     dispatch = session.get_one(Dispatch, dispatch_id)
     if planned is None:
-        refresh(session, dispatch, tz=tz, now=now)
+        reschedule(dispatch, tz=tz, now=now, joint=joint)
         return None
     stage = planned.stage
     try:
@@ -142,8 +187,28 @@ def claim(session: Session, dispatch_id: int, *, now: dt.datetime, tz: str) -> i
                 },
             )
         )
-    refresh(session, dispatch, tz=tz, now=now)
+    # Only the messages changed here (answers and anstånd cannot have, in this transaction).
+    session.flush()
+    session.refresh(dispatch, ["messages"])
+    reschedule(dispatch, tz=tz, now=now, joint=joint)
     return message.id
+
+
+def claim_many(
+    session: Session, dispatch_ids: Sequence[int], *, now: dt.datetime, tz: str
+) -> list[int]:
+    """Claim the due reminders of many dispatches in one transaction; their message ids."""
+    loaded = {d.id: d for d in load_for_rules(session, dispatch_ids)}
+    joint: dict[int, set[str]] = {}
+    claimed = []
+    for dispatch_id in dispatch_ids:
+        round_id = loaded[dispatch_id].round_id
+        if round_id not in joint:
+            joint[round_id] = jointly_answered(session, round_id)
+        message_id = claim(session, dispatch_id, now=now, tz=tz, joint=joint[round_id])
+        if message_id is not None:
+            claimed.append(message_id)
+    return claimed
 
 
 def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int]:
@@ -166,11 +231,15 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
         .order_by(OutgoingMessage.id)
     )
     keep = []
+    joint: dict[int, set[str]] = {}
     for message in pending:
         dispatch = message.dispatch
+        if dispatch.round_id not in joint:
+            joint[dispatch.round_id] = jointly_answered(session, dispatch.round_id)
+        done = is_done(dispatch, joint[dispatch.round_id])
         current = int(dispatch.deadline.strftime("%Y%m%d"))
         # A half-sent one may already be out; send_message asks the backend before resending.
-        if message.state == "pending" and (is_done(dispatch) or message.stage != current):
+        if message.state == "pending" and (done or message.stage != current):
             message.state = "cancelled"
             session.add(
                 Event(

@@ -9,6 +9,7 @@ out (by its idempotency key) before it sends again.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import socket
 from collections.abc import Callable
@@ -109,43 +110,53 @@ class _Claim:
         return bool(count == 1)
 
     def finish(
-        self, result: Result, *, provider_id: str | None = None, error: str | None = None
+        self,
+        session: Any,
+        result: Result,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+        joint: dict[int, set[str]] | None = None,
     ) -> SendOutcome:
+        """Mark the message sent (or failed) in the caller's transaction, if still ours.
+
+        `joint`: reminding.jointly_answered() by round, when the caller finishes many.
+        """
         at = self.now()
         state = "failed" if result == "failed" else "sent"
         values: dict[str, Any] = {"state": state, "last_error": error}
         if state == "sent":
             values.update(sent_at=at, provider_id=provider_id)
-        with session_scope(self.settings.database_url) as session:
-            done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                return SendOutcome(self.dispatch_id, "busy", "utskicket togs över under sändningen")
-            if self.kind == MISSIV:
-                dispatch = session.get_one(Dispatch, self.dispatch_id)
-                dispatch.state = state
-                if state == "sent":
-                    dispatch.sent_at = at
-                    reminding.refresh(session, dispatch, tz=self.settings.timezone)
-            self._event(
-                session,
-                "sent" if state == "sent" else "send_failed",
-                at,
-                provider_id=provider_id,
-                recovered=result == "recovered",
-                error=error,
-            )
+        done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
+        if done.rowcount != 1:
+            return SendOutcome(self.dispatch_id, "busy", "utskicket togs över under sändningen")
+        if self.kind == MISSIV:
+            dispatch = session.get_one(Dispatch, self.dispatch_id)
+            dispatch.state = state
+            if state == "sent":
+                dispatch.sent_at = at
+                # Loaded in this transaction, and a send changes nothing else it reads.
+                reminding.reschedule(
+                    dispatch,
+                    tz=self.settings.timezone,
+                    joint=joint.get(dispatch.round_id) if joint else None,
+                )
+        self._event(
+            session,
+            "sent" if state == "sent" else "send_failed",
+            at,
+            provider_id=provider_id,
+            recovered=result == "recovered",
+            error=error,
+        )
         return SendOutcome(self.dispatch_id, result, error or "")
 
-    def release(self, error: str) -> None:
+    def release(self, session: Any, error: str) -> None:
         """Give the claim back; attempts stays counted so the next one checks the backend."""
-        at = self.now()
-        with session_scope(self.settings.database_url) as session:
-            session.execute(
-                update(OutgoingMessage)
-                .where(*self.ours())
-                .values(state="pending", last_error=error)
-            )
-            self._event(session, "send_retry", at, error=error)
+        session.execute(
+            update(OutgoingMessage).where(*self.ours()).values(state="pending", last_error=error)
+        )
+        self._event(session, "send_retry", self.now(), error=error)
 
     def _event(self, session: Any, kind: str, at: dt.datetime, **detail: Any) -> None:
         session.add(
@@ -164,7 +175,16 @@ class _Claim:
         )
 
 
+def _load(session: Any, message_ids: list[int]) -> list[Any]:
+    """The messages and their dispatches in two queries, for a transaction working on all."""
+    messages = list(
+        session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(message_ids)))
+    )
+    return messages + reminding.load_for_rules(session, list({m.dispatch_id for m in messages}))
+
+
 def _claim(
+    session: Any,
     message_id: int,
     *,
     settings: Settings,
@@ -173,46 +193,45 @@ def _claim(
     owner: str,
 ) -> _Claim | SendOutcome:
     """Compare-and-set on (state, attempts): of two processes, exactly one wins."""
-    with session_scope(settings.database_url) as session:
-        msg = session.get_one(OutgoingMessage, message_id)
-        dispatch_id = msg.dispatch_id
-        if msg.state == "sent":
-            return SendOutcome(dispatch_id, "already_sent")
-        if msg.state == "failed":
-            return SendOutcome(dispatch_id, "failed", msg.last_error or "")
-        if msg.state == "sending" and not claim_is_stale(
-            claimed_at=msg.claimed_at,
-            claimed_by=msg.claimed_by,
-            now=now(),
-            lease_seconds=settings.send_lease_seconds,
-            host=owner.rpartition(":")[0],
-        ):
-            return SendOutcome(dispatch_id, "busy", f"skickas av {msg.claimed_by}")
-        attempt = msg.attempts + 1
-        claimed = session.execute(
-            update(OutgoingMessage)
-            .where(
-                OutgoingMessage.id == msg.id,
-                OutgoingMessage.state == msg.state,
-                OutgoingMessage.attempts == msg.attempts,
-            )
-            .values(state="sending", attempts=attempt, claimed_at=now(), claimed_by=owner)
-            .execution_options(synchronize_session=False)
+    msg = session.get_one(OutgoingMessage, message_id)
+    dispatch_id = msg.dispatch_id
+    if msg.state == "sent":
+        return SendOutcome(dispatch_id, "already_sent")
+    if msg.state == "failed":
+        return SendOutcome(dispatch_id, "failed", msg.last_error or "")
+    if msg.state == "sending" and not claim_is_stale(
+        claimed_at=msg.claimed_at,
+        claimed_by=msg.claimed_by,
+        now=now(),
+        lease_seconds=settings.send_lease_seconds,
+        host=owner.rpartition(":")[0],
+    ):
+        return SendOutcome(dispatch_id, "busy", f"skickas av {msg.claimed_by}")
+    attempt = msg.attempts + 1
+    claimed = session.execute(
+        update(OutgoingMessage)
+        .where(
+            OutgoingMessage.id == msg.id,
+            OutgoingMessage.state == msg.state,
+            OutgoingMessage.attempts == msg.attempts,
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
-        if msg.kind == MISSIV:
-            session.get_one(Dispatch, dispatch_id).state = "sending"
-        return _Claim(
-            settings=settings,
-            mailer=mailer,
-            now=now,
-            dispatch_id=dispatch_id,
-            message_id=msg.id,
-            kind=msg.kind,
-            key=msg.idempotency_key,
-            attempt=attempt,
-        )
+        .values(state="sending", attempts=attempt, claimed_at=now(), claimed_by=owner)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
+    if msg.kind == MISSIV:
+        session.get_one(Dispatch, dispatch_id).state = "sending"
+    return _Claim(
+        settings=settings,
+        mailer=mailer,
+        now=now,
+        dispatch_id=dispatch_id,
+        message_id=msg.id,
+        kind=msg.kind,
+        key=msg.idempotency_key,
+        attempt=attempt,
+    )
 
 
 def send_batch(
@@ -232,17 +251,24 @@ def send_batch(
     who = owner or current_owner()
     outcomes: dict[int, SendOutcome] = {}
     claims: list[_Claim] = []
-    for message_id in message_ids:
-        claim = _claim(message_id, settings=settings, mailer=mailer, now=now, owner=who)
-        if isinstance(claim, SendOutcome):
-            outcomes[message_id] = claim
-        else:
-            claims.append(claim)
+    # One transaction claims the whole batch: a claim is only a mark, and a batch that
+    # fails to commit has claimed nothing.
+    with session_scope(settings.database_url) as session:
+        _held = _load(session, message_ids)  # kept: the session holds its objects weakly
+        for message_id in message_ids:
+            claim = _claim(
+                session, message_id, settings=settings, mailer=mailer, now=now, owner=who
+            )
+            if isinstance(claim, SendOutcome):
+                outcomes[message_id] = claim
+            else:
+                claims.append(claim)
     retry: dict[int, str] = {}  # released for a later attempt, with the reason
     try:
         to_send = _recover(claims, mailer, outcomes)
         emails = []
         with session_scope(settings.database_url) as session:
+            _held = _load(session, [c.message_id for c in to_send])
             for claim in list(to_send):
                 if not claim.still_ours(session):
                     outcomes[claim.message_id] = SendOutcome(
@@ -254,21 +280,35 @@ def send_batch(
                 # in the message, and this attempt's message is the one that goes out.
                 message = session.get_one(OutgoingMessage, claim.message_id)
                 emails.append(build_message(session, message, settings=settings))
-        # Each result is recorded as it comes: a backend that sends one by one has each
-        # message marked sent before the next goes, so a crash leaves at most one in doubt.
-        results = mailer.send_many(emails) if emails else iter(())
-        for claim, result in zip(to_send, results, strict=True):
-            if isinstance(result, PermanentMailError):
-                outcomes[claim.message_id] = claim.finish("failed", error=str(result))
-            elif isinstance(result, MailError):
-                claim.release(str(result))
-                retry[claim.message_id] = str(result)
-            else:
-                outcomes[claim.message_id] = claim.finish("sent", provider_id=result)
+        # Each group of results is recorded as it comes, in one transaction: a backend
+        # that sends one by one has each message marked sent before the next goes, so a
+        # crash leaves at most one in doubt; Exchange's batch is marked at once.
+        pending = iter(to_send)
+        for group in mailer.send_many(emails) if emails else iter(()):
+            done = list(itertools.islice(pending, len(group)))
+            with session_scope(settings.database_url) as session:
+                dispatches = reminding.load_for_rules(session, [c.dispatch_id for c in done])
+                rounds = {d.round_id for d in dispatches}
+                joint = {r: reminding.jointly_answered(session, r) for r in rounds}
+                for claim, result in zip(done, group, strict=True):
+                    if isinstance(result, PermanentMailError):
+                        outcomes[claim.message_id] = claim.finish(
+                            session, "failed", error=str(result)
+                        )
+                    elif isinstance(result, MailError):
+                        claim.release(session, str(result))
+                        retry[claim.message_id] = str(result)
+                    else:
+                        outcomes[claim.message_id] = claim.finish(
+                            session, "sent", provider_id=result, joint=joint
+                        )
+        if any(c.message_id not in outcomes and c.message_id not in retry for c in to_send):
+            raise RuntimeError("e-postservern svarade inte för varje meddelande")
     except BaseException as exc:
         for claim in claims:
             if claim.message_id not in outcomes and claim.message_id not in retry:
-                claim.release(str(exc) or type(exc).__name__)
+                with session_scope(settings.database_url) as session:
+                    claim.release(session, str(exc) or type(exc).__name__)
         if isinstance(exc, MailError):
             raise TemporarySendError(str(exc)) from exc
         raise
@@ -286,7 +326,8 @@ def _recover(
     for claim in claims:
         found = mailer.find_sent(claim.key) if claim.attempt > 1 else None
         if found:
-            outcomes[claim.message_id] = claim.finish("recovered", provider_id=found)
+            with session_scope(claim.settings.database_url) as session:
+                outcomes[claim.message_id] = claim.finish(session, "recovered", provider_id=found)
         else:
             to_send.append(claim)
     return to_send

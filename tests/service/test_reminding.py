@@ -486,9 +486,11 @@ def test_the_sweep_reads_only_due_dispatches(
     looked_at: list[int] = []
     real_claim = reminding.claim
 
-    def spy(session: Session, dispatch_id: int, *, now: dt.datetime, tz: str) -> int | None:
+    def spy(
+        session: Session, dispatch_id: int, *, now: dt.datetime, tz: str, joint: set[str]
+    ) -> int | None:
         looked_at.append(dispatch_id)
-        return real_claim(session, dispatch_id, now=now, tz=tz)
+        return real_claim(session, dispatch_id, now=now, tz=tz, joint=joint)
 
     monkeypatch.setattr(reminding, "claim", spy)
     claimed = queue_due_reminders.fn(now)

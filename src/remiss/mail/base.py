@@ -93,10 +93,11 @@ class Mailer(Protocol):
     """A mail backend.
 
     `send` either returns the backend's id for the accepted message or raises a
-    MailError. `send_many` sends up to `batch_size` messages and yields per message, in
-    order and as soon as it is known, the id or the MailError; it raises a
-    TemporaryMailError when the call failed and any of those not yet yielded may have
-    gone out. `find_sent` answers whether a message with this
+    MailError. `send_many` sends up to `batch_size` messages and yields, in order and as
+    soon as they are known, groups of per-message results (the id or the MailError): one
+    group per call to the server, so a backend that sends one by one yields groups of one.
+    It raises a TemporaryMailError when a call failed and any of the messages not yet
+    yielded may have gone out. `find_sent` answers whether a message with this
     idempotency key was already accepted (after a crash or an ambiguous failure), with
     its id.
     """
@@ -106,14 +107,14 @@ class Mailer(Protocol):
 
     def send(self, message: OutgoingEmail) -> str: ...
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]: ...
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[list[str | MailError]]: ...
 
     def find_sent(self, idempotency_key: str) -> str | None: ...
 
 
 def send_one_by_one(
     send: Callable[[OutgoingEmail], str], messages: Sequence[OutgoingEmail]
-) -> Iterator[str | MailError]:
+) -> Iterator[list[str | MailError]]:
     """`send_many` for backends without a batch call: one `send` after the other.
 
     Every message gets its own attempt, so that one refused or delayed recipient does
@@ -121,9 +122,9 @@ def send_one_by_one(
     """
     for message in messages:
         try:
-            yield send(message)
+            yield [send(message)]
         except MailError as exc:
-            yield exc
+            yield [exc]
 
 
 Folder = Literal["processed", "unmatched"]

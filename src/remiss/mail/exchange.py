@@ -239,13 +239,14 @@ class ExchangeMailer:
         )
 
     def send(self, message: OutgoingEmail) -> str:
-        result = next(self.send_many([message]))
+        (result,) = next(self.send_many([message]))
         if isinstance(result, MailError):
             raise result
         return result
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]:
-        """One CreateItem per batch; per message its Message-ID or the error Exchange gave.
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[list[str | MailError]]:
+        """One CreateItem per batch, yielding one group: per message its Message-ID or the
+        error Exchange gave.
 
         Raises TemporaryMailError when the call as a whole failed: some of the messages
         may have gone out, and `find_sent` tells which.
@@ -269,8 +270,10 @@ class ExchangeMailer:
             raise TemporaryMailError(
                 f"Exchange svarade för {len(results)} av {len(messages)} meddelanden"
             )
-        for message, result in zip(messages, results, strict=True):
-            yield _item_error(result) if isinstance(result, BaseException) else message.message_id
+        yield [
+            _item_error(result) if isinstance(result, BaseException) else message.message_id
+            for message, result in zip(messages, results, strict=True)
+        ]
 
     def find_sent(self, idempotency_key: str) -> str | None:
         try:

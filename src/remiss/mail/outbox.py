@@ -37,7 +37,7 @@ class OutboxMailer:
         path = self.path_for(idempotency_key)
         return str(path) if path.exists() else None
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]:
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[list[str | MailError]]:
         return send_one_by_one(self.send, messages)
 
     def send(self, message: OutgoingEmail) -> str:

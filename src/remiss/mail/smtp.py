@@ -141,7 +141,7 @@ class SmtpMailer:
         """Always None: an SMTP server cannot be asked (see the module docstring)."""
         return None
 
-    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[str | MailError]:
+    def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[list[str | MailError]]:
         return send_one_by_one(self.send, messages)
 
     def send(self, message: OutgoingEmail) -> str:

@@ -21,6 +21,7 @@ from remiss.terms import POSITION_LABELS
 from remiss.web.security import (
     ADMIN_COOKIE,
     CSRF_COOKIE,
+    RowId,
     csrf_valid,
     new_csrf_token,
     sign,
@@ -131,7 +132,7 @@ def router(
         return response
 
     @r.get("/omgang/{round_id}", response_class=HTMLResponse)
-    def round_page(request: Request, round_id: int) -> HTMLResponse:
+    def round_page(request: Request, round_id: RowId) -> HTMLResponse:
         user = require(request)
         with session_scope(settings.database_url) as session:
             rnd = session.get(Round, round_id)
@@ -160,7 +161,7 @@ def router(
         return response
 
     @r.get("/filer/{document_id}")
-    def file(request: Request, document_id: int) -> Response:
+    def file(request: Request, document_id: RowId) -> Response:
         require(request)
         with session_scope(settings.database_url) as session:
             doc = session.get(Document, document_id)

@@ -35,6 +35,7 @@ from remiss.web.security import (
     CSRF_COOKIE,
     BodyLimit,
     FailureThrottle,
+    RowId,
     csrf_valid,
     new_csrf_token,
     security_headers,
@@ -92,10 +93,19 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
             return error_page(429, "För många försök", NOT_FOUND_TEXT)
         if exc.status_code == 405:
             return error_page(405, "Det går inte att göra så här", "Gå tillbaka och försök igen.")
+        if exc.status_code == 400:
+            # Only the framework raises a 400 (a body it cannot parse), with an English detail.
+            return unreadable_form()
         return error_page(exc.status_code, "Något gick fel", str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(_request: Request, _exc: RequestValidationError) -> Response:
+    async def bad_request(_request: Request, exc: RequestValidationError) -> Response:
+        if all(error["loc"][0] == "path" for error in exc.errors()):
+            # An id in the path that no row can have ("abc", 0, 2**64): a page that is not there.
+            return error_page(404, "Sidan finns inte", NOT_FOUND_TEXT)
+        return unreadable_form()
+
+    def unreadable_form() -> HTMLResponse:
         return error_page(
             400,
             "Formuläret kunde inte läsas",
@@ -438,7 +448,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         return RedirectResponse(f"/r/{quote(token)}/kvitto/{version}", status_code=303)
 
     @app.get("/r/{token}/kvitto/{version}", response_class=HTMLResponse)
-    def receipt(request: Request, token: str, version: int) -> HTMLResponse:
+    def receipt(request: Request, token: str, version: RowId) -> HTMLResponse:
         csrf = csrf_for(request)
         with dispatch_for(request, token) as (session, dispatch):
             answer = session.scalars(
@@ -462,7 +472,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
         )
 
     @app.get("/r/{token}/handlingar/{document_id}")
-    def get_handling(request: Request, token: str, document_id: int) -> Response:
+    def get_handling(request: Request, token: str, document_id: RowId) -> Response:
         with dispatch_for(request, token) as (session, dispatch):
             doc = session.get(Document, document_id)
             if doc is None or doc.case_id != dispatch.round.case_id:
@@ -470,7 +480,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
             return download(doc)
 
     @app.get("/r/{token}/filer/{document_id}")
-    def get_own_file(request: Request, token: str, document_id: int) -> Response:
+    def get_own_file(request: Request, token: str, document_id: RowId) -> Response:
         with dispatch_for(request, token) as (session, dispatch):
             doc = session.get(Document, document_id)
             own = {a.id for a in dispatch.answers}

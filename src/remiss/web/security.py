@@ -11,7 +11,9 @@ import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
+from fastapi import Path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +36,11 @@ CSRF_COOKIE = "remiss_csrf"
 CSRF_FIELD = "csrf"
 ADMIN_COOKIE = "remiss_admin"
 _TOKEN_IN_PATH = re.compile(r"^/r/[^/]+")
+
+# An id or version in a path, within an INTEGER column's range: PostgreSQL refuses to compare
+# a larger one with the column (integer out of range), and SQLite one beyond 64 bits
+# (OverflowError). FastAPI refuses it before any query, and the app answers 404.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def masked_path(path: str) -> str:
