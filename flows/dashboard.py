@@ -15,11 +15,12 @@ from prefect.artifacts import (
 from prefect.client.orchestration import get_client
 from prefect.events import emit_event
 from prefect.runtime import flow_run
+from sqlalchemy import select
 
 from remiss.dates import iso_local, utcnow
 from remiss.db import session_scope
 from remiss.feed import claim_events
-from remiss.models import Answer, Round
+from remiss.models import Answer, Dispatch, RemissinstansRow, Round
 from remiss.settings import load_settings
 from remiss.status import round_status, table_rows
 
@@ -38,9 +39,14 @@ def round_tags(round_id: int) -> tuple[str, list[str]]:
     """The round's diarienummer and its tags: the diarienummer and every remissinstans code."""
     settings = load_settings()
     with session_scope(settings.database_url) as session:
-        rnd = session.get_one(Round, round_id)
-        dnr = rnd.case.diarienummer
-        return dnr, [dnr, *(d.remissinstans.code for d in rnd.dispatches)]
+        dnr = session.get_one(Round, round_id).case.diarienummer
+        codes = session.scalars(
+            select(RemissinstansRow.code)
+            .join(Dispatch, Dispatch.remissinstans_id == RemissinstansRow.id)
+            .where(Dispatch.round_id == round_id)
+            .order_by(Dispatch.id)
+        )
+        return dnr, [dnr, *codes]
 
 
 def label_round_run(round_id: int, what: str) -> None:

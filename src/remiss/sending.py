@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import OperationalError
 
 from remiss import reminding
@@ -103,12 +103,6 @@ class _Claim:
             OutgoingMessage.attempts == self.attempt,
         ]
 
-    def still_ours(self, session: Any) -> bool:
-        count = session.scalar(
-            select(func.count()).select_from(OutgoingMessage).where(*self.ours())
-        )
-        return bool(count == 1)
-
     def finish(
         self,
         session: Any,
@@ -175,12 +169,15 @@ class _Claim:
         )
 
 
-def _load(session: Any, message_ids: list[int]) -> list[Any]:
-    """The messages and their dispatches in two queries, for a transaction working on all."""
+def _load(session: Any, message_ids: list[int]) -> tuple[list[OutgoingMessage], list[Dispatch]]:
+    """The messages and their dispatches in a few queries, for a transaction working on all.
+
+    Keep both lists while working on them: the session holds its objects only weakly.
+    """
     messages = list(
         session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(message_ids)))
     )
-    return messages + reminding.load_for_rules(session, list({m.dispatch_id for m in messages}))
+    return messages, reminding.load_for_rules(session, list({m.dispatch_id for m in messages}))
 
 
 def _claim(
@@ -268,9 +265,11 @@ def send_batch(
         to_send = _recover(claims, mailer, outcomes)
         emails = []
         with session_scope(settings.database_url) as session:
-            _held = _load(session, [c.message_id for c in to_send])
+            messages, _dispatches = _load(session, [c.message_id for c in to_send])
+            loaded = {m.id: m for m in messages}
             for claim in list(to_send):
-                if not claim.still_ours(session):
+                message = loaded[claim.message_id]
+                if (message.state, message.attempts) != ("sending", claim.attempt):
                     outcomes[claim.message_id] = SendOutcome(
                         claim.dispatch_id, "busy", "utskicket togs över av en annan process"
                     )
@@ -278,7 +277,6 @@ def send_batch(
                     continue
                 # Rendering a missiv gives the dispatch a fresh link: the token lives only
                 # in the message, and this attempt's message is the one that goes out.
-                message = session.get_one(OutgoingMessage, claim.message_id)
                 emails.append(build_message(session, message, settings=settings))
         # Each group of results is recorded as it comes, in one transaction: a backend
         # that sends one by one has each message marked sent before the next goes, so a

@@ -10,11 +10,12 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from remiss import dates
 from remiss.models import Answer, Dispatch, OutgoingMessage, Round
 from remiss.planning import motion_limit, motion_warning
+from remiss.reminding import load_for_rules
 from remiss.rounds import MISSIV
 from remiss.terms import POSITION_LABELS, PROGRESS_LABELS
 
@@ -129,6 +130,10 @@ def dispatch_status(
 
 
 def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
+    session = object_session(rnd)
+    assert session is not None
+    ids = list(session.scalars(select(Dispatch.id).where(Dispatch.round_id == rnd.id)))
+    _held = load_for_rules(session, ids)  # a few queries instead of several per dispatch
     case = rnd.case
     today = dates.local_today(now, tz)
     joint: dict[str, Answer] = {}
