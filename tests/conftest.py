@@ -92,6 +92,25 @@ def future_deadline(weeks: int = 8) -> dt.date:
     return day
 
 
+def settings_in_environment(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str
+) -> Settings:
+    """Settings set in the environment too (a flow's task loads its own), without any of
+    the test mailers' switches that another test may have left."""
+    for name in (
+        "REMISS_TEST_HANG_AFTER",
+        "REMISS_TEST_HANG_BEFORE",
+        "REMISS_TEST_FAIL_KEYS",
+        "REMISS_TEST_FLAKY",
+        "REMISS_CONFIG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REMISS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("REMISS_DATABASE_URL", database_url)
+    monkeypatch.setenv("REMISS_BASE_URL", "https://remiss.stockholm.example")
+    return load_settings()
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> SettingsFactory:
     def factory(database_url: str | None = None, **extra: str) -> Settings:

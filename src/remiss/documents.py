@@ -22,26 +22,29 @@ def store_file(source: Path, store: Path) -> StoredFile:
     return store_bytes(source.read_bytes(), store)
 
 
-def store_bytes(data: bytes, store: Path) -> StoredFile:
-    """Write `data` into `store` atomically and durably, named by its sha256.
-
-    A failed write (a full or read-only disk) leaves nothing behind: the temporary file goes.
-    """
-    digest = hashlib.sha256(data).hexdigest()
-    target = store / digest[:2] / digest
-    if target.exists():
-        return StoredFile(path=target, sha256=digest, size=len(data))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+def write_atomically(path: Path, data: bytes, *, suffix: str = "") -> None:
+    """Write beside the final name, fsync and rename: a reader never sees half a file, and
+    a failed write (a full or read-only disk) leaves nothing behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def store_bytes(data: bytes, store: Path) -> StoredFile:
+    """Write `data` into `store` atomically and durably, named by its sha256."""
+    digest = hashlib.sha256(data).hexdigest()
+    target = store / digest[:2] / digest
+    if target.exists():
+        return StoredFile(path=target, sha256=digest, size=len(data))
+    write_atomically(target, data)
     return StoredFile(path=target, sha256=digest, size=len(data), created=True)
 
 

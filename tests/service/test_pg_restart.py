@@ -49,8 +49,8 @@ from remiss.mail import OutgoingEmail
 from remiss.messages import PAMINNELSE_PREFIX
 from remiss.models import Dispatch, Event, OutgoingMessage
 from remiss.sending import SendOutcome, send_batch, send_message, send_missiv
-from remiss.settings import Settings, load_settings
-from tests.conftest import EXAMPLE_CASE
+from remiss.settings import Settings
+from tests.conftest import EXAMPLE_CASE, settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
 from tests.support.net import free_port
 
@@ -186,19 +186,8 @@ def settings(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Settings]:
     """Settings in the environment too: the flow's task loads its own."""
-    for name in (
-        "REMISS_TEST_HANG_AFTER",
-        "REMISS_TEST_HANG_BEFORE",
-        "REMISS_TEST_FAIL_KEYS",
-        "REMISS_TEST_FLAKY",
-        "REMISS_CONFIG",
-    ):
-        monkeypatch.delenv(name, raising=False)
     url = cluster.url(cluster.create_database())
-    monkeypatch.setenv("REMISS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("REMISS_DATABASE_URL", url)
-    monkeypatch.setenv("REMISS_BASE_URL", "https://remiss.stockholm.example")
-    s = load_settings()
+    s = settings_in_environment(monkeypatch, tmp_path / "data", url)
     operations.init(s, now=T0)
     yield s
     get_engine(url).dispose()

@@ -28,7 +28,8 @@ from remiss.mail.outbox import filename_for
 from remiss.messages import PAMINNELSE_PREFIX
 from remiss.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
 from remiss.sending import SendOutcome, send_message, send_missiv
-from remiss.settings import Settings, load_settings
+from remiss.settings import Settings
+from tests.conftest import settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -64,15 +65,7 @@ def d(text: str) -> dt.date:
 
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Settings:
-    """Settings in the environment too: the flow's task loads its own."""
-    for name in ("REMISS_TEST_HANG_AFTER", "REMISS_TEST_HANG_BEFORE", "REMISS_TEST_FAIL_KEYS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("REMISS_TEST_FLAKY", raising=False)
-    monkeypatch.delenv("REMISS_CONFIG", raising=False)
-    monkeypatch.setenv("REMISS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("REMISS_DATABASE_URL", database_url)
-    monkeypatch.setenv("REMISS_BASE_URL", "https://remiss.stockholm.example")
-    s = load_settings()
+    s = settings_in_environment(monkeypatch, tmp_path / "data", database_url)
     operations.init(s, now=T0)
     return s
 

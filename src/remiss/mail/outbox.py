@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from remiss.documents import write_atomically
 from remiss.mail.base import (
     Folder,
     InboxItem,
@@ -45,18 +45,7 @@ class OutboxMailer:
         if path.exists():
             return str(path)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            # Written beside its final name and renamed: a reader never sees half a message.
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(message.to_mime().as_bytes())
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(path, message.to_mime().as_bytes(), suffix=".eml")
         except OSError as exc:
             raise TemporaryMailError(
                 f"kunde inte skriva till utkorgen {self.directory}: {exc}"
