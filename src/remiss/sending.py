@@ -283,23 +283,11 @@ def send_batch(
         # crash leaves at most one in doubt; Exchange's batch is marked at once.
         pending = iter(to_send)
         for group in mailer.send_many(emails) if emails else iter(()):
-            done = list(itertools.islice(pending, len(group)))
-            with session_scope(settings.database_url) as session:
-                dispatches = reminding.load_for_rules(session, [c.dispatch_id for c in done])
-                rounds = {d.round_id for d in dispatches}
-                joint = {r: reminding.jointly_answered(session, r) for r in rounds}
-                for claim, result in zip(done, group, strict=True):
-                    if isinstance(result, PermanentMailError):
-                        outcomes[claim.message_id] = claim.finish(
-                            session, "failed", error=str(result)
-                        )
-                    elif isinstance(result, MailError):
-                        claim.release(session, str(result))
-                        retry[claim.message_id] = str(result)
-                    else:
-                        outcomes[claim.message_id] = claim.finish(
-                            session, "sent", provider_id=result, joint=joint
-                        )
+            finished, released = _record(
+                list(itertools.islice(pending, len(group))), group, settings=settings
+            )
+            outcomes.update(finished)
+            retry.update(released)
         if any(c.message_id not in outcomes and c.message_id not in retry for c in to_send):
             raise RuntimeError("e-postservern svarade inte för varje meddelande")
     except BaseException as exc:
@@ -314,6 +302,33 @@ def send_batch(
         first = next(iter(retry.values()))
         raise TemporarySendError(f"{len(retry)} meddelanden kunde inte skickas nu: {first}")
     return [outcomes[m] for m in message_ids]
+
+
+def _record(
+    claims: list[_Claim], results: list[str | MailError], *, settings: Settings
+) -> tuple[dict[int, SendOutcome], dict[int, str]]:
+    """Record one group of results in one transaction: (outcomes, released with reason).
+
+    Returned only once committed, so that a group whose transaction failed counts as
+    unrecorded, and its claims are given back.
+    """
+    outcomes: dict[int, SendOutcome] = {}
+    released: dict[int, str] = {}
+    with session_scope(settings.database_url) as session:
+        dispatches = reminding.load_for_rules(session, [c.dispatch_id for c in claims])
+        rounds = {d.round_id for d in dispatches}
+        joint = {r: reminding.jointly_answered(session, r) for r in rounds}
+        for claim, result in zip(claims, results, strict=True):
+            if isinstance(result, PermanentMailError):
+                outcomes[claim.message_id] = claim.finish(session, "failed", error=str(result))
+            elif isinstance(result, MailError):
+                claim.release(session, str(result))
+                released[claim.message_id] = str(result)
+            else:
+                outcomes[claim.message_id] = claim.finish(
+                    session, "sent", provider_id=result, joint=joint
+                )
+    return outcomes, released
 
 
 def _recover(
