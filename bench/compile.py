@@ -27,13 +27,15 @@ from fanout import BenchError, build_world, configure, machine, working_day_ahea
 from sqlalchemy import select  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
-from remiss import answers, dates, operations  # noqa: E402
-from remiss.compiling import extract_answer_texts  # noqa: E402
-from remiss.db import session_scope  # noqa: E402
-from remiss.models import Dispatch, Round  # noqa: E402
-from remiss.report import build_report  # noqa: E402
-from remiss.report_render import render_docx, render_html, render_pdf  # noqa: E402
-from remiss.uploads import check_file, upload_limits  # noqa: E402
+from remiss.answers import service as answers  # noqa: E402
+from remiss.core import dates  # noqa: E402
+from remiss.db.engine import session_scope  # noqa: E402
+from remiss.db.models import Dispatch, Round  # noqa: E402
+from remiss.report.compiling import extract_answer_texts  # noqa: E402
+from remiss.report.content import build_report  # noqa: E402
+from remiss.report.render import render_docx, render_html, render_pdf  # noqa: E402
+from remiss.rounds import start as operations  # noqa: E402
+from remiss.storage.uploads import check_file, upload_limits  # noqa: E402
 
 PARAGRAPH = (
     "Förvaltningen har tagit del av motionen och konstaterar att frågan berör flera av "

@@ -47,11 +47,11 @@ from fanout import (  # noqa: E402  (bench/ is the script's folder)
     working_day_ahead,
 )
 
-from remiss import operations  # noqa: E402
-from remiss.dates import utcnow  # noqa: E402
+from remiss.core.dates import utcnow  # noqa: E402
+from remiss.core.settings import Settings  # noqa: E402
 from remiss.mail.exchange import ExchangeMailer, clear_connections  # noqa: E402
-from remiss.sending import send_batch  # noqa: E402
-from remiss.settings import Settings  # noqa: E402
+from remiss.outbox.sending import send_batch  # noqa: E402
+from remiss.rounds import start as operations  # noqa: E402
 
 SENDER = "remiss@stockholm.example"
 KEY = "RemissIdempotencyKey"
@@ -69,7 +69,7 @@ def exchange(world: World, data_dir: Path, ews: RemoteEws) -> Settings:
         }
     )
     clear_connections()
-    from remiss.settings import load_settings
+    from remiss.core.settings import load_settings
 
     settings = load_settings()
     operations.init(settings, now=utcnow())

@@ -15,8 +15,8 @@ from pathlib import Path
 import pypdf
 from weasyprint import HTML
 
-from remiss.extract import extract_text
-from remiss.tjansteutlatande import parse
+from remiss.report.extract import extract_text
+from remiss.report.tjansteutlatande import parse
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_4cb3a211b484014c.txt"
 FALLBACK = Path(__file__).resolve().parents[1] / "tests" / "unit" / "fixtures_tu"

@@ -53,14 +53,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from remiss import operations
-from remiss.dates import utcnow
-from remiss.db import get_engine, session_scope
+from remiss.core.dates import utcnow
+from remiss.core.settings import Settings, load_settings
+from remiss.db.engine import get_engine, session_scope
+from remiss.db.models import Event, OutgoingMessage
 from remiss.mail import Attachment, OutgoingEmail, load_mailer
 from remiss.mail.outbox import OutboxMailer
-from remiss.models import Event, OutgoingMessage
-from remiss.sending import send_missiv
-from remiss.settings import Settings, load_settings
+from remiss.outbox.sending import send_missiv
+from remiss.rounds import start as operations
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

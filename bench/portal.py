@@ -39,13 +39,14 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from fanout import BenchError, build_world, configure, machine, working_day_ahead  # noqa: E402
 
-from remiss import dates, operations  # noqa: E402
+from remiss.core import dates  # noqa: E402
 from remiss.mail.outbox import OutboxMailer  # noqa: E402
-from remiss.sending import send_missiv  # noqa: E402
+from remiss.outbox.sending import send_missiv  # noqa: E402
+from remiss.rounds import start as operations  # noqa: E402
 
 SERVER = """
 import uvicorn
-from remiss.settings import load_settings
+from remiss.core.settings import load_settings
 from remiss.web.app import create_app
 uvicorn.run(create_app(load_settings(), trigger=None), host="127.0.0.1", port={port},
             access_log=False, log_level="warning")
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     # Plain http on loopback: with an https base_url the CSRF cookie would be Secure.
     os.environ["REMISS_BASE_URL"] = f"http://127.0.0.1:{port}"
-    from remiss.settings import load_settings
+    from remiss.core.settings import load_settings
 
     settings = load_settings()
     operations.init(settings, now=dates.utcnow())

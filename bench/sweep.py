@@ -42,10 +42,12 @@ from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from flows.reminders import queue_due_reminders  # noqa: E402
-from remiss import dates, operations, reminding  # noqa: E402
-from remiss.db import get_engine, session_scope  # noqa: E402
-from remiss.models import Dispatch, OutgoingMessage, Round  # noqa: E402
-from remiss.settings import Settings, load_settings  # noqa: E402
+from remiss.core import dates  # noqa: E402
+from remiss.core.settings import Settings, load_settings  # noqa: E402
+from remiss.db.engine import get_engine, session_scope  # noqa: E402
+from remiss.db.models import Dispatch, OutgoingMessage, Round  # noqa: E402
+from remiss.reminders import sweep as reminding  # noqa: E402
+from remiss.rounds import start as operations  # noqa: E402
 
 ROUNDS = 500
 TZ = "Europe/Stockholm"

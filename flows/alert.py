@@ -6,9 +6,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.dashboard import label_run, quietly
+from remiss.core.settings import load_settings
 from remiss.mail import load_mailer
-from remiss.messages import render
-from remiss.settings import load_settings
+from remiss.outbox.compose import render
 
 
 @flow(name="larm")

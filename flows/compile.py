@@ -8,12 +8,12 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.dashboard import label_round_run, publish_round, quietly
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.models import Round
-from remiss.report import build_report
-from remiss.report_render import FORMATS, render_markdown, slug, write_report
-from remiss.settings import load_settings
+from remiss.core.dates import utcnow
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Round
+from remiss.report.content import build_report
+from remiss.report.render import FORMATS, render_markdown, slug, write_report
 
 
 @task(name="skriv-remissammanställning")

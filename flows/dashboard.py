@@ -17,12 +17,12 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from sqlalchemy import select
 
-from remiss.dates import iso_local, utcnow
-from remiss.db import session_scope
-from remiss.feed import claim_events
-from remiss.models import Answer, Dispatch, RemissinstansRow, Round
-from remiss.settings import load_settings
-from remiss.status import round_status, table_rows
+from remiss.core.dates import iso_local, utcnow
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch, RemissinstansRow, Round
+from remiss.rounds.feed import claim_events
+from remiss.rounds.status import round_status, table_rows
 
 
 def label_run(name: str, tags: Iterable[str]) -> None:

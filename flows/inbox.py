@@ -9,11 +9,11 @@ from prefect import flow, get_run_logger, task
 
 from flows.dashboard import label_dated_run, publish_events, publish_round, quietly
 from flows.messages import ensure_mail_limit, mail_slot, process_answer
-from remiss import inbox
-from remiss.dates import utcnow
+from remiss.core.dates import utcnow
+from remiss.core.settings import load_settings
+from remiss.inbox import poll as inbox
 from remiss.mail import load_mailbox
-from remiss.settings import load_settings
-from remiss.uploads import upload_limits
+from remiss.storage.uploads import upload_limits
 
 
 @task(name="läs-brevlådan-meddelanden")

@@ -27,21 +27,21 @@ from flows.dashboard import (
     publish_events,
     quietly,
 )
-from remiss.compiling import extract_answer_texts, rounds_due
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.errors import RemissError
-from remiss.mail import load_mailer
-from remiss.models import Answer
-from remiss.processing import (
+from remiss.answers.processing import (
     mark_processed,
     message_states,
     queue_kvittens,
     unprocessed_answers,
     unsent_messages,
 )
-from remiss.sending import SEND_RETRIES, send_batch
-from remiss.settings import load_settings
+from remiss.core.dates import utcnow
+from remiss.core.errors import RemissError
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer
+from remiss.mail import load_mailer
+from remiss.outbox.sending import SEND_RETRIES, send_batch
+from remiss.report.compiling import extract_answer_texts, rounds_due
 
 # The Prefect global concurrency limit every call to the mail server holds a slot of:
 # all workers together stay below the server's throttling policy (mail_concurrency).

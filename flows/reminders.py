@@ -8,11 +8,11 @@ from prefect import flow, task
 
 from flows.dashboard import label_dated_run, publish_events, quietly
 from flows.messages import send_in_batches
-from remiss import reminding
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.sending import SEND_RETRIES
-from remiss.settings import load_settings
+from remiss.core.dates import utcnow
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.outbox.sending import SEND_RETRIES
+from remiss.reminders import sweep as reminding
 
 CLAIMS_PER_TRANSACTION = 100
 

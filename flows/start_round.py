@@ -11,10 +11,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.dashboard import label_round_run, publish_events, publish_round, quietly
 from flows.messages import send_in_batches
-from remiss import operations
-from remiss.dates import utcnow
-from remiss.errors import RemissError
-from remiss.settings import load_settings
+from remiss.core.dates import utcnow
+from remiss.core.errors import RemissError
+from remiss.core.settings import load_settings
+from remiss.rounds import start as operations
 
 
 class RoundIncomplete(RemissError):

@@ -33,8 +33,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from remiss import dates  # noqa: E402
-from remiss.reminders import load_policy, schedule  # noqa: E402
+from remiss.core import dates  # noqa: E402
+from remiss.reminders.policy import load_policy, schedule  # noqa: E402
 
 DATA = ROOT / "data" / "demo"
 CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from remiss.dates import is_working_day, local_today, utcnow
-from remiss.settings import Settings, load_settings
+from remiss.core.dates import is_working_day, local_today, utcnow
+from remiss.core.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"
@@ -54,7 +54,7 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     yield url
-    from remiss.db import get_engine
+    from remiss.db.engine import get_engine
 
     get_engine(url).dispose()
     drop_database(name)

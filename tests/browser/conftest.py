@@ -35,7 +35,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from remiss.dates import is_working_day
+from remiss.core.dates import is_working_day
 from tests.conftest import ROOT, future_deadline
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import REMISS, RunCli, status_json

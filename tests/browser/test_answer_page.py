@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from remiss.dates import local_today, utcnow
+from remiss.core.dates import local_today, utcnow
 from tests.browser.conftest import (
     DIARIENUMMER,
     ERROR_CASES,

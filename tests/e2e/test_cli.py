@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from remiss.dates import local_today, utcnow
+from remiss.core.dates import local_today, utcnow
 from tests.conftest import future_deadline
 from tests.e2e.conftest import RunCli, status_json
 from tests.support.mailers import send_calls

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from remiss.db import session_scope
-from remiss.models import Dispatch, Event
-from remiss.settings import load_settings
-from remiss.tokens import hash_token
+from remiss.core.settings import load_settings
+from remiss.core.tokens import hash_token
+from remiss.db.engine import session_scope
+from remiss.db.models import Dispatch, Event
 from tests.conftest import ROOT, future_deadline
 from tests.e2e.conftest import REMISS, RunCli, status_json
 from tests.support.mailers import SEND_LOG, send_calls

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from remiss.db import session_scope
-from remiss.models import Event, OutgoingMessage
-from remiss.settings import load_settings
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Event, OutgoingMessage
 from tests.conftest import ROOT
 from tests.e2e.conftest import REMISS, RunCli, status_json
 from tests.support.ews_server import EwsServer, Rights

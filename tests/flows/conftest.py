@@ -9,9 +9,9 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 import flows.messages as messages_module
-from remiss import operations
-from remiss.dates import utcnow
-from remiss.settings import Settings
+from remiss.core.dates import utcnow
+from remiss.core.settings import Settings
+from remiss.rounds import start as operations
 from tests.conftest import SettingsFactory
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.alert import alert
-from remiss.settings import Settings
+from remiss.core.settings import Settings
 
 
 def test_an_alert_mails_the_operator_once(

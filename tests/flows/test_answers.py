@@ -11,12 +11,12 @@ from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, tempor
 from sqlalchemy import select
 
 from flows.messages import process_answer, sweep
-from remiss import answers
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.models import Answer, Dispatch
-from remiss.settings import Settings
-from remiss.uploads import UploadLimits, check_files
+from remiss.answers import service as answers
+from remiss.core.dates import utcnow
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch
+from remiss.storage.uploads import UploadLimits, check_files
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.support.mailers import send_calls
 from tests.support.rounds import read_eml, start_and_send

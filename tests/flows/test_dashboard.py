@@ -22,11 +22,11 @@ from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.messages import sweep
 from flows.start_round import start_round
-from remiss import answers
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.models import Round
-from remiss.settings import Settings
+from remiss.answers import service as answers
+from remiss.core.dates import utcnow
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Round
 from tests.conftest import future_deadline
 
 DNR = "KS 2025/348"

@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from flows.inbox import poll_mailbox
 from flows.messages import MAIL_LIMIT
 from flows.start_round import start_round
-from remiss.db import session_scope
+from remiss.core.settings import Settings, load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Round
 from remiss.mail.exchange import clear_connections
-from remiss.models import Round
-from remiss.settings import Settings, load_settings
 from tests.conftest import future_deadline
 from tests.support.documents import pdf_bytes
 from tests.support.ews_server import EwsServer, Rights

@@ -14,9 +14,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.start_round import RoundIncomplete, send_round, start_round
-from remiss.db import session_scope
-from remiss.models import Dispatch, Round
-from remiss.settings import Settings
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Dispatch, Round
 from tests.conftest import future_deadline
 from tests.support.mailers import send_calls
 

@@ -15,21 +15,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from remiss import inbox, mailops, operations
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.errors import InputError, RemissError
+from remiss.core.dates import utcnow
+from remiss.core.errors import InputError, RemissError
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Event
+from remiss.inbox import mailbox as mailops
+from remiss.inbox import poll as inbox
 from remiss.mail.exchange import (
     PROCESSED_CATEGORY,
     ExchangeMailbox,
     ExchangeMailer,
     clear_connections,
 )
-from remiss.models import Event
-from remiss.sending import TemporarySendError, send_batch
-from remiss.settings import Settings
-from remiss.status import status_document
-from remiss.uploads import upload_limits
+from remiss.outbox.sending import TemporarySendError, send_batch
+from remiss.rounds import start as operations
+from remiss.rounds.status import status_document
+from remiss.storage.uploads import upload_limits
 from tests.conftest import SettingsFactory, future_deadline
 from tests.support.documents import pdf_bytes
 from tests.support.ews_server import EwsServer, Rights

@@ -9,17 +9,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from remiss import inbox, mailops
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.errors import ConflictError, InputError
+from remiss.core.dates import utcnow
+from remiss.core.errors import ConflictError, InputError
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch, Event, InboundMail, Round
+from remiss.inbox import mailbox as mailops
+from remiss.inbox import poll as inbox
 from remiss.mail.base import Folder, InboxItem
 from remiss.mail.outbox import FolderMailbox
-from remiss.models import Answer, Dispatch, Event, InboundMail, Round
-from remiss.report import build_report
-from remiss.settings import Settings
-from remiss.status import status_document
-from remiss.uploads import upload_limits
+from remiss.report.content import build_report
+from remiss.rounds.status import status_document
+from remiss.storage.uploads import upload_limits
 from tests.conftest import SettingsFactory
 from tests.support.documents import pdf_bytes
 from tests.support.incoming import read_receipt, reply, report

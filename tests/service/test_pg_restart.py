@@ -43,13 +43,13 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from flows.reminders import queue_due_reminders
-from remiss import operations
-from remiss.db import get_engine, session_scope
+from remiss.core.settings import Settings
+from remiss.db.engine import get_engine, session_scope
+from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import OutgoingEmail
-from remiss.messages import PAMINNELSE_PREFIX
-from remiss.models import Dispatch, Event, OutgoingMessage
-from remiss.sending import SendOutcome, send_batch, send_message, send_missiv
-from remiss.settings import Settings
+from remiss.outbox.compose import PAMINNELSE_PREFIX
+from remiss.outbox.sending import SendOutcome, send_batch, send_message, send_missiv
+from remiss.rounds import start as operations
 from tests.conftest import EXAMPLE_CASE, settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
 from tests.support.net import free_port

@@ -21,14 +21,17 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from flows.reminders import queue_due_reminders
-from remiss import anstand, answers, operations, reminding
-from remiss.dates import is_working_day
-from remiss.db import get_engine, session_scope
+from remiss.answers import anstand
+from remiss.answers import service as answers
+from remiss.core.dates import is_working_day
+from remiss.core.settings import Settings
+from remiss.db.engine import get_engine, session_scope
+from remiss.db.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
 from remiss.mail.outbox import filename_for
-from remiss.messages import PAMINNELSE_PREFIX
-from remiss.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
-from remiss.sending import SendOutcome, send_message, send_missiv
-from remiss.settings import Settings
+from remiss.outbox.compose import PAMINNELSE_PREFIX
+from remiss.outbox.sending import SendOutcome, send_message, send_missiv
+from remiss.reminders import sweep as reminding
+from remiss.rounds import start as operations
 from tests.conftest import settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
 

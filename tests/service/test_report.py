@@ -11,14 +11,16 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from remiss import anstand, answers, operations
-from remiss.db import session_scope
-from remiss.models import Answer, Dispatch, Round
-from remiss.report import build_report
-from remiss.report_render import render_docx, render_html, render_markdown, render_pdf
-from remiss.sending import send_missiv
-from remiss.settings import Settings
-from remiss.uploads import UploadLimits, check_files
+from remiss.answers import anstand
+from remiss.answers import service as answers
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch, Round
+from remiss.outbox.sending import send_missiv
+from remiss.report.content import build_report
+from remiss.report.render import render_docx, render_html, render_markdown, render_pdf
+from remiss.rounds import start as operations
+from remiss.storage.uploads import UploadLimits, check_files
 from tests.conftest import SettingsFactory
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.support.mailers import RecordingOutbox

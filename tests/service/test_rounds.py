@@ -15,15 +15,15 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
-from remiss import operations
-from remiss.db import alembic_config, session_scope
-from remiss.errors import ConflictError, InputError
+from remiss.core.errors import ConflictError, InputError
+from remiss.core.settings import Settings
+from remiss.core.tokens import hash_token
+from remiss.db.engine import alembic_config, session_scope
+from remiss.db.models import Case, Dispatch, Document, Event, OutgoingMessage, Round
 from remiss.mail import TemporaryMailError
-from remiss.models import Case, Dispatch, Document, Event, OutgoingMessage, Round
-from remiss.sending import TemporarySendError, send_missiv
-from remiss.settings import Settings
-from remiss.status import status_document
-from remiss.tokens import hash_token
+from remiss.outbox.sending import TemporarySendError, send_missiv
+from remiss.rounds import start as operations
+from remiss.rounds.status import status_document
 from tests.conftest import SettingsFactory
 from tests.support.mailers import RecordingOutbox, send_calls
 

@@ -30,10 +30,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from remiss import operations
-from remiss.dates import utcnow
-from remiss.db import session_scope
-from remiss.errors import InputError
+from remiss.core.dates import utcnow
+from remiss.core.errors import InputError
+from remiss.core.settings import Settings
+from remiss.core.tokens import hash_token
+from remiss.db.engine import session_scope
+from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import (
     Attachment,
     OutgoingEmail,
@@ -43,10 +45,8 @@ from remiss.mail import (
 )
 from remiss.mail.base import KEY_HEADER
 from remiss.mail.smtp import SmtpMailer
-from remiss.models import Dispatch, Event, OutgoingMessage
-from remiss.sending import TemporarySendError, send_missiv
-from remiss.settings import Settings
-from remiss.tokens import hash_token
+from remiss.outbox.sending import TemporarySendError, send_missiv
+from remiss.rounds import start as operations
 from tests.conftest import SettingsFactory, future_deadline
 from tests.support.net import free_port
 

@@ -15,9 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from remiss.core.settings import Settings
 from remiss.mail import OutgoingEmail, PermanentMailError, TemporaryMailError
 from remiss.mail.outbox import OutboxMailer
-from remiss.settings import Settings
 
 SEND_LOG = "send-calls.log"
 

@@ -8,10 +8,10 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 
-from remiss import operations
-from remiss.dates import utcnow
-from remiss.sending import send_missiv
-from remiss.settings import Settings
+from remiss.core.dates import utcnow
+from remiss.core.settings import Settings
+from remiss.outbox.sending import send_missiv
+from remiss.rounds import start as operations
 from tests.conftest import future_deadline
 from tests.support.mailers import RecordingOutbox
 

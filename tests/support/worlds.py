@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from remiss.dates import is_working_day, local_today, utcnow
+from remiss.core.dates import is_working_day, local_today, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PDF = ROOT / "examples" / "KS-2025-348" / "motion.pdf"

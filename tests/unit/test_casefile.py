@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from remiss.casefile import CaseFile, check_deadline, parse_case, plan_round
-from remiss.errors import InputError
-from remiss.register import Register, load_register, parse_register
+from remiss.cases.casefile import CaseFile, check_deadline, parse_case, plan_round
+from remiss.core.errors import InputError
+from remiss.register.instances import Register, load_register, parse_register
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"

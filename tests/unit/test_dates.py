@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from remiss import dates
+from remiss.core import dates
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from flows.deployments import deployments
-from remiss.settings import PROJECT_ROOT
+from remiss.core.settings import PROJECT_ROOT
 
 
 def declared() -> dict[str, dict[str, Any]]:

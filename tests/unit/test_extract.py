@@ -20,8 +20,8 @@ from docx.enum.text import WD_BREAK
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
-from remiss.errors import RemissError
-from remiss.extract import ExtractError, extract_text, normalise_text
+from remiss.core.errors import RemissError
+from remiss.report.extract import ExtractError, extract_text, normalise_text
 
 # --- Builders ------------------------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from remiss.rendering import file_size, swedish_list
-from remiss.sending import claim_is_stale
-from remiss.tokens import TOKEN_BYTES, hash_token, new_token, token_matches
+from remiss.core.rendering import file_size, swedish_list
+from remiss.core.tokens import TOKEN_BYTES, hash_token, new_token, token_matches
+from remiss.outbox.sending import claim_is_stale
 
 # --- swedish_list and file_size ------------------------------------------------------------
 

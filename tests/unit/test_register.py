@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from remiss.errors import InputError
-from remiss.register import KINDS, Register, load_register, parse_register
+from remiss.core.errors import InputError
+from remiss.register.instances import KINDS, Register, load_register, parse_register
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_REGISTER = ROOT / "config" / "remissinstanser.yaml"

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remiss.dates import deadline_end, is_working_day
-from remiss.errors import InputError
-from remiss.reminders import (
+from remiss.core.dates import deadline_end, is_working_day
+from remiss.core.errors import InputError
+from remiss.reminders.policy import (
     ESKALERING,
     FORE,
     SEN,

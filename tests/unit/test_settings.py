@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from remiss.errors import InputError
-from remiss.settings import PROJECT_ROOT, Settings, load_settings
+from remiss.core.errors import InputError
+from remiss.core.settings import PROJECT_ROOT, Settings, load_settings
 
 ConfigWriter = Callable[[str], Path]
 

@@ -25,8 +25,8 @@ from docx.enum.text import WD_BREAK
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
-from remiss.extract import extract_text
-from remiss.tjansteutlatande import Tjansteutlatande, parse, summary_for_report
+from remiss.report.extract import extract_text
+from remiss.report.tjansteutlatande import Tjansteutlatande, parse, summary_for_report
 from tests.unit.test_extract import build_odt, odt_inline
 
 SEED = Path("/work/shared/seeds/000_4cb3a211b484014c.txt")

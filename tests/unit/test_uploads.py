@@ -15,8 +15,8 @@ from types import TracebackType
 
 import pytest
 
-from remiss.errors import RemissError
-from remiss.uploads import (
+from remiss.core.errors import RemissError
+from remiss.storage.uploads import (
     CheckedFile,
     UploadError,
     UploadLimits,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from remiss.settings import Settings
+from remiss.core.settings import Settings
 from remiss.web.app import create_app
 from tests.conftest import SettingsFactory
 from tests.support.rounds import start_and_send

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from remiss import operations
-from remiss.dates import utcnow
+from remiss.core.dates import utcnow
+from remiss.rounds import start as operations
 from tests.conftest import ROOT, SettingsFactory
 
 

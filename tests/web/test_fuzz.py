@@ -44,10 +44,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
-from remiss.dates import local_today, utcnow
-from remiss.db import session_scope
-from remiss.models import Anstand, Answer, Dispatch, Document, Event
-from remiss.terms import STALLNINGSTAGANDEN
+from remiss.core.dates import local_today, utcnow
+from remiss.core.terms import STALLNINGSTAGANDEN
+from remiss.db.engine import session_scope
+from remiss.db.models import Anstand, Answer, Dispatch, Document, Event
 from remiss.web import admin
 from remiss.web.security import ADMIN_COOKIE, CSRF_COOKIE
 from tests.conftest import future_deadline

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from remiss.db import session_scope
-from remiss.models import Answer, Dispatch, Document, Round
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch, Document, Round
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.web.conftest import Portal
 

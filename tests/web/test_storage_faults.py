@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from remiss.documents import read_verified
+from remiss.storage.documents import read_verified
 from tests.support.documents import pdf_bytes
 from tests.web.conftest import Portal
 from tests.web.test_portal import answer_form, answers_of, files

@@ -10,10 +10,10 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from remiss.keys import message_ref
+from remiss.core.keys import message_ref
 
 if TYPE_CHECKING:
-    from remiss.settings import Settings
+    from remiss.core.settings import Settings
 
 KEY_HEADER = "X-Remiss-Key"
 
@@ -173,7 +173,7 @@ def load_mailer(settings: Settings) -> Mailer:
         return ExchangeMailer(settings)
     module_name, sep, attr = backend.partition(":")
     if not sep:
-        from remiss.errors import InputError
+        from remiss.core.errors import InputError
 
         raise InputError(
             "okänd e-postbakände; använd outbox, smtp, exchange eller modul:fabrik",
@@ -192,7 +192,7 @@ def load_mailbox(settings: Settings) -> Mailbox:
 
         return ExchangeMailbox(settings)
     if settings.mail_backend == "smtp":
-        from remiss.errors import InputError
+        from remiss.core.errors import InputError
 
         raise InputError(
             "SMTP-bakänden kan bara skicka; svar per e-post läses med exchange (eller "

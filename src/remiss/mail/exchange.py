@@ -50,7 +50,8 @@ from exchangelib import errors as ews_errors
 from exchangelib.items import SEND_AND_SAVE_COPY  # type: ignore[import-untyped]
 from exchangelib.protocol import Protocol  # type: ignore[import-untyped]
 
-from remiss.errors import InputError, RemissError
+from remiss.core.errors import InputError, RemissError
+from remiss.core.settings import EWS_SECRET_VARIABLE, Settings
 from remiss.mail.base import (
     InboxItem,
     MailError,
@@ -58,7 +59,6 @@ from remiss.mail.base import (
     PermanentMailError,
     TemporaryMailError,
 )
-from remiss.settings import EWS_SECRET_VARIABLE, Settings
 
 PROCESSED_CATEGORY = "Remiss behandlad"
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from remiss.documents import write_atomically
 from remiss.mail.base import (
     Folder,
     InboxItem,
@@ -17,6 +16,7 @@ from remiss.mail.base import (
     TemporaryMailError,
     send_one_by_one,
 )
+from remiss.storage.documents import write_atomically
 
 
 def filename_for(key: str) -> str:

@@ -51,7 +51,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from remiss.errors import InputError
+from remiss.core.errors import InputError
+from remiss.core.settings import SMTP_PASSWORD_VARIABLE, Settings, SmtpSecurity
 from remiss.mail.base import (
     MailError,
     OutgoingEmail,
@@ -59,7 +60,6 @@ from remiss.mail.base import (
     TemporaryMailError,
     send_one_by_one,
 )
-from remiss.settings import SMTP_PASSWORD_VARIABLE, Settings, SmtpSecurity
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from jinja2 import Environment
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from remiss import dates
-from remiss.db import session_scope
-from remiss.models import Document, Round
-from remiss.settings import Settings
-from remiss.status import round_status, table_rows
-from remiss.terms import POSITION_LABELS
+from remiss.core import dates
+from remiss.core.settings import Settings
+from remiss.core.terms import POSITION_LABELS
+from remiss.db.engine import session_scope
+from remiss.db.models import Document, Round
+from remiss.rounds.status import round_status, table_rows
 from remiss.web.security import (
     ADMIN_COOKIE,
     CSRF_COOKIE,

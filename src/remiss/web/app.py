@@ -20,16 +20,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from remiss import answers, dates
-from remiss.db import session_scope
-from remiss.documents import StoredFile, read_verified
-from remiss.errors import InputError
-from remiss.models import Answer, Dispatch, Document
-from remiss.rendering import environment
-from remiss.settings import Settings
-from remiss.status import progress
-from remiss.terms import POSITION_LABELS, PROGRESS_LABELS, STALLNINGSTAGANDEN
-from remiss.uploads import UploadError, check_files, content_disposition, upload_limits
+from remiss.answers import service as answers
+from remiss.core import dates
+from remiss.core.errors import InputError
+from remiss.core.rendering import environment
+from remiss.core.settings import Settings
+from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS, STALLNINGSTAGANDEN
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch, Document
+from remiss.rounds.status import progress
+from remiss.storage.documents import StoredFile, read_verified
+from remiss.storage.uploads import UploadError, check_files, content_disposition, upload_limits
 from remiss.web import admin
 from remiss.web.security import (
     CSRF_COOKIE,

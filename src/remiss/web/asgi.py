@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from remiss.settings import Settings, load_settings
+from remiss.core.settings import Settings, load_settings
 from remiss.web.app import Trigger, create_app
 from remiss.web.trigger import announce, process_in_background
 

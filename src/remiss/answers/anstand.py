@@ -1,0 +1,75 @@
+"""Stadsledningskontoret's decisions on requests for anstånd."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from remiss.core import dates
+from remiss.core.errors import ConflictError, InputError, NotFoundError
+from remiss.db.models import Anstand, Dispatch, Event, OutgoingMessage
+from remiss.outbox.compose import ANSTAND_BESLUT
+from remiss.reminders import sweep as reminding
+from remiss.rounds.service import queue_message
+
+
+def pending(session: Session, round_id: int | None = None) -> list[Anstand]:
+    query = select(Anstand).where(Anstand.state == "requested").order_by(Anstand.id)
+    if round_id is not None:
+        query = query.join(Dispatch).where(Dispatch.round_id == round_id)
+    return list(session.scalars(query))
+
+
+def decide(
+    session: Session,
+    anstand_id: int,
+    *,
+    grant: bool,
+    now: dt.datetime,
+    tz: str,
+    new_date: dt.date | None = None,
+    note: str | None = None,
+) -> OutgoingMessage:
+    """Grant (moving the dispatch's deadline) or refuse; returns the decision e-mail to send."""
+    request = session.get(Anstand, anstand_id)
+    if request is None:
+        raise NotFoundError(f"Det finns ingen begäran om anstånd med nummer {anstand_id}.")
+    if request.state != "requested":
+        verdict = {"granted": "beviljad", "refused": "avslagen"}.get(request.state, request.state)
+        raise ConflictError(f"Begäran {anstand_id} är redan avgjord ({verdict}).")
+    dispatch = request.dispatch
+    if grant:
+        day = new_date or request.requested_date
+        if not dates.is_working_day(day):
+            raise InputError(
+                f"svarsdagen måste vara en arbetsdag ({dates.non_working_reason(day)})",
+                field="--date",
+                value=day.isoformat(),
+            )
+        if day <= dispatch.deadline:
+            raise InputError(
+                "ett anstånd måste gå längre än nuvarande svarsdag "
+                f"{dispatch.deadline.isoformat()}",
+                field="--date",
+                value=day.isoformat(),
+            )
+        request.granted_date = day
+        previous = dispatch.deadline
+        dispatch.deadline = day
+    request.state = "granted" if grant else "refused"
+    request.decided_at = now
+    request.decision_note = (note or "").strip() or None
+    session.add(
+        Event(
+            dispatch_id=dispatch.id,
+            at=now,
+            kind="anstand_granted" if grant else "anstand_refused",
+            detail={"anstand_id": request.id}
+            | ({"from": previous.isoformat(), "to": day.isoformat()} if grant else {}),
+        )
+    )
+    message = queue_message(session, dispatch, ANSTAND_BESLUT, request.id)
+    reminding.refresh(session, dispatch, tz=tz)  # the whole schedule follows the new deadline
+    return message

@@ -1,0 +1,182 @@
+"""`remiss up`: the whole service on one machine, until Ctrl-C or SIGTERM.
+
+Three processes, each in its own process group so that stopping reaches their children:
+a Prefect server (SQLite in PREFECT_HOME unless PREFECT_API_DATABASE_CONNECTION_URL says
+otherwise; its UI on `ui_port`), `python -m flows.serve` serving every deployment with
+its schedules and triggers, and the answer page (`remiss portal`), which hands answers
+on as events (answer_trigger: event).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from remiss.core.errors import InputError, RemissError
+from remiss.core.settings import PROJECT_ROOT, Settings
+
+BIN = Path(sys.executable).parent
+
+# Prefect's own database grows with every run and event; these keep it bounded.
+RETENTION = {
+    # Delete events (and their resources) older than 30 days.
+    "PREFECT_SERVER_EVENTS_RETENTION_PERIOD": "P30D",
+    # Vacuum old events and finished flow runs (with their logs and artifacts).
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(90 * 24 * 3600),
+}
+
+
+@dataclass
+class Service:
+    settings: Settings
+    host: str = "127.0.0.1"
+    ui_port: int = 4200
+    port: int = 8000
+    say: Callable[[str], None] = print
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.ui_port}/api"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("PREFECT_HOME", str(self.settings.data_dir / "prefect"))
+        env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        for key, value in RETENTION.items():
+            env.setdefault(key, value)
+        env["PREFECT_API_URL"] = self.api_url
+        env["REMISS_ANSWER_TRIGGER"] = "event"
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        return env
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.settings.data_dir / "logs" / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            args,
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.processes.append((name, process))
+
+    def run(self) -> int:
+        for port, what in ((self.ui_port, "Prefect"), (self.port, "svarssidan")):
+            if _in_use(self.host, port):
+                raise InputError(
+                    f"porten {port} ({what}) används redan; stoppa det som lyssnar där "
+                    "eller välj en annan port",
+                    value=port,
+                )
+        (self.settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        env = self.environment()
+        stop = _StopSignal()
+        try:
+            self.start(
+                "prefect-server",
+                [str(BIN / "prefect"), "server", "start", "--host", self.host,
+                 "--port", str(self.ui_port)],
+                env,
+            )  # fmt: skip
+            self._wait_for_server(stop)
+            self.start("deployments", [sys.executable, "-m", "flows.serve"], env)
+            self.start(
+                "portal",
+                [str(BIN / "remiss"), "portal", "--host", self.host, "--port", str(self.port)],
+                env,
+            )
+            self.say(f"Prefect (flöden, körningar, händelser): http://{self.host}:{self.ui_port}")
+            self.say(f"Svarssidan: http://{self.host}:{self.port}/  (översikten: /admin)")
+            self.say(f"Loggar: {self.settings.data_dir / 'logs'}")
+            self.say("Stoppa med Ctrl-C.")
+            while not stop.requested:
+                for name, process in self.processes:
+                    if process.poll() is not None:
+                        raise RemissError(
+                            f"{name} stannade (kod {process.returncode}); se "
+                            f"{self.settings.data_dir / 'logs' / (name + '.log')}"
+                        )
+                time.sleep(0.5)
+            return 0
+        finally:
+            self.stop_all()
+            stop.restore()
+
+    def _wait_for_server(self, stop: _StopSignal) -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not stop.requested:
+            _name, process = self.processes[0]
+            if process.poll() is not None:
+                raise RemissError(
+                    f"Prefects server startade inte; se {self.settings.data_dir / 'logs'}"
+                )
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        if not stop.requested:
+            raise RemissError("Prefects server svarade inte inom tre minuter")
+
+    def stop_all(self) -> None:
+        # The portal and the deployments first, the server they report to last.
+        for _name, process in reversed(self.processes):
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.processes.clear()
+
+
+class _StopSignal:
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = {
+            sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """Linux: should `remiss up` itself be killed (SIGKILL), its services get SIGTERM
+    instead of running on without it (seen: servers left behind by a killed test)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def _in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0

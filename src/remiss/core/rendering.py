@@ -1,0 +1,49 @@
+"""Jinja2 environment for e-mails (and later pages and reports), with Swedish filters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from remiss.core import dates
+
+
+def swedish_list(items: list[str] | tuple[str, ...]) -> str:
+    """'a, b och c'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} och {items[-1]}"
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} byte"
+    if size < 1024 * 1023.5:
+        return f"{round(size / 1024)} kB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+def first_upper(text: str) -> str:
+    """Capital first letter, the rest untouched (Jinja's capitalize lowers names)."""
+    return text[:1].upper() + text[1:]
+
+
+@lru_cache(maxsize=4)
+def environment(templates_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["datum"] = dates.swedish_date
+    env.filters["tidpunkt"] = dates.swedish_datetime
+    env.filters["lista"] = swedish_list
+    env.filters["filstorlek"] = file_size
+    env.filters["forsta_versal"] = first_upper
+    return env

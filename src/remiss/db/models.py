@@ -1,0 +1,363 @@
+"""The domain model (SQLAlchemy 2, typed ORM). Schema changes go through Alembic."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+    false,
+    inspect,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from remiss.core.dates import utcnow
+from remiss.core.keys import message_ref
+from remiss.core.terms import ARENDETYPER
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store aware UTC instants")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class RemissinstansRow(Base):
+    """A remissinstans as last synchronised from the register."""
+
+    __tablename__ = "remissinstans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30))
+    email: Mapped[str] = mapped_column(String(320))
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Case(Base):
+    """A snapshot of the case as it was sent in one round."""
+
+    __tablename__ = "arende"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    diarienummer: Mapped[str] = mapped_column(String(100), index=True)
+    rubrik: Mapped[str] = mapped_column(Text)
+    arendetyp: Mapped[str] = mapped_column(String(30))
+    vackt: Mapped[dt.date | None] = mapped_column(Date)
+    handlaggare_namn: Mapped[str] = mapped_column(String(200))
+    handlaggare_epost: Mapped[str] = mapped_column(String(320))
+    missiv: Mapped[str | None] = mapped_column(Text)
+    source_path: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    motionarer: Mapped[list[Motionar]] = relationship(
+        order_by="Motionar.position", cascade="all, delete-orphan"
+    )
+    att_satser: Mapped[list[AttSats]] = relationship(
+        order_by="AttSats.number", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        order_by="Document.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def arendetyp_label(self) -> str:
+        return ARENDETYPER.get(self.arendetyp, self.arendetyp)
+
+
+class Motionar(Base):
+    __tablename__ = "motionar"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("arende.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    namn: Mapped[str] = mapped_column(String(200))
+    parti: Mapped[str] = mapped_column(String(50))
+
+
+class AttSats(Base):
+    __tablename__ = "att_sats"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("arende.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Document(Base):
+    """A stored file: a handling sent with a case (later also answer documents)."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("arende.id"), index=True)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("remissvar.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Extracted once, when the answer is processed; never again at compile time.
+    text: Mapped[str | None] = mapped_column(Text)
+    text_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Round(Base):
+    """A remissomgång: one case sent to a set of remissinstanser."""
+
+    __tablename__ = "remissomgang"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("arende.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    svar_senast: Mapped[dt.date] = mapped_column(Date)
+    base_url: Mapped[str] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When a remissammanställning was last compiled by itself (complete, or deadline passed).
+    auto_compiled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The reminder policy in force for this round (config/paminnelser.yaml + the case file).
+    reminder_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    case: Mapped[Case] = relationship()
+    dispatches: Mapped[list[Dispatch]] = relationship(
+        back_populates="round", order_by="Dispatch.id", cascade="all, delete-orphan"
+    )
+
+
+class Dispatch(Base):
+    """One remissinstans in one round: its own deadline, state and link."""
+
+    __tablename__ = "utskick"
+    __table_args__ = (UniqueConstraint("round_id", "remissinstans_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("remissomgang.id"))
+    remissinstans_id: Mapped[int] = mapped_column(ForeignKey("remissinstans.id"))
+    # The name and address used for this round, as they were when it started.
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(320))
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    # sha256 of the answer-link token; the token itself is never stored.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the remissinstans has done, each set once by the answer page.
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    their_diarienummer: Mapped[str | None] = mapped_column(String(100))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    declined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    # Random per link; with the secret key it gives the token again (for reminders).
+    token_nonce: Mapped[str | None] = mapped_column(String(64))
+    # When the reminder sweep next needs to look at this dispatch; NULL: never.
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # From the mailbox: Exchange's delivery report, a non-delivery report, a read receipt.
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    round: Mapped[Round] = relationship(back_populates="dispatches")
+    remissinstans: Mapped[RemissinstansRow] = relationship()
+    messages: Mapped[list[OutgoingMessage]] = relationship(
+        back_populates="dispatch", order_by="OutgoingMessage.id"
+    )
+    events: Mapped[list[Event]] = relationship(order_by="Event.id")
+    answers: Mapped[list[Answer]] = relationship(order_by="Answer.version")
+    anstand: Mapped[list[Anstand]] = relationship(order_by="Anstand.id")
+
+    @property
+    def current_answer(self) -> Answer | None:
+        return self.answers[-1] if self.answers else None
+
+
+class Answer(Base):
+    """One version of a remissinstans's answer. Versions are only ever added."""
+
+    __tablename__ = "remissvar"
+    __table_args__ = (UniqueConstraint("dispatch_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    position: Mapped[str] = mapped_column(String(30))
+    # att-sats number (as text, JSON keys) -> position
+    att_sats_positions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    summary: Mapped[str | None] = mapped_column(Text)
+    decision_date: Mapped[dt.date | None] = mapped_column(Date)
+    decision_paragraph: Mapped[str | None] = mapped_column(String(50))
+    # codes of the other remissinstanser this answer is given jointly with
+    joint_with: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reservationer: Mapped[str | None] = mapped_column(Text)
+    sarskilda_uttalanden: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # An answer that came by e-mail has no position until a person has read it: it is
+    # stored with needs_review, and the review adds the next version with the position.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    email_message_id: Mapped[str | None] = mapped_column(String(300))
+
+    dispatch: Mapped[Dispatch] = relationship(back_populates="answers")
+    documents: Mapped[list[Document]] = relationship(order_by="Document.position")
+
+
+class Anstand(Base):
+    """A request for a later deadline, and stadsledningskontoret's decision on it."""
+
+    __tablename__ = "anstand"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    requested_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="requested")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    granted_date: Mapped[dt.date | None] = mapped_column(Date)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    dispatch: Mapped[Dispatch] = relationship(back_populates="anstand")
+
+
+class OutgoingMessage(Base):
+    """A claim on one e-mail: the unique key makes every message go out at most once."""
+
+    __tablename__ = "utgaende_meddelande"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    provider_id: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The Message-ID's local part (remiss.keys.message_ref): a reply's In-Reply-To finds it.
+    message_ref: Mapped[str | None] = mapped_column(
+        String(32),
+        index=True,
+        default=lambda ctx: message_ref(ctx.get_current_parameters()["idempotency_key"]),
+    )
+
+    dispatch: Mapped[Dispatch] = relationship(back_populates="messages")
+
+
+class InboundMail(Base):
+    """A message read from the remiss mailbox, once: its key stops a second processing."""
+
+    __tablename__ = "inkommande_post"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The Message-ID, or a hash of the whole message when it has none.
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(30))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("utskick.id"), index=True)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("remissvar.id"))
+    folder: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FeedCursor(Base):
+    """How far the event log has been published to Prefect's event feed (one row)."""
+
+    __tablename__ = "handelseflode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Event(Base):
+    """Append-only log of everything that happens to a dispatch."""
+
+    __tablename__ = "handelse"
+    __table_args__ = (Index("ix_handelse_dispatch_at", "dispatch_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@event.listens_for(Session, "before_flush")
+def _records_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
+    """Events and answers are public records: never changed or removed once stored."""
+    for obj in session.deleted:
+        if isinstance(obj, Event | Answer):
+            raise RuntimeError(f"{type(obj).__name__} is append-only and cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, Event) and session.is_modified(obj):
+            raise RuntimeError("the event log is append-only: an Event cannot be changed")
+        if isinstance(obj, Answer):
+            state = inspect(obj)
+            changed = {a.key for a in state.attrs if a.history.has_changes()}
+            if changed - {"processed_at", "documents"}:
+                raise RuntimeError(f"an answer is append-only: cannot change {sorted(changed)}")

@@ -1,0 +1,194 @@
+"""Every e-mail the system sends, from templates/email/<kind>.{subject.txt,text.txt,html}."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from remiss.core.rendering import environment
+from remiss.core.settings import Settings
+from remiss.core.terms import POSITION_LABELS
+from remiss.core.tokens import derive_token, hash_token, new_nonce
+from remiss.db.models import Anstand, Answer, Dispatch, OutgoingMessage
+from remiss.inbox.parse import subject_tag
+from remiss.mail import Attachment, OutgoingEmail
+from remiss.reminders.policy import ESKALERING
+from remiss.rounds.service import MISSIV
+from remiss.storage.documents import read_verified
+
+KVITTENS = "kvittens"
+ANSTAND_BESLUT = "anstand_beslut"
+PAMINNELSE_PREFIX = "paminnelse_"
+ESCALATION_ROLES = {"förvaltningschef", "eskalering", "vd", "ordförande"}
+
+
+def answer_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/r/{token}"
+
+
+def _case_context(dispatch: Dispatch, settings: Settings) -> dict[str, Any]:
+    case = dispatch.round.case
+    return {
+        "arende": case,
+        "instans": dispatch,
+        "motionarer": [f"{m.namn} ({m.parti})" for m in case.motionarer],
+        "att_satser": [a.text for a in case.att_satser],
+        "svar_senast": dispatch.deadline,
+        "avsandare": settings.sender_name,
+        "stallningstaganden": POSITION_LABELS,
+        # In every subject: a reply that lost its In-Reply-To still finds its dispatch.
+        "tagg": subject_tag(dispatch.id, dispatch.round.uid),
+    }
+
+
+def render(
+    name: str,
+    context: dict[str, Any],
+    *,
+    key: str,
+    to: tuple[str, ...],
+    settings: Settings,
+    cc: tuple[str, ...] = (),
+    attachments: tuple[Attachment, ...] = (),
+) -> OutgoingEmail:
+    env = environment(settings.templates_dir)
+    subject = env.get_template(f"email/{name}.subject.txt").render(context)
+    return OutgoingEmail(
+        idempotency_key=key,
+        to=to,
+        cc=tuple(a for a in dict.fromkeys(cc) if a not in to),
+        subject=" ".join(subject.split()),
+        text=env.get_template(f"email/{name}.text.txt").render(context),
+        html=env.get_template(f"email/{name}.html").render(context),
+        sender=settings.sender_address,
+        sender_name=settings.sender_name,
+        reply_to=settings.sender_address,
+        attachments=attachments,
+    )
+
+
+def dispatch_link(dispatch: Dispatch, settings: Settings) -> str:
+    """The dispatch's current link, made again from its nonce (only the hash is stored)."""
+    if dispatch.token_nonce is None:
+        raise ValueError(f"dispatch {dispatch.id} has no link yet")
+    token = derive_token(settings.secret_key(), dispatch.id, dispatch.token_nonce)
+    if dispatch.token_hash != hash_token(token):
+        raise ValueError("the secret key has changed since the link was sent")
+    return answer_link(dispatch.round.base_url, token)
+
+
+def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
+    dispatch = message.dispatch
+    # A fresh link for each attempt: this attempt's message is the one that goes out.
+    dispatch.token_nonce = new_nonce()
+    token = derive_token(settings.secret_key(), dispatch.id, dispatch.token_nonce)
+    dispatch.token_hash = hash_token(token)
+    documents = dispatch.round.case.documents
+    context = _case_context(dispatch, settings) | {
+        "link": answer_link(dispatch.round.base_url, token),
+        "handlingar": documents,
+    }
+    return render(
+        "missiv",
+        context,
+        key=message.idempotency_key,
+        to=(dispatch.email,),
+        settings=settings,
+        attachments=tuple(
+            Attachment(
+                filename=doc.filename,
+                content_type=doc.content_type,
+                data=read_verified(Path(doc.storage_path), doc.sha256),
+            )
+            for doc in documents
+        ),
+    )
+
+
+def _kvittens(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
+    dispatch = message.dispatch
+    answer = session.scalars(
+        select(Answer).where(Answer.dispatch_id == dispatch.id, Answer.version == message.stage)
+    ).one()
+    names = {d.remissinstans.code: d.name for d in dispatch.round.dispatches}
+    context = _case_context(dispatch, settings) | {
+        "svar": answer,
+        "gemensamt": [names.get(code, code) for code in answer.joint_with],
+    }
+    return render(
+        "kvittens",
+        context,
+        key=message.idempotency_key,
+        to=(dispatch.email,),
+        cc=(answer.contact_email,) if answer.contact_email else (),
+        settings=settings,
+    )
+
+
+def _anstand_beslut(
+    session: Session, message: OutgoingMessage, settings: Settings
+) -> OutgoingEmail:
+    dispatch = message.dispatch
+    request = session.get_one(Anstand, message.stage)
+    context = _case_context(dispatch, settings) | {"anstand": request}
+    return render(
+        "anstand_beslut",
+        context,
+        key=message.idempotency_key,
+        to=(dispatch.email,),
+        cc=(request.requested_by,) if request.requested_by else (),
+        settings=settings,
+    )
+
+
+def escalation_contacts(dispatch: Dispatch) -> list[dict[str, Any]]:
+    return [
+        c
+        for c in dispatch.remissinstans.contacts
+        if (c.get("roll") or "").lower() in ESCALATION_ROLES
+    ]
+
+
+def reminder_recipients(
+    dispatch: Dispatch, stage_kind: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(to, cc): escalations go to the escalation contact with the handläggare in copy."""
+    handlaggare = dispatch.round.case.handlaggare_epost
+    if stage_kind == ESKALERING:
+        escalation = escalation_contacts(dispatch)
+        if escalation:
+            return tuple(c["epost"] for c in escalation), (dispatch.email, handlaggare)
+        return (dispatch.email,), (handlaggare,)
+    return (dispatch.email,), ((dispatch.contact_email,) if dispatch.contact_email else ())
+
+
+def _paminnelse(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
+    dispatch = message.dispatch
+    name = message.kind.removeprefix(PAMINNELSE_PREFIX)
+    stage_kind = name.rstrip("0123456789")
+    to, cc = reminder_recipients(dispatch, stage_kind)
+    escalation = escalation_contacts(dispatch)
+    context = _case_context(dispatch, settings) | {
+        "steg": stage_kind,
+        "dagar": int(name[len(stage_kind) :] or 0),
+        "link": dispatch_link(dispatch, settings),
+        "eskaleringskontakt": escalation[0] if escalation else None,
+        "anstand_beviljat": any(a.state == "granted" for a in dispatch.anstand),
+    }
+    return render(
+        "paminnelse", context, key=message.idempotency_key, to=to, cc=cc, settings=settings
+    )
+
+
+_BUILDERS = {MISSIV: _missiv, KVITTENS: _kvittens, ANSTAND_BESLUT: _anstand_beslut}
+
+
+def build_message(
+    session: Session, message: OutgoingMessage, *, settings: Settings
+) -> OutgoingEmail:
+    if message.kind.startswith(PAMINNELSE_PREFIX):
+        return _paminnelse(session, message, settings)
+    return _BUILDERS[message.kind](session, message, settings)

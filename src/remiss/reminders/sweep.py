@@ -1,0 +1,261 @@
+"""Reminders in the database: which dispatches are due, claiming each stage once.
+
+The sweep reads only dispatches whose indexed `next_reminder_at` has passed, so its
+work grows with what is due, not with the number of open dispatches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
+
+from remiss.core import dates
+from remiss.core.dates import utcnow
+from remiss.db.models import Answer, Dispatch, Event, OutgoingMessage, Round
+from remiss.outbox.compose import PAMINNELSE_PREFIX, reminder_recipients
+from remiss.reminders.policy import (
+    DispatchFacts,
+    Policy,
+    Stage,
+    due_stage,
+    next_reminder_at,
+    parse_policy,
+)
+from remiss.rounds.service import queue_message
+
+
+def round_policy(rnd: Round) -> Policy:
+    return parse_policy(rnd.reminder_policy or {}, source=f"omgång {rnd.id}")
+
+
+def jointly_answered(session: Session, round_id: int) -> set[str]:
+    """Codes named in the current answer of some dispatch of the round (one query)."""
+    rows = session.execute(
+        select(Answer.dispatch_id, Answer.joint_with)
+        .join(Dispatch)
+        .where(Dispatch.round_id == round_id)
+        .order_by(Answer.dispatch_id, Answer.version)
+    ).all()
+    current = {dispatch_id: joint for dispatch_id, joint in rows}  # the last version wins
+    return {code for joint in current.values() for code in joint}
+
+
+def is_done(dispatch: Dispatch, joint: set[str] | None = None) -> bool:
+    """Answered (by itself or in another's joint answer) or declined.
+
+    `joint`: jointly_answered() for the round, when the caller checks many dispatches.
+    """
+    if dispatch.current_answer is not None or dispatch.declined_at is not None:
+        return True
+    if joint is None:
+        session = object_session(dispatch)
+        assert session is not None
+        joint = jointly_answered(session, dispatch.round_id)
+    return dispatch.remissinstans.code in joint
+
+
+def facts(dispatch: Dispatch, joint: set[str] | None = None) -> DispatchFacts:
+    return DispatchFacts(
+        deadline=dispatch.deadline,
+        sent_at=dispatch.sent_at,
+        done=is_done(dispatch, joint) or dispatch.round.state != "open",
+        sent_stages=frozenset(
+            (m.kind, m.stage) for m in dispatch.messages if m.kind.startswith(PAMINNELSE_PREFIX)
+        ),
+        anstand_decided_at=max(
+            (a.decided_at for a in dispatch.anstand if a.state == "granted" and a.decided_at),
+            default=None,
+        ),
+    )
+
+
+def reschedule(
+    dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None, joint: set[str] | None = None
+) -> None:
+    """Recompute when the sweep next needs this dispatch, from what is loaded of it now."""
+    dispatch.next_reminder_at = next_reminder_at(
+        facts(dispatch, joint), round_policy(dispatch.round), tz, now=now or utcnow()
+    )
+
+
+def refresh(
+    session: Session, dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None
+) -> None:
+    """Reload what the rules read and reschedule (after a send, answer, anstånd...)."""
+    session.flush()
+    session.refresh(dispatch, ["messages", "answers", "anstand"])
+    reschedule(dispatch, tz=tz, now=now)
+
+
+def load_for_rules(session: Session, dispatch_ids: Sequence[int]) -> list[Dispatch]:
+    """Load these dispatches and all the rules read of them, a few queries for all of them.
+
+    Lazy loading took some ten queries per dispatch. Keep the returned list while working
+    on them: the session holds its objects only weakly.
+    """
+    return list(
+        session.scalars(
+            select(Dispatch)
+            .where(Dispatch.id.in_(dispatch_ids))
+            .options(
+                selectinload(Dispatch.messages),
+                selectinload(Dispatch.answers),
+                selectinload(Dispatch.anstand),
+                selectinload(Dispatch.events),
+                joinedload(Dispatch.round),
+                joinedload(Dispatch.remissinstans),
+            )
+        )
+    )
+
+
+def refresh_round(session: Session, rnd: Round, *, tz: str) -> None:
+    for dispatch in rnd.dispatches:
+        refresh(session, dispatch, tz=tz)
+
+
+def due_dispatch_ids(session: Session, now: dt.datetime) -> list[int]:
+    return list(
+        session.scalars(
+            select(Dispatch.id)
+            .where(Dispatch.next_reminder_at <= now)
+            .order_by(Dispatch.next_reminder_at, Dispatch.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    dispatch_id: int
+    name: str
+    stage: Stage
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+
+
+def plan(
+    session: Session,
+    dispatch_id: int,
+    *,
+    now: dt.datetime,
+    tz: str,
+    joint: set[str] | None = None,
+) -> PlannedReminder | None:
+    """The reminder this dispatch should get now, if any (reads only)."""
+    dispatch = session.get_one(Dispatch, dispatch_id)
+    stage = due_stage(facts(dispatch, joint), round_policy(dispatch.round), tz, now)
+    if stage is None:
+        return None
+    to, cc = reminder_recipients(dispatch, stage.kind)
+    return PlannedReminder(dispatch.id, dispatch.name, stage, to, cc)
+
+
+def claim(
+    session: Session,
+    dispatch_id: int,
+    *,
+    now: dt.datetime,
+    tz: str,
+    joint: set[str] | None = None,
+) -> int | None:
+    """Queue the due reminder once (the message's unique key decides races); its message id.
+
+    `joint`: jointly_answered() for the dispatch's round, when the caller claims many.
+    """
+    planned = plan(session, dispatch_id, now=now, tz=tz, joint=joint)
+    dispatch = session.get_one(Dispatch, dispatch_id)
+    if planned is None:
+        reschedule(dispatch, tz=tz, now=now, joint=joint)
+        return None
+    stage = planned.stage
+    try:
+        with session.begin_nested():
+            message = queue_message(session, dispatch, stage.message_kind, stage.message_stage)
+    except IntegrityError:
+        return None  # another sweep queued it at the same moment; it sends it
+    if not any(
+        e.kind == "reminder_queued" and e.detail.get("message_id") == message.id
+        for e in dispatch.events
+    ):
+        session.add(
+            Event(
+                dispatch_id=dispatch.id,
+                at=now,
+                kind="reminder_queued",
+                detail={
+                    "stage": stage.name,
+                    "deadline": stage.deadline.isoformat(),
+                    "message_id": message.id,
+                },
+            )
+        )
+    # Only the messages changed here (answers and anstånd cannot have, in this transaction).
+    session.flush()
+    session.refresh(dispatch, ["messages"])
+    reschedule(dispatch, tz=tz, now=now, joint=joint)
+    return message.id
+
+
+def claim_many(
+    session: Session, dispatch_ids: Sequence[int], *, now: dt.datetime, tz: str
+) -> list[int]:
+    """Claim the due reminders of many dispatches in one transaction; their message ids."""
+    loaded = {d.id: d for d in load_for_rules(session, dispatch_ids)}
+    joint: dict[int, set[str]] = {}
+    claimed = []
+    for dispatch_id in dispatch_ids:
+        round_id = loaded[dispatch_id].round_id
+        if round_id not in joint:
+            joint[round_id] = jointly_answered(session, round_id)
+        message_id = claim(session, dispatch_id, now=now, tz=tz, joint=joint[round_id])
+        if message_id is not None:
+            claimed.append(message_id)
+    return claimed
+
+
+def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int]:
+    """Reminders queued but not sent (a sweep stopped half way) that are still right to send.
+
+    One whose dispatch has since answered or declined, or whose deadline has moved, is
+    cancelled instead; on a day off nothing is sent.
+    """
+    if not dates.is_working_day(dates.local_today(now, tz)):
+        return []
+    pending = session.scalars(
+        select(OutgoingMessage)
+        .join(Dispatch)
+        .join(Round)
+        .where(
+            OutgoingMessage.kind.startswith(PAMINNELSE_PREFIX),
+            OutgoingMessage.state.in_(("pending", "sending")),
+            Round.state == "open",
+        )
+        .order_by(OutgoingMessage.id)
+    )
+    keep = []
+    joint: dict[int, set[str]] = {}
+    for message in pending:
+        dispatch = message.dispatch
+        if dispatch.round_id not in joint:
+            joint[dispatch.round_id] = jointly_answered(session, dispatch.round_id)
+        done = is_done(dispatch, joint[dispatch.round_id])
+        current = int(dispatch.deadline.strftime("%Y%m%d"))
+        # A half-sent one may already be out; send_message asks the backend before resending.
+        if message.state == "pending" and (done or message.stage != current):
+            message.state = "cancelled"
+            session.add(
+                Event(
+                    dispatch_id=dispatch.id,
+                    at=now,
+                    kind="reminder_cancelled",
+                    detail={"message_id": message.id, "kind": message.kind},
+                )
+            )
+        else:
+            keep.append(message.id)
+    return keep

@@ -1,0 +1,725 @@
+"""Plain text from an uploaded answer: PDF (pypdfium2), DOCX (python-docx) and ODT (zipfile).
+
+Run once, when an answer arrives, and store the result with the document: nothing here is
+cheap enough to repeat for every answer each time a remissammanställning is compiled.
+
+The text keeps the structure the parser in `remiss.tjansteutlatande` needs:
+
+- PDF: pages are separated by "\\f". Lines are ordered top to bottom as they sit on the
+  page (not in the order the PDF happens to draw them), text on the same baseline is one
+  line with two spaces where there is a wide gap (two signatures side by side, a list
+  number and its text), and a blank line marks a vertical gap wider than the page's usual
+  line spacing (a new paragraph, a heading).
+- DOCX and ODT: each paragraph is separated from the next by a blank line and a manual line
+  break is a single "\\n"; table cells come row by row, each cell a paragraph of its own;
+  list numbers that Word or LibreOffice generate are written out ("1. ", "•"). Page
+  headers, footers, footnotes, comments and deleted text are left out.
+
+All text is normalised: NFC, "\\r\\n" and "\\r" become "\\n", soft hyphens are removed (one at
+the end of a line, where it was printed, becomes "-"), typographic ligatures are spelled out.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import itertools
+import re
+import threading
+import unicodedata
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from remiss.core.errors import RemissError
+
+__all__ = ["KINDS", "ExtractError", "extract_text", "normalise_text"]
+
+KINDS = ("pdf", "docx", "odt")
+
+
+class ExtractError(RemissError):
+    """The file could not be read as the kind it claims to be (the message is in Swedish)."""
+
+
+def extract_text(data: bytes, kind: str) -> str:
+    """The text of a PDF, DOCX or ODT file, normalised (see the module docstring).
+
+    Raises ExtractError, with a message a user can act on, for an empty, broken, encrypted or
+    unknown file. A PDF without a text layer (a scan) gives empty pages, not an error.
+    """
+    kind = kind.lower().lstrip(".")
+    if kind not in KINDS:
+        raise ExtractError(
+            f"Filtypen {kind!r} stöds inte: text kan bara tas ut ur PDF, DOCX och ODT."
+        )
+    if not data:
+        raise ExtractError(f"Filen är tom och kan inte läsas som {_LABEL[kind]}.")
+    if kind == "pdf":
+        text = _pdf_text(data)
+    elif kind == "docx":
+        text = _docx_text(data)
+    else:
+        text = _odt_text(data)
+    return normalise_text(text)
+
+
+_LABEL = {"pdf": "PDF", "docx": "Word-dokument (DOCX)", "odt": "ODT-dokument"}
+
+_LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+        "\u200b": None,  # zero width space
+        "\ufeff": None,  # byte order mark / zero width no-break space
+        "\x0b": "\n",  # vertical tab: a manual line break in some exports
+        # Other control characters (PostgreSQL refuses NUL in text); \t, \n and \f stay.
+        **{chr(c): None for c in (*range(0x00, 0x09), *range(0x0E, 0x20))},
+    }
+)
+
+
+def normalise_text(text: str) -> str:
+    """NFC, "\\n" line ends, no soft hyphens (printed ones at a line end become "-")."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # pdfium reports a hyphen it considers a line-end hyphenation as U+0002.
+    text = re.sub("[\u00ad\x02][ \t]*\n", "-\n", text)
+    text = text.replace("\u00ad", "").replace("\x02", "")
+    text = text.translate(_LIGATURES)
+    return unicodedata.normalize("NFC", text)
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+# pdfium is not thread-safe; the flows may run tasks in threads.
+_PDFIUM_LOCK = threading.Lock()
+
+
+def _pdf_text(data: bytes) -> str:
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            detail = str(exc).lower()
+            if "password" in detail:
+                raise ExtractError(
+                    "PDF-filen är lösenordsskyddad och kan inte läsas. "
+                    "Ladda upp en version utan lösenord."
+                ) from exc
+            raise ExtractError(
+                "Filen kunde inte läsas som PDF: den är skadad eller inte en PDF-fil."
+            ) from exc
+        try:
+            pages: list[str] = []
+            for index in range(len(pdf)):
+                page = pdf[index]
+                try:
+                    textpage = page.get_textpage()
+                    try:
+                        pages.append(_page_text(textpage))
+                    finally:
+                        textpage.close()
+                finally:
+                    page.close()
+        except pdfium.PdfiumError as exc:
+            raise ExtractError(
+                "Texten i PDF-filen kunde inte läsas: filen är skadad på någon sida."
+            ) from exc
+        finally:
+            pdf.close()
+    return "\f".join(pages)
+
+
+@dataclass
+class _Piece:
+    """A run of text on one baseline: its horizontal extent and its font's height (PDF units)."""
+
+    text: str
+    left: float
+    right: float
+    baseline: float
+    bottom: float  # of the font's box (ascent and descent), not the glyphs'
+    top: float
+
+    @property
+    def height(self) -> float:
+        return max(self.top - self.bottom, 1.0)
+
+
+@dataclass
+class _Line:
+    pieces: list[_Piece]
+
+    @property
+    def baseline(self) -> float:
+        return self.pieces[0].baseline
+
+    @property
+    def bottom(self) -> float:
+        return min(p.bottom for p in self.pieces)
+
+    @property
+    def top(self) -> float:
+        return max(p.top for p in self.pieces)
+
+    @property
+    def height(self) -> float:
+        return max(p.height for p in self.pieces)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
+
+
+def _page_text(textpage: Any) -> str:
+    """One page: lines by position, wide gaps kept as two spaces, paragraphs as blank lines."""
+    text: str = textpage.get_text_range()
+    if len(text) != textpage.count_chars():
+        # Chars were inserted or left out, so offsets do not map to boxes: keep pdfium's text.
+        return text
+    pieces: list[_Piece] = []
+    start = 0
+    ends = [(m.start(), m.end()) for m in _LINE_BREAK.finditer(text)] + [(len(text), len(text))]
+    for end, next_start in ends:
+        line_text = text[start:end]
+        if line_text.strip():
+            found = _line_pieces(textpage, start, line_text)
+            if found is None:
+                return text
+            pieces.extend(found)
+        start = next_start
+    return _lay_out(_group_lines(pieces))
+
+
+def _line_pieces(textpage: Any, index: int, line_text: str) -> list[_Piece] | None:
+    """pdfium's line as pieces, split where a wide horizontal gap separates its runs."""
+    import pypdfium2.raw as pdfium_c
+
+    n_rects = textpage.count_rects(index, len(line_text))
+    if n_rects <= 0:
+        return None
+    rects = sorted((textpage.get_rect(i) for i in range(n_rects)), key=lambda r: r[0])
+    first = index + len(line_text) - len(line_text.lstrip())
+    _, bottom, _, top = textpage.get_charbox(first, loose=True)
+    x, y = ctypes.c_double(), ctypes.c_double()
+    if not pdfium_c.FPDFText_GetCharOrigin(textpage, first, x, y):
+        return None
+    baseline, bottom, top = float(y.value), float(bottom), float(top)
+    height = max(top - bottom, 1.0)
+    groups: list[list[tuple[float, float, float, float]]] = [[rects[0]]]
+    for rect in rects[1:]:
+        if rect[0] - max(r[2] for r in groups[-1]) > 1.5 * height:
+            groups.append([rect])
+        else:
+            groups[-1].append(rect)
+    if len(groups) == 1:
+        left, right = rects[0][0], max(r[2] for r in rects)
+        return [_Piece(line_text.strip(), left, right, baseline, bottom, top)]
+    result = []
+    for group in groups:
+        left, right = group[0][0], max(r[2] for r in group)
+        low, high = min(r[1] for r in group), max(r[3] for r in group)
+        part = " ".join(
+            textpage.get_text_bounded(left - 0.5, low - 0.5, right + 0.5, high + 0.5).split()
+        )
+        if part:
+            result.append(_Piece(part, left, right, baseline, bottom, top))
+    return result or None
+
+
+def _group_lines(pieces: list[_Piece]) -> list[_Line]:
+    """Pieces on the same baseline form one line; lines run from the top of the page down."""
+    lines: list[_Line] = []
+    for piece in sorted(pieces, key=lambda p: -p.baseline):
+        if lines and abs(lines[-1].baseline - piece.baseline) < 0.3 * min(
+            lines[-1].height, piece.height
+        ):
+            lines[-1].pieces.append(piece)
+        else:
+            lines.append(_Line([piece]))
+    return lines
+
+
+def _lay_out(lines: list[_Line]) -> str:
+    """Text of the lines; a blank line where the space between two lines is unusually wide."""
+    if not lines:
+        return ""
+    # Space between the font boxes of two lines, relative to the smaller font: about 0-0.3
+    # inside a paragraph, more where paragraph spacing or a heading's margin is added.
+    gaps = [
+        max(a.bottom - b.top, 0.0) / min(a.height, b.height) for a, b in itertools.pairwise(lines)
+    ]
+    # On a page with few lines the lower third may already be paragraph spacing: cap it.
+    usual = min(sorted(gaps)[len(gaps) // 3], 0.5) if gaps else 0.0
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if i > 0 and gaps[i - 1] > usual + 0.4:
+            out.append("")
+        parts = sorted(line.pieces, key=lambda p: p.left)
+        text = parts[0].text
+        for before, after in itertools.pairwise(parts):
+            wide = after.left - before.right > 0.6 * line.height
+            text += ("  " if wide else " ") + after.text
+        out.append(text)
+    return "\n".join(out)
+
+
+# --- DOCX ---------------------------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _w(tag: str) -> str:
+    return _W + tag
+
+
+def _docx_text(data: bytes) -> str:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        body = document.element.body
+        numbering = _DocxNumbering(document)
+        blocks = list(_docx_blocks(body, numbering))
+    except ExtractError:
+        raise
+    except Exception as exc:  # any failure to read untrusted input is the file's fault
+        raise ExtractError(
+            "Filen kunde inte läsas som Word-dokument (DOCX): den är skadad, "
+            "lösenordsskyddad eller inte en DOCX-fil."
+        ) from exc
+    return _join_blocks(blocks)
+
+
+def _join_blocks(blocks: list[str]) -> str:
+    return "\n\n".join(b for b in (block.strip("\n") for block in blocks) if b.strip())
+
+
+def _docx_blocks(container: Any, numbering: _DocxNumbering) -> Iterator[str]:
+    """Paragraph and table texts of a body, cell or content control, in document order."""
+    for child in container.iterchildren():
+        tag = child.tag
+        if tag == _w("p"):
+            yield numbering.prefix(child) + "".join(_docx_runs(child))
+        elif tag == _w("tbl"):
+            for row in _docx_children(child, _w("tr")):
+                for cell in _docx_children(row, _w("tc")):
+                    yield "\n".join(_docx_blocks(cell, numbering))
+        elif tag in (_w("sdt"), _w("customXml")):
+            content = child.find(_w("sdtContent")) if tag == _w("sdt") else child
+            if content is not None:
+                yield from _docx_blocks(content, numbering)
+
+
+def _docx_children(parent: Any, tag: str) -> Iterator[Any]:
+    """Rows of a table or cells of a row, also those wrapped in content controls."""
+    for child in parent.iterchildren():
+        if child.tag == tag:
+            yield child
+        elif child.tag in (_w("sdt"), _w("customXml")):
+            content = child.find(_w("sdtContent")) if child.tag == _w("sdt") else child
+            if content is not None:
+                yield from _docx_children(content, tag)
+
+
+_DOCX_CONTAINERS = {
+    _w(t)
+    for t in ("hyperlink", "ins", "smartTag", "fldSimple", "customXml", "moveTo", "dir", "bdo")
+}
+
+
+def _docx_runs(element: Any) -> Iterator[str]:
+    """The visible text of a paragraph: runs, links, inserted text; no deleted text or fields."""
+    for child in element.iterchildren():
+        tag = child.tag
+        if tag == _w("r"):
+            for part in child.iterchildren():
+                ptag = part.tag
+                if ptag == _w("t"):
+                    yield part.text or ""
+                elif ptag in (_w("tab"), _w("ptab")):
+                    yield "\t"
+                elif ptag in (_w("br"), _w("cr")):
+                    yield "\n"
+                elif ptag == _w("noBreakHyphen"):
+                    yield "-"
+                elif ptag == _w("softHyphen"):
+                    yield "\u00ad"
+        elif tag == _w("sdt"):
+            content = child.find(_w("sdtContent"))
+            if content is not None:
+                yield from _docx_runs(content)
+        elif tag in _DOCX_CONTAINERS:
+            yield from _docx_runs(child)
+
+
+class _DocxNumbering:
+    """The numbers Word shows in front of numbered paragraphs ("1.", "a)", "•")."""
+
+    def __init__(self, document: Any) -> None:
+        self._levels: dict[str, dict[int, tuple[str, str, int]]] = {}
+        self._starts: dict[tuple[str, int], int] = {}
+        self._counters: dict[str, dict[int, int]] = {}
+        self._style_num: dict[str, tuple[str | None, int | None]] = {}
+        self._style_based_on: dict[str, str] = {}
+        try:
+            numbering = document.part.numbering_part.element
+        # python-docx raises NotImplementedError for a document without a numbering part.
+        except (KeyError, NotImplementedError):
+            numbering = None
+        if numbering is not None:
+            self._read_numbering(numbering)
+        for style in document.styles.element.iterchildren(_w("style")):
+            style_id = style.get(_w("styleId"))
+            if not style_id:
+                continue
+            based = style.find(_w("basedOn"))
+            if based is not None and based.get(_w("val")):
+                self._style_based_on[style_id] = based.get(_w("val"))
+            num_pr = style.find(f"{_w('pPr')}/{_w('numPr')}")
+            if num_pr is not None:
+                self._style_num[style_id] = _num_pr(num_pr)
+
+    def _read_numbering(self, numbering: Any) -> None:
+        abstract: dict[str, dict[int, tuple[str, str, int]]] = {}
+        for item in numbering.iterchildren(_w("abstractNum")):
+            levels: dict[int, tuple[str, str, int]] = {}
+            for lvl in item.iterchildren(_w("lvl")):
+                ilvl = _int(lvl.get(_w("ilvl")), 0)
+                fmt = _val(lvl.find(_w("numFmt"))) or "decimal"
+                text = _val(lvl.find(_w("lvlText")))
+                start = _int(_val(lvl.find(_w("start"))), 1)
+                levels[ilvl] = (fmt, text if text is not None else f"%{ilvl + 1}.", start)
+            abstract[item.get(_w("abstractNumId")) or ""] = levels
+        for num in numbering.iterchildren(_w("num")):
+            num_id = num.get(_w("numId")) or ""
+            abstract_id = _val(num.find(_w("abstractNumId"))) or ""
+            self._levels[num_id] = abstract.get(abstract_id, {})
+            for override in num.iterchildren(_w("lvlOverride")):
+                start_text = _val(override.find(_w("startOverride")))
+                if start_text is not None:
+                    level = _int(override.get(_w("ilvl")), 0)
+                    self._starts[(num_id, level)] = _int(start_text, 1)
+
+    def _style_numbering(self, style_id: str | None) -> tuple[str | None, int | None]:
+        seen: set[str] = set()
+        while style_id and style_id not in seen:
+            seen.add(style_id)
+            if style_id in self._style_num:
+                return self._style_num[style_id]
+            style_id = self._style_based_on.get(style_id)
+        return None, None
+
+    def prefix(self, paragraph: Any) -> str:
+        ppr = paragraph.find(_w("pPr"))
+        num_id: str | None = None
+        ilvl: int | None = None
+        style_id: str | None = None
+        if ppr is not None:
+            style_id = _val(ppr.find(_w("pStyle")))
+            num_pr = ppr.find(_w("numPr"))
+            if num_pr is not None:
+                num_id, ilvl = _num_pr(num_pr)
+        if num_id is None:
+            style_num, style_ilvl = self._style_numbering(style_id)
+            num_id = style_num
+            ilvl = ilvl if ilvl is not None else style_ilvl
+        if not num_id or num_id == "0" or num_id not in self._levels:
+            return ""
+        level = ilvl or 0
+        levels = self._levels[num_id]
+        if level not in levels:
+            return ""
+        counters = self._counters.setdefault(num_id, {})
+        if level in counters:
+            counters[level] += 1
+        else:
+            counters[level] = self._starts.get((num_id, level), levels[level][2])
+        for deeper in [k for k in counters if k > level]:
+            del counters[deeper]
+        fmt, template, _ = levels[level]
+        if fmt == "bullet":
+            return "• "
+        if fmt == "none":
+            return f"{template} " if template.strip() else ""
+
+        def number(match: re.Match[str]) -> str:
+            at = int(match.group(1)) - 1
+            if at not in counters:
+                at_start = levels.get(at, ("decimal", "", 1))[2]
+                counters[at] = self._starts.get((num_id, at), at_start)
+            at_fmt = levels.get(at, (fmt, "", 1))[0]
+            return _format_number(counters[at], at_fmt)
+
+        text = re.sub(r"%([1-9])", number, template).strip()
+        return f"{text} " if text else ""
+
+
+def _num_pr(num_pr: Any) -> tuple[str | None, int | None]:
+    num_id = _val(num_pr.find(_w("numId")))
+    ilvl_text = _val(num_pr.find(_w("ilvl")))
+    return num_id, (_int(ilvl_text, 0) if ilvl_text is not None else None)
+
+
+def _val(element: Any) -> str | None:
+    if element is None:
+        return None
+    value = element.get(_w("val"))
+    return str(value) if value is not None else None
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _format_number(value: int, fmt: str) -> str:
+    if fmt in ("lowerLetter", "upperLetter", "a", "A"):
+        letters = ""
+        n = max(value, 1)
+        while n > 0:
+            n, rest = divmod(n - 1, 26)
+            letters = chr(ord("a") + rest) + letters
+        return letters.upper() if fmt in ("upperLetter", "A") else letters
+    if fmt in ("lowerRoman", "upperRoman", "i", "I"):
+        roman = _roman(value)
+        return roman.upper() if fmt in ("upperRoman", "I") else roman
+    return str(value)
+
+
+def _roman(value: int) -> str:
+    numerals = [
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    ]
+    out = ""
+    for amount, numeral in numerals:
+        while value >= amount:
+            out += numeral
+            value -= amount
+    return out or "0"
+
+
+# --- ODT ----------------------------------------------------------------------------------
+
+_ODF_NS = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
+}
+
+
+def _o(prefix: str, tag: str) -> str:
+    return "{" + _ODF_NS[prefix] + "}" + tag
+
+
+_ODT_BROKEN = (
+    "Filen kunde inte läsas som ODT-dokument: den är skadad, lösenordsskyddad "
+    "eller inte en ODT-fil."
+)
+
+
+def _odt_xml(archive: zipfile.ZipFile, name: str, *, required: bool) -> ET.Element | None:
+    try:
+        raw = archive.read(name)
+    except KeyError:
+        if required:
+            raise ExtractError(_ODT_BROKEN) from None
+        return None
+    # ElementTree resolves no external entities; refusing any DTD also rules out entity
+    # expansion ("billion laughs"). ODF files never carry a DTD.
+    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+        raise ExtractError(_ODT_BROKEN)
+    try:
+        return ET.fromstring(raw)  # noqa: S314 - no DTD allowed, see above
+    except ET.ParseError as exc:
+        raise ExtractError(_ODT_BROKEN) from exc
+
+
+def _odt_text(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            manifest = _odt_xml(archive, "META-INF/manifest.xml", required=False)
+            if manifest is not None and any(
+                element.tag.endswith("}encryption-data") for element in manifest.iter()
+            ):
+                raise ExtractError(
+                    "ODT-dokumentet är lösenordsskyddat och kan inte läsas. "
+                    "Ladda upp en version utan lösenord."
+                )
+            content = _odt_xml(archive, "content.xml", required=True)
+            styles = _odt_xml(archive, "styles.xml", required=False)
+    except ExtractError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise ExtractError(_ODT_BROKEN) from exc
+    assert content is not None
+    body = content.find(f"{_o('office', 'body')}/{_o('office', 'text')}")
+    if body is None:
+        raise ExtractError(
+            "Filen är ett OpenDocument men inte ett textdokument (ODT): inget att läsa."
+        )
+    walker = _OdtWalker([x for x in (content, styles) if x is not None])
+    return _join_blocks(list(walker.blocks(body)))
+
+
+_ODT_SKIP = {
+    _o("text", "note"),
+    _o("office", "annotation"),
+    _o("office", "annotation-end"),
+    _o("text", "tracked-changes"),
+    _o("text", "sequence-decls"),
+    _o("text", "variable-decls"),
+    _o("text", "user-field-decls"),
+    _o("office", "forms"),
+    _o("text", "soft-page-break"),
+    _o("text", "bookmark"),
+    _o("text", "bookmark-start"),
+    _o("text", "bookmark-end"),
+    _o("text", "reference-mark"),
+    _o("text", "change-start"),
+    _o("text", "change-end"),
+    _o("text", "change"),
+    _o("draw", "frame"),
+}
+
+
+class _OdtWalker:
+    """Paragraphs, headings, lists and tables of an ODT body, in document order."""
+
+    def __init__(self, roots: list[ET.Element]) -> None:
+        self._list_styles: dict[str, dict[int, tuple[str, str, str, int]]] = {}
+        for root in roots:
+            for style in root.iter(_o("text", "list-style")):
+                name = style.get(_o("style", "name"))
+                if name:
+                    self._list_styles[name] = self._read_list_style(style)
+        self._last_counters: dict[str, list[int]] = {}
+
+    @staticmethod
+    def _read_list_style(style: ET.Element) -> dict[int, tuple[str, str, str, int]]:
+        levels: dict[int, tuple[str, str, str, int]] = {}
+        for child in style:
+            level = _int(child.get(_o("text", "level")), 1)
+            if child.tag == _o("text", "list-level-style-number"):
+                fmt = child.get(_o("style", "num-format"), "1")
+                prefix = child.get(_o("style", "num-prefix"), "")
+                suffix = child.get(_o("style", "num-suffix"), "")
+                start = _int(child.get(_o("text", "start-value")), 1)
+                levels[level] = (fmt, prefix, suffix, start)
+            elif child.tag == _o("text", "list-level-style-bullet"):
+                levels[level] = ("bullet", child.get(_o("text", "bullet-char"), "•"), "", 1)
+        return levels
+
+    def blocks(self, container: ET.Element) -> Iterator[str]:
+        for child in container:
+            tag = child.tag
+            if tag in (_o("text", "p"), _o("text", "h")):
+                yield "".join(self.inline(child))
+            elif tag == _o("text", "list"):
+                yield from self._list(child, None, 1)
+            elif tag == _o("table", "table"):
+                yield from self._table(child)
+            elif tag in _ODT_SKIP:
+                continue
+            else:  # sections, index bodies, change regions: look inside
+                yield from self.blocks(child)
+
+    def _table(self, table: ET.Element) -> Iterator[str]:
+        for row in self._rows(table):
+            for cell in row:
+                if cell.tag == _o("table", "table-cell"):
+                    yield "\n".join(b for b in self.blocks(cell) if b.strip())
+
+    def _rows(self, element: ET.Element) -> Iterator[ET.Element]:
+        """The table's own rows, also inside header rows and row groups (not nested tables)."""
+        for child in element:
+            if child.tag == _o("table", "table-row"):
+                yield child
+            elif child.tag in (
+                _o("table", "table-header-rows"),
+                _o("table", "table-rows"),
+                _o("table", "table-row-group"),
+            ):
+                yield from self._rows(child)
+
+    def _list(self, element: ET.Element, style: str | None, level: int) -> Iterator[str]:
+        style = element.get(_o("text", "style-name")) or style
+        levels = self._list_styles.get(style or "", {})
+        level_style = levels.get(level)
+        key = f"{style}:{level}"
+        continues = element.get(_o("text", "continue-numbering")) == "true" or (
+            element.get(_o("text", "continue-list")) is not None
+        )
+        counter = self._last_counters.get(key, [0])[0] if continues else None
+        for item in element:
+            if item.tag not in (_o("text", "list-item"), _o("text", "list-header")):
+                continue
+            numbered = item.tag == _o("text", "list-item")
+            prefix = ""
+            if numbered and level_style is not None:
+                fmt, before, after, start = level_style
+                restart = item.get(_o("text", "start-value"))
+                if restart is not None:
+                    counter = _int(restart, start)
+                else:
+                    counter = start if counter is None else counter + 1
+                if fmt == "bullet":
+                    prefix = f"{before or '•'} "
+                elif fmt:
+                    prefix = f"{before}{_format_number(counter, fmt)}{after} "
+                self._last_counters[key] = [counter]
+            first = True
+            for child in item:
+                if child.tag == _o("text", "list"):
+                    yield from self._list(child, style, level + 1)
+                    continue
+                for block in self.blocks(_wrap(child)):
+                    yield (prefix + block) if first else block
+                    first = False
+
+    def inline(self, element: ET.Element) -> Iterator[str]:
+        if element.text:
+            yield element.text
+        for child in element:
+            tag = child.tag
+            if tag == _o("text", "s"):
+                yield " " * max(_int(child.get(_o("text", "c")), 1), 1)
+            elif tag == _o("text", "tab"):
+                yield "\t"
+            elif tag == _o("text", "line-break"):
+                yield "\n"
+            elif tag not in _ODT_SKIP:
+                yield from self.inline(child)
+            if child.tail:
+                yield child.tail
+
+
+def _wrap(element: ET.Element) -> ET.Element:
+    """A stand-in container holding one element, so blocks() can walk it."""
+    holder = ET.Element("holder")
+    holder.append(element)
+    return holder

@@ -1,0 +1,239 @@
+"""Rounds: store a validated case, its dispatches and their message claims."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from remiss.cases.casefile import RoundPlan
+from remiss.core.errors import ConflictError, NotFoundError
+from remiss.core.settings import Settings
+from remiss.db.models import (
+    AttSats,
+    Case,
+    Dispatch,
+    Document,
+    Event,
+    Motionar,
+    OutgoingMessage,
+    RemissinstansRow,
+    Round,
+)
+from remiss.register.instances import Register
+from remiss.storage.documents import store_file
+
+MISSIV = "missiv"
+
+
+def message_key(round_uid: str, code: str, kind: str, stage: int = 0) -> str:
+    return f"remiss-{round_uid}/{code}/{kind}/{stage}"
+
+
+def queue_message(session: Session, dispatch: Dispatch, kind: str, stage: int) -> OutgoingMessage:
+    """The message of this kind and stage for a dispatch, created once; a second call finds it."""
+    key = message_key(dispatch.round.uid, dispatch.remissinstans.code, kind, stage)
+    existing = session.scalars(
+        select(OutgoingMessage).where(OutgoingMessage.idempotency_key == key)
+    ).first()
+    if existing is not None:
+        return existing
+    message = OutgoingMessage(
+        dispatch_id=dispatch.id, kind=kind, stage=stage, idempotency_key=key, state="pending"
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def sync_register(session: Session, register: Register, *, now: dt.datetime) -> int:
+    """Upsert the register's remissinstanser; returns how many rows changed."""
+    existing = {row.code: row for row in session.scalars(select(RemissinstansRow))}
+    changed = 0
+    for inst in register.instanser.values():
+        values = {
+            "name": inst.name,
+            "kind": inst.kind,
+            "email": inst.email,
+            "groups": list(inst.groups),
+            "contacts": [{"namn": c.namn, "epost": c.epost, "roll": c.roll} for c in inst.contacts],
+        }
+        row = existing.get(inst.code)
+        if row is None:
+            session.add(RemissinstansRow(code=inst.code, updated_at=now, **values))
+            changed += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.updated_at = now
+            changed += 1
+    session.flush()
+    return changed
+
+
+def open_round_for(session: Session, diarienummer: str) -> Round | None:
+    return session.scalars(
+        select(Round)
+        .join(Case)
+        .where(Case.diarienummer == diarienummer, Round.state == "open")
+        .order_by(Round.id.desc())
+    ).first()
+
+
+def check_can_start(session: Session, diarienummer: str, *, new_round: bool) -> None:
+    existing = open_round_for(session, diarienummer)
+    if existing is None or new_round:
+        return
+    unsent = session.scalar(
+        select(func.count())
+        .select_from(OutgoingMessage)
+        .join(Dispatch)
+        .where(Dispatch.round_id == existing.id, OutgoingMessage.state.in_(("pending", "sending")))
+    )
+    hint = (
+        f" {unsent} utskick är inte skickade än: kör `remiss round send {existing.id}` för att "
+        "skicka dem."
+        if unsent
+        else ""
+    )
+    raise ConflictError(
+        f"Det finns redan en pågående remissomgång för {diarienummer} (omgång {existing.id}, "
+        f"startad {existing.started_at:%Y-%m-%d}).{hint} Använd --new-round för att starta en "
+        "ny omgång ändå."
+    )
+
+
+def create_round(
+    session: Session,
+    plan: RoundPlan,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    new_round: bool = False,
+    flow_run_id: str | None = None,
+) -> Round:
+    """Store the case snapshot, the round, one dispatch and one message claim per recipient.
+
+    A flow run that is retried finds the round it created and gets it back unchanged.
+    """
+    if flow_run_id:
+        earlier = session.scalars(select(Round).where(Round.flow_run_id == flow_run_id)).first()
+        if earlier is not None:
+            return earlier
+    case = plan.case
+    check_can_start(session, case.diarienummer, new_round=new_round)
+
+    row = Case(
+        diarienummer=case.diarienummer,
+        rubrik=case.rubrik,
+        arendetyp=case.arendetyp,
+        vackt=case.vackt,
+        handlaggare_namn=case.handlaggare_namn,
+        handlaggare_epost=case.handlaggare_epost,
+        missiv=case.missiv,
+        source_path=str(case.source),
+        source_sha256=case.sha256,
+        created_at=now,
+        motionarer=[
+            Motionar(position=i, namn=m.namn, parti=m.parti) for i, m in enumerate(case.motionarer)
+        ],
+        att_satser=[AttSats(number=i, text=t) for i, t in enumerate(case.att_satser, start=1)],
+    )
+    for i, handling in enumerate(case.handlingar):
+        stored = store_file(handling.path, settings.documents_dir)
+        row.documents.append(
+            Document(
+                position=i,
+                title=handling.title,
+                filename=handling.path.name,
+                content_type=handling.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_path=str(stored.path),
+                created_at=now,
+            )
+        )
+    session.add(row)
+
+    rnd = Round(
+        uid=uuid.uuid4().hex,
+        case=row,
+        state="open",
+        svar_senast=plan.deadline,
+        base_url=settings.base_url,
+        flow_run_id=flow_run_id,
+        started_at=now,
+        reminder_policy=plan.policy.to_json(),
+    )
+    session.add(rnd)
+    rows = {r.code: r for r in session.scalars(select(RemissinstansRow))}
+    for inst in plan.recipients:
+        dispatch = Dispatch(
+            round=rnd,
+            remissinstans=rows[inst.code],
+            name=inst.name,
+            email=inst.email,
+            deadline=plan.deadline,
+            state="pending",
+            created_at=now,
+        )
+        session.add(dispatch)
+        session.flush()
+        session.add(
+            OutgoingMessage(
+                dispatch_id=dispatch.id,
+                kind=MISSIV,
+                stage=0,
+                idempotency_key=message_key(rnd.uid, inst.code, MISSIV),
+                state="pending",
+            )
+        )
+        session.add(
+            Event(
+                dispatch_id=dispatch.id,
+                at=now,
+                kind="created",
+                detail={"deadline": plan.deadline.isoformat(), "email": inst.email},
+            )
+        )
+    session.flush()
+    return rnd
+
+
+def find_round(session: Session, ref: str) -> Round:
+    """A round by its number, or the latest round of a diarienummer."""
+    ref = ref.strip()
+    rnd: Round | None
+    if ref.isdigit():
+        rnd = session.get(Round, int(ref))
+    else:
+        wanted = " ".join(ref.split())
+        rnd = session.scalars(
+            select(Round).join(Case).where(Case.diarienummer == wanted).order_by(Round.id.desc())
+        ).first()
+    if rnd is None:
+        raise NotFoundError(
+            f"Hittar ingen remissomgång {ref!r} (ange omgångens nummer eller diarienumret)."
+        )
+    return rnd
+
+
+def unsent_missiv(session: Session, round_id: int) -> list[tuple[int, int]]:
+    """(dispatch id, message id) of every remissmissiv of the round not yet sent."""
+    rows = session.execute(
+        select(Dispatch.id, OutgoingMessage.id)
+        .join(OutgoingMessage)
+        .where(
+            Dispatch.round_id == round_id,
+            OutgoingMessage.kind == MISSIV,
+            OutgoingMessage.state.in_(("pending", "sending")),
+        )
+        .order_by(Dispatch.id)
+    )
+    return [(d, m) for d, m in rows]
+
+
+def unsent_dispatch_ids(session: Session, round_id: int) -> list[int]:
+    return [d for d, _ in unsent_missiv(session, round_id)]

@@ -1,0 +1,215 @@
+"""The status of rounds, as a stable JSON document and as a table.
+
+JSON schema `remiss.status/1` (documented in the README): fields are only ever added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from remiss.core import dates
+from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
+from remiss.db.models import Answer, Dispatch, OutgoingMessage, Round
+from remiss.register.meetings import motion_limit, motion_warning
+from remiss.reminders.sweep import load_for_rules
+from remiss.rounds.service import MISSIV
+
+SCHEMA = "remiss.status/1"
+
+STATE_LABELS = {
+    "pending": "väntar på utskick",
+    "sending": "skickas",
+    "sent": "skickad",
+    "failed": "misslyckades",
+}
+STATES = tuple(STATE_LABELS)
+
+
+def _iso(instant: dt.datetime | None) -> str | None:
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if instant else None
+
+
+def _missiv(dispatch: Dispatch) -> OutgoingMessage | None:
+    return next((m for m in dispatch.messages if m.kind == MISSIV), None)
+
+
+def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
+    """How far a dispatch has come; an answer given jointly by another counts as answered."""
+    if dispatch.current_answer is not None or joint_answer is not None:
+        return "answered"
+    if dispatch.declined_at is not None:
+        return "declined"
+    if dispatch.state != "sent":
+        return dispatch.state
+    if dispatch.received_at is not None:
+        return "received"
+    if dispatch.opened_at is not None:
+        return "opened"
+    if dispatch.bounced_at is not None:
+        return "bounced"
+    if dispatch.delivered_at is not None:
+        return "delivered"
+    return "sent"
+
+
+def _answer_doc(answer: Answer, dispatch: Dispatch, tz: str) -> dict[str, Any]:
+    return {
+        "version": answer.version,
+        "submitted_at": _iso(answer.submitted_at),
+        "late": answer.submitted_at > dates.deadline_end(dispatch.deadline, tz),
+        "channel": answer.channel,
+        "position": answer.position,
+        "position_label": POSITION_LABELS.get(answer.position, answer.position),
+        "needs_review": answer.needs_review,
+        "reviewed_by": answer.reviewed_by,
+        "att_sats_positions": answer.att_sats_positions,
+        "decision_date": answer.decision_date.isoformat() if answer.decision_date else None,
+        "decision_paragraph": answer.decision_paragraph,
+        "joint_with": answer.joint_with,
+        "processed": answer.processed_at is not None,
+        "files": [
+            {
+                "filename": d.filename,
+                "size": d.size,
+                "sha256": d.sha256,
+                "content_type": d.content_type,
+            }
+            for d in answer.documents
+        ],
+    }
+
+
+def dispatch_status(
+    dispatch: Dispatch, *, now: dt.datetime, tz: str, joint_answer: Answer | None = None
+) -> dict[str, Any]:
+    msg = _missiv(dispatch)
+    state = progress(dispatch, joint_answer=joint_answer)
+    done = state in ("answered", "declined")
+    answer = dispatch.current_answer
+    return {
+        "code": dispatch.remissinstans.code,
+        "name": dispatch.name,
+        "email": dispatch.email,
+        "state": dispatch.state,
+        "state_label": STATE_LABELS.get(dispatch.state, dispatch.state),
+        "sent_at": _iso(dispatch.sent_at),
+        "deadline": dispatch.deadline.isoformat(),
+        "overdue": not done and now > dates.deadline_end(dispatch.deadline, tz),
+        "attempts": msg.attempts if msg else 0,
+        "last_error": msg.last_error if msg else None,
+        "progress": state,
+        "progress_label": PROGRESS_LABELS[state],
+        "opened_at": _iso(dispatch.opened_at),
+        "received_at": _iso(dispatch.received_at),
+        "delivered_at": _iso(dispatch.delivered_at),
+        "bounced_at": _iso(dispatch.bounced_at),
+        "bounce_reason": dispatch.bounce_reason,
+        "read_at": _iso(dispatch.read_at),
+        "their_diarienummer": dispatch.their_diarienummer,
+        "declined_at": _iso(dispatch.declined_at),
+        "decline_reason": dispatch.decline_reason,
+        "answer": _answer_doc(answer, dispatch, tz) if answer else None,
+        "answer_versions": len(dispatch.answers),
+        "answered_jointly_by": joint_answer.dispatch.remissinstans.code if joint_answer else None,
+        "anstand": [
+            {
+                "id": a.id,
+                "state": a.state,
+                "requested_date": a.requested_date.isoformat(),
+                "granted_date": a.granted_date.isoformat() if a.granted_date else None,
+                "reason": a.reason,
+            }
+            for a in dispatch.anstand
+        ],
+    }
+
+
+def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
+    session = object_session(rnd)
+    assert session is not None
+    ids = list(session.scalars(select(Dispatch.id).where(Dispatch.round_id == rnd.id)))
+    _held = load_for_rules(session, ids)  # a few queries instead of several per dispatch
+    case = rnd.case
+    today = dates.local_today(now, tz)
+    joint: dict[str, Answer] = {}
+    for d in rnd.dispatches:
+        if d.current_answer is not None:
+            for code in d.current_answer.joint_with:
+                joint.setdefault(code, d.current_answer)
+    items = [
+        dispatch_status(
+            d,
+            now=now,
+            tz=tz,
+            joint_answer=None if d.current_answer else joint.get(d.remissinstans.code),
+        )
+        for d in rnd.dispatches
+    ]
+    counts = Counter(item["state"] for item in items)
+    progress_counts = Counter(item["progress"] for item in items)
+    return {
+        "id": rnd.id,
+        "uid": rnd.uid,
+        "diarienummer": case.diarienummer,
+        "rubrik": case.rubrik,
+        "arendetyp": case.arendetyp,
+        "state": rnd.state,
+        "started_at": _iso(rnd.started_at),
+        "svar_senast": rnd.svar_senast.isoformat(),
+        "closed_at": _iso(rnd.closed_at),
+        "vackt": case.vackt.isoformat() if case.vackt else None,
+        "motion_limit": motion_limit(case.vackt).isoformat() if case.vackt else None,
+        "motion_days_left": (motion_limit(case.vackt) - today).days if case.vackt else None,
+        "motion_warning": motion_warning(case.vackt, today) if case.vackt else False,
+        "counts": {state: counts.get(state, 0) for state in STATES} | {"total": len(items)},
+        "progress_counts": {p: progress_counts.get(p, 0) for p in PROGRESS_LABELS},
+        "overdue": sum(1 for item in items if item["overdue"]),
+        "dispatches": items,
+    }
+
+
+def status_document(
+    session: Session, *, now: dt.datetime, tz: str, rounds: list[Round] | None = None
+) -> dict[str, Any]:
+    """Every open round (or the rounds given), newest first."""
+    if rounds is None:
+        rounds = list(
+            session.scalars(select(Round).where(Round.state == "open").order_by(Round.id.desc()))
+        )
+    return {
+        "schema": SCHEMA,
+        "generated_at": _iso(now),
+        "rounds": [round_status(r, now=now, tz=tz) for r in rounds],
+    }
+
+
+def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for d in round_doc["dispatches"]:
+        sent = dates.iso_local(dt.datetime.fromisoformat(d["sent_at"]), tz) if d["sent_at"] else "–"
+        state = d["progress_label"]
+        if d["last_error"] and d["state"] != "sent":
+            state += f" ({d['last_error']})"
+        if d["answer"] and d["answer"]["version"] > 1:
+            state += f" (version {d['answer']['version']})"
+        if d["answer"] and d["answer"]["needs_review"]:
+            state += ", kom med e-post och ska granskas"
+        elif d["answer"] and d["answer"]["channel"] == "email":
+            state += ", kom med e-post"
+        if d["bounced_at"] and d["progress"] != "bounced":
+            state += ", e-posten studsade"
+        if d["answered_jointly_by"]:
+            state += " (gemensamt svar)"
+        if any(a["state"] == "requested" for a in d["anstand"]):
+            state += ", begär anstånd"
+        elif any(a["state"] == "granted" for a in d["anstand"]):
+            state += ", anstånd beviljat"
+        if d["overdue"]:
+            state += ", försenad"
+        rows.append((d["name"], state, sent, d["deadline"]))
+    return rows
