@@ -141,7 +141,7 @@ def loop(world: World, data_dir: Path, ews: RemoteEws) -> float:
     )
     ids = operations.pending_missiv(settings, round_id)
     for i in range(0, len(ids), mailer.batch_size):
-        send_batch(ids[i : i + mailer.batch_size], settings=settings, mailer=mailer)
+        send_batch(ids[i : i + mailer.batch_size], settings=settings, mailer=mailer, now=utcnow())
     return time.perf_counter() - start
 
 

@@ -257,7 +257,7 @@ def measure_loop(world: World, data_dir: Path) -> Sample:
     clock = Clock()
     round_id = operations.prepare_round(settings, world.case, now=utcnow(), deadline=world.deadline)
     for dispatch_id in operations.pending_sends(settings, round_id):
-        outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer)
+        outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
         if outcome.result != "sent":
             raise BenchError(f"dispatch {dispatch_id}: {outcome.result} {outcome.detail}")
     clock.stop()

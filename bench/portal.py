@@ -40,6 +40,7 @@ import httpx  # noqa: E402
 from fanout import BenchError, build_world, configure, machine, working_day_ahead  # noqa: E402
 
 from remiss.core import dates  # noqa: E402
+from remiss.core.dates import utcnow  # noqa: E402
 from remiss.mail.outbox import OutboxMailer  # noqa: E402
 from remiss.outbox.sending import send_missiv  # noqa: E402
 from remiss.rounds import start as operations  # noqa: E402
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     mailer = OutboxMailer(settings.outbox_dir)
     for dispatch_id in operations.pending_sends(settings, round_id):
-        send_missiv(dispatch_id, settings=settings, mailer=mailer)
+        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     links = []
     for path in sorted(settings.outbox_dir.glob("*.eml")):
         match = re.search(r"/r/[A-Za-z0-9_-]+", path.read_text(errors="replace"))

@@ -10,9 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.dashboard import label_round_run, publish_round, quietly
 from remiss.core.dates import utcnow
 from remiss.core.settings import load_settings
-from remiss.db.engine import session_scope
-from remiss.db.models import Round
-from remiss.report.content import build_report
+from remiss.report.compiling import build_for_compile
 from remiss.report.render import FORMATS, render_markdown, slug, write_report
 
 
@@ -22,11 +20,7 @@ def write_task(
 ) -> list[str]:
     settings = load_settings()
     now = utcnow()
-    with session_scope(settings.database_url) as session:
-        rnd = session.get_one(Round, round_id)
-        report = build_report(rnd, now=now, tz=settings.timezone)
-        if automatic:
-            rnd.auto_compiled_at = now
+    report = build_for_compile(settings, round_id=round_id, now=now, automatic=automatic)
     target = (
         Path(out_dir)
         if out_dir

@@ -15,14 +15,12 @@ from prefect.artifacts import (
 from prefect.client.orchestration import get_client
 from prefect.events import emit_event
 from prefect.runtime import flow_run
-from sqlalchemy import select
 
+from remiss.answers.processing import round_of_answer
 from remiss.core.dates import iso_local, utcnow
 from remiss.core.settings import load_settings
-from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Dispatch, RemissinstansRow, Round
-from remiss.rounds.feed import claim_events
-from remiss.rounds.status import round_status, table_rows
+from remiss.rounds.feed import claim_batch
+from remiss.rounds.status import answer_origin, round_overview, round_tags, table_rows
 
 
 def label_run(name: str, tags: Iterable[str]) -> None:
@@ -35,42 +33,18 @@ def label_run(name: str, tags: Iterable[str]) -> None:
         client.update_flow_run(run_id, name=name[:200], tags=sorted({*current.tags, *tags}))
 
 
-def round_tags(round_id: int) -> tuple[str, list[str]]:
-    """The round's diarienummer and its tags: the diarienummer and every remissinstans code."""
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        dnr = session.get_one(Round, round_id).case.diarienummer
-        codes = session.scalars(
-            select(RemissinstansRow.code)
-            .join(Dispatch, Dispatch.remissinstans_id == RemissinstansRow.id)
-            .where(Dispatch.round_id == round_id)
-            .order_by(Dispatch.id)
-        )
-        return dnr, [dnr, *codes]
-
-
 def label_round_run(round_id: int, what: str) -> None:
-    dnr, tags = round_tags(round_id)
+    dnr, tags = round_tags(load_settings(), round_id=round_id)
     label_run(f"Remiss {dnr} – {what}", tags)
 
 
 def label_answer_run(answer_id: int) -> None:
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        dispatch = session.get_one(Answer, answer_id).dispatch
-        dnr, name, code = (
-            dispatch.round.case.diarienummer,
-            dispatch.name,
-            dispatch.remissinstans.code,
-        )
+    name, dnr, code = answer_origin(load_settings(), answer_id=answer_id)
     label_run(f"Svar från {name} – {dnr}", [dnr, code])
 
 
 def publish_answer_round(answer_id: int) -> None:
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        round_id = session.get_one(Answer, answer_id).dispatch.round_id
-    publish_round(round_id)
+    publish_round(round_of_answer(load_settings(), answer_id=answer_id))
 
 
 def label_dated_run(what: str, *, with_time: bool = False) -> None:
@@ -83,15 +57,7 @@ def label_dated_run(what: str, *, with_time: bool = False) -> None:
 def publish_round(round_id: int, report_files: list[str] | None = None) -> None:
     """The round's artifacts, keyed so that the newest version is the current view."""
     settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        rnd = session.get_one(Round, round_id)
-        doc = round_status(rnd, now=utcnow(), tz=settings.timezone)
-        documents = [
-            (d.name, doc_.filename, doc_.id)
-            for d in rnd.dispatches
-            if d.current_answer is not None
-            for doc_ in d.current_answer.documents
-        ]
+    doc, documents = round_overview(settings, round_id=round_id, now=utcnow())
     title = f"{doc['diarienummer']} {doc['rubrik']}"
     create_table_artifact(
         key=f"remissomgang-{round_id}",
@@ -131,8 +97,7 @@ def publish_events() -> int:
     settings = load_settings()
     emitted = 0
     while True:
-        with session_scope(settings.database_url) as session:
-            events = claim_events(session)
+        events = claim_batch(settings)
         if not events:
             return emitted
         for event in events:

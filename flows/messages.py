@@ -27,21 +27,18 @@ from flows.dashboard import (
     publish_events,
     quietly,
 )
+from flows.retries import SEND_RETRIES
 from remiss.answers.processing import (
-    mark_processed,
-    message_states,
-    queue_kvittens,
-    unprocessed_answers,
-    unsent_messages,
+    answers_to_process,
+    prepare_kvittens,
+    record_processed,
 )
 from remiss.core.dates import utcnow
 from remiss.core.errors import RemissError
 from remiss.core.settings import load_settings
-from remiss.db.engine import session_scope
-from remiss.db.models import Answer
 from remiss.mail import load_mailer
-from remiss.outbox.sending import SEND_RETRIES, send_batch
-from remiss.report.compiling import extract_answer_texts, rounds_due
+from remiss.outbox.sending import messages_to_send, results_of, send_batch
+from remiss.report.compiling import extract_texts, rounds_to_compile
 
 # The Prefect global concurrency limit every call to the mail server holds a slot of:
 # all workers together stay below the server's throttling policy (mail_concurrency).
@@ -114,7 +111,7 @@ def send_batch_task(message_ids: list[int]) -> list[str]:
     settings = load_settings()
     mailer = load_mailer(settings)
     with mail_slot():
-        outcomes = send_batch(message_ids, settings=settings, mailer=mailer)
+        outcomes = send_batch(message_ids, settings=settings, mailer=mailer, now=utcnow())
     return [o.result for o in outcomes]
 
 
@@ -133,41 +130,28 @@ def send_in_batches(message_ids: list[int]) -> Counter[str]:
             outcomes.update(results)
         else:
             # The batch gave up after its retries: each message's state says how far it got.
-            with session_scope(settings.database_url) as session:
-                outcomes.update(message_states(session, batch))
+            outcomes.update(results_of(settings, message_ids=batch))
     return outcomes
 
 
 @task(name="köa-kvittens")
 def queue_kvittens_task(answer_id: int) -> int:
-    with session_scope(load_settings().database_url) as session:
-        return queue_kvittens(session, answer_id)
+    return prepare_kvittens(load_settings(), answer_id=answer_id)
 
 
 @task(name="läs-svarets-text")
 def extract_texts_task(answer_id: int) -> int:
-    """Extract each document's text once, now, so that compiling never reads files again."""
-    with session_scope(load_settings().database_url) as session:
-        return extract_answer_texts(session, answer_id)
+    return extract_texts(load_settings(), answer_id=answer_id)
 
 
 @task(name="sammanställning-behövs")
 def compile_due_task(answer_id: int | None) -> list[int]:
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        due = rounds_due(
-            session, now=utcnow(), tz=settings.timezone, grace_days=settings.compile_grace_days
-        )
-        if answer_id is not None:
-            own = session.get_one(Answer, answer_id).dispatch.round_id
-            due = [r for r in due if r == own]
-    return due
+    return rounds_to_compile(load_settings(), now=utcnow(), answer_id=answer_id)
 
 
 @task(name="markera-behandlat")
 def mark_processed_task(answer_id: int) -> None:
-    with session_scope(load_settings().database_url) as session:
-        mark_processed(session, answer_id, now=utcnow())
+    record_processed(load_settings(), answer_id=answer_id, now=utcnow())
 
 
 @flow(name="behandla-svar")
@@ -207,15 +191,13 @@ def sweep() -> dict[str, int]:
     """Process answers the answer page could not hand to Prefect, and send what is left."""
     settings = load_settings()
     quietly(label_dated_run, "Svep", with_time=True)
-    with session_scope(settings.database_url) as session:
-        answers = unprocessed_answers(session)
+    answers = answers_to_process(settings)
     processed = 0
     for answer_id in answers:
         # One answer that cannot be processed now must not hold back the others.
         if process_answer(answer_id, return_state=True).is_completed():
             processed += 1
-    with session_scope(settings.database_url) as session:
-        leftover = unsent_messages(session)
+    leftover = messages_to_send(settings)
     sent = send_messages(leftover) if leftover else {}
     compiled = compile_due_task(None)
     for round_id in compiled:

@@ -8,13 +8,10 @@ from prefect import flow, task
 
 from flows.dashboard import label_dated_run, publish_events, quietly
 from flows.messages import send_in_batches
+from flows.retries import SEND_RETRIES
 from remiss.core.dates import utcnow
 from remiss.core.settings import load_settings
-from remiss.db.engine import session_scope
-from remiss.outbox.sending import SEND_RETRIES
 from remiss.reminders import sweep as reminding
-
-CLAIMS_PER_TRANSACTION = 100
 
 
 # Retried like a send: a database that restarts mid-sweep would otherwise leave the day's
@@ -23,17 +20,7 @@ CLAIMS_PER_TRANSACTION = 100
 def queue_due_reminders(as_of: dt.datetime) -> list[int]:
     """Claim every due stage (a hundred dispatches per transaction); also pick up earlier
     leftovers."""
-    settings = load_settings()
-    with session_scope(settings.database_url) as session:
-        due = reminding.due_dispatch_ids(session, as_of)
-    message_ids: list[int] = []
-    for start in range(0, len(due), CLAIMS_PER_TRANSACTION):
-        chunk = due[start : start + CLAIMS_PER_TRANSACTION]
-        with session_scope(settings.database_url) as session:
-            message_ids += reminding.claim_many(session, chunk, now=as_of, tz=settings.timezone)
-    with session_scope(settings.database_url) as session:
-        leftovers = reminding.unsent_reminders(session, now=as_of, tz=settings.timezone)
-    return sorted(set(message_ids) | set(leftovers))
+    return reminding.queue_due(load_settings(), now=as_of)
 
 
 @flow(name="påminnelser")

@@ -20,8 +20,8 @@ from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Event
-from remiss.inbox import mailbox as mailops
 from remiss.inbox import poll as inbox
+from remiss.mail import check_backend
 from remiss.mail.exchange import (
     PROCESSED_CATEGORY,
     ExchangeMailbox,
@@ -107,7 +107,9 @@ def send_until_done(settings: Settings, ids: list[int], attempts: int = 30) -> l
     mailer = ExchangeMailer(settings)
     for _ in range(attempts):
         try:
-            return [o.result for o in send_batch(ids, settings=settings, mailer=mailer)]
+            return [
+                o.result for o in send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
+            ]
         except TemporarySendError:
             continue
     raise AssertionError("still not sent")
@@ -175,10 +177,10 @@ def test_a_timeout_after_exchange_sent_the_batch_is_recovered_not_resent(
     ews.fail_next("CreateItem", "timeout_after_create", hang=3)
     mailer = ExchangeMailer(settings)
     with pytest.raises(TemporarySendError):
-        send_batch(ids, settings=settings, mailer=mailer)
+        send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
     assert len(ews.sent_log) == 5  # Exchange did send them; we could not know
 
-    outcomes = send_batch(ids, settings=settings, mailer=mailer)
+    outcomes = send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
 
     assert [o.result for o in outcomes] == ["recovered"] * 5
     assert set(sent_keys(ews).values()) == {1}
@@ -251,11 +253,11 @@ def test_mail_check_explains_each_misconfiguration(
             env[key] = value
     settings = make_settings(**env)
     with pytest.raises(RemissError, match=message):
-        mailops.check_mail(settings)
+        check_backend(settings)
 
 
 def test_mail_check_reports_what_it_found(settings: Settings, ews: EwsServer) -> None:
-    lines = mailops.check_mail(settings)
+    lines = check_backend(settings)
     assert any(line.startswith("Inkorgen: 0 meddelanden") for line in lines)
     assert "Mappen Remiss omatchade: finns inte ännu (skapas vid första läsningen)" in lines
 
@@ -265,4 +267,4 @@ def test_missing_secret_is_a_clear_input_error(
 ) -> None:
     monkeypatch.delenv("REMISS_EWS_SECRET")
     with pytest.raises(InputError, match="REMISS_EWS_SECRET"):
-        mailops.check_mail(make_settings(**ews_env))
+        check_backend(make_settings(**ews_env))

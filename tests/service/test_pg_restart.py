@@ -44,10 +44,10 @@ from sqlalchemy.exc import OperationalError
 
 from flows.reminders import queue_due_reminders
 from remiss.core.settings import Settings
+from remiss.core.states import PAMINNELSE_PREFIX
 from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import OutgoingEmail
-from remiss.outbox.compose import PAMINNELSE_PREFIX
 from remiss.outbox.sending import SendOutcome, send_batch, send_message, send_missiv
 from remiss.rounds import start as operations
 from tests.conftest import EXAMPLE_CASE, settings_in_environment
@@ -254,7 +254,7 @@ def start_round(settings: Settings, mailer: RecordingOutbox) -> int:
     dispatches = operations.pending_sends(settings, round_id)
     assert len(dispatches) == ROUND_SIZE
     for dispatch_id in dispatches:
-        assert send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: T0).result
+        assert send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0).result
     with session_scope(settings.database_url) as session:
         due = session.scalars(select(Dispatch.next_reminder_at)).all()
         assert due == [FRIDAY] * ROUND_SIZE, "everyone's fore10 is due on the same morning"
@@ -279,11 +279,9 @@ def sweep(
     message_ids: list[int] = queue_due_reminders.fn(as_of)
     if batch:
         assert len(message_ids) <= mailer.batch_size, "the flow sends them in one batch"
-        return send_batch(
-            message_ids, settings=settings, mailer=mailer, now=lambda: as_of, owner=owner
-        )
+        return send_batch(message_ids, settings=settings, mailer=mailer, now=as_of, owner=owner)
     return [
-        send_message(m, settings=settings, mailer=mailer, now=lambda: as_of, owner=owner)
+        send_message(m, settings=settings, mailer=mailer, now=as_of, owner=owner)
         for m in message_ids
     ]
 

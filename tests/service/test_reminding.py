@@ -25,10 +25,10 @@ from remiss.answers import anstand
 from remiss.answers import service as answers
 from remiss.core.dates import is_working_day
 from remiss.core.settings import Settings
+from remiss.core.states import PAMINNELSE_PREFIX
 from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
 from remiss.mail.outbox import filename_for
-from remiss.outbox.compose import PAMINNELSE_PREFIX
 from remiss.outbox.sending import SendOutcome, send_message, send_missiv
 from remiss.reminders import sweep as reminding
 from remiss.rounds import start as operations
@@ -83,7 +83,7 @@ def start_round(settings: Settings, case_dir: Path, mailer: RecordingOutbox) -> 
         settings, case_dir / "arende.yaml", now=T0, to=CODES, deadline=DEADLINE.isoformat()
     )
     for dispatch_id in operations.pending_sends(settings, round_id):
-        outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: T0)
+        outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
         assert outcome.result == "sent"
     with session_scope(settings.database_url) as session:
         for dispatch in session.scalars(select(Dispatch).where(Dispatch.round_id == round_id)):
@@ -96,7 +96,7 @@ def sweep(settings: Settings, mailer: RecordingOutbox, as_of: dt.datetime) -> li
     """One run of the reminder flow's work at `as_of`: claim what is due, send each."""
     message_ids: list[int] = queue_due_reminders.fn(as_of)
     return [
-        send_message(message_id, settings=settings, mailer=mailer, now=lambda: as_of)
+        send_message(message_id, settings=settings, mailer=mailer, now=as_of)
         for message_id in message_ids
     ]
 
@@ -284,7 +284,7 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
                 moved = dispatch_of(session, round_id, FASTIGHET)
                 assert moved.deadline == NEW_DEADLINE
                 assert moved.next_reminder_at == local(d("2026-12-29")), "new schedule"
-            outcome = send_message(decision_id, settings=settings, mailer=mailer, now=lambda: now)
+            outcome = send_message(decision_id, settings=settings, mailer=mailer, now=now)
             assert outcome.result == "sent"
 
     outcomes: dict[dt.date, list[SendOutcome]] = {}
@@ -399,7 +399,7 @@ def test_a_sweep_that_stops_after_claiming_is_finished_by_the_next_one(
     # A second sweep at the same instant claims nothing new but returns the leftovers;
     # send one, then "crash" again.
     assert queue_due_reminders.fn(friday) == claimed
-    first = send_message(claimed[0], settings=settings, mailer=mailer, now=lambda: friday)
+    first = send_message(claimed[0], settings=settings, mailer=mailer, now=friday)
     assert first.result == "sent"
 
     # The weekend's hand runs claim nothing new; Monday's sweep sends the rest, once.

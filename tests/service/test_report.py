@@ -87,7 +87,7 @@ def round_id(settings: Settings, case_dir: Path) -> int:
     )
     mailer = RecordingOutbox(settings)
     for dispatch_id in operations.pending_sends(settings, rid):
-        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: T0)
+        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
     give_answer(
         settings,
         "socialnamnden",

@@ -15,8 +15,10 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
+from remiss.core.dates import utcnow
 from remiss.core.errors import ConflictError, InputError
 from remiss.core.settings import Settings
+from remiss.core.states import DispatchState, EventKind, MessageState
 from remiss.core.tokens import hash_token
 from remiss.db.engine import alembic_config, session_scope
 from remiss.db.models import Case, Dispatch, Document, Event, OutgoingMessage, Round
@@ -44,7 +46,7 @@ def start(settings: Settings, case: Path, **kwargs: object) -> int:
 
 def send_all(settings: Settings, round_id: int, mailer: RecordingOutbox) -> None:
     for dispatch_id in operations.pending_sends(settings, round_id):
-        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: NOW)
+        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=NOW)
 
 
 def read_eml(path: Path) -> EmailMessage:
@@ -167,7 +169,7 @@ def test_concurrent_senders_send_each_message_once(settings: Settings, case_dir:
         barrier.wait()
         try:
             for dispatch_id in ids:
-                send_missiv(dispatch_id, settings=settings, mailer=mailer)
+                send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
         except BaseException as exc:
             errors.append(exc)
 
@@ -188,21 +190,25 @@ def test_a_crash_after_sending_is_recovered_without_a_second_copy(
     round_id = start(settings, case_dir / "arende.yaml")
     dispatch_id = operations.pending_sends(settings, round_id)[0]
     mailer = RecordingOutbox(settings)
-    send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: NOW)
+    send_missiv(dispatch_id, settings=settings, mailer=mailer, now=NOW)
     # Make the database look as if the process died between sending and marking it sent.
     with session_scope(settings.database_url) as session:
         msg = session.scalars(
             select(OutgoingMessage).where(OutgoingMessage.dispatch_id == dispatch_id)
         ).one()
-        msg.state, msg.claimed_by, msg.claimed_at = "sending", "another-host:4242", NOW
-        session.get_one(Dispatch, dispatch_id).state = "pending"
+        msg.state, msg.claimed_by, msg.claimed_at = (
+            MessageState.SENDING,
+            "another-host:4242",
+            NOW,
+        )
+        session.get_one(Dispatch, dispatch_id).state = DispatchState.PENDING
 
     later = NOW + dt.timedelta(seconds=settings.send_lease_seconds - 1)
-    busy = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: later)
+    busy = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=later)
     assert busy.result == "busy", "a live claim on another machine is respected within the lease"
 
     after_lease = NOW + dt.timedelta(seconds=settings.send_lease_seconds)
-    outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: after_lease)
+    outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=after_lease)
     assert outcome.result == "recovered"
     assert sum(send_calls(settings.outbox_dir).values()) == 1
     with session_scope(settings.database_url) as session:
@@ -217,14 +223,14 @@ def test_temporary_failure_releases_the_claim_and_the_retry_sends(
     mailer = RecordingOutbox(settings)
     mailer.flaky = True
     with pytest.raises(TemporarySendError, match="upptagen"):
-        send_missiv(dispatch_id, settings=settings, mailer=mailer)
+        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     with session_scope(settings.database_url) as session:
         msg = session.scalars(
             select(OutgoingMessage).where(OutgoingMessage.dispatch_id == dispatch_id)
         ).one()
         assert (msg.state, msg.attempts) == ("pending", 1)
         assert "upptagen" in (msg.last_error or "")
-    outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer)
+    outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     assert outcome.result == "sent"
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
     with session_scope(settings.database_url) as session:
@@ -275,7 +281,7 @@ def test_the_event_log_is_append_only(settings: Settings, case_dir: Path) -> Non
         with session_scope(settings.database_url) as session:
             event = session.scalars(select(Event)).first()
             assert event is not None
-            event.kind = "rewritten"
+            event.kind = EventKind.DECLINED
 
     with pytest.raises(RuntimeError, match="append-only"):
         rewrite_an_event()
@@ -297,5 +303,5 @@ def test_unreachable_mail_backend_is_temporary(settings: Settings, case_dir: Pat
             raise TemporaryMailError("anslutningen bröts")
 
     with pytest.raises(TemporarySendError):
-        send_missiv(dispatch_id, settings=settings, mailer=Unreachable(settings))
+        send_missiv(dispatch_id, settings=settings, mailer=Unreachable(settings), now=utcnow())
     assert operations.pending_sends(settings, round_id)[0] == dispatch_id

@@ -558,9 +558,13 @@ def test_a_round_is_sent_through_smtp_one_message_per_remissinstans(
     with starttls_with_login(make_settings, certificate, handler) as settings:
         dispatch_ids = start_round(settings, case_dir)
         mailer = load_mailer(settings)
-        outcomes = [send_missiv(d, settings=settings, mailer=mailer) for d in dispatch_ids]
+        outcomes = [
+            send_missiv(d, settings=settings, mailer=mailer, now=utcnow()) for d in dispatch_ids
+        ]
         # A second pass finds nothing left to send.
-        again = [send_missiv(d, settings=settings, mailer=mailer) for d in dispatch_ids]
+        again = [
+            send_missiv(d, settings=settings, mailer=mailer, now=utcnow()) for d in dispatch_ids
+        ]
 
     assert [o.result for o in outcomes] == ["sent"] * len(CODES)
     assert [o.result for o in again] == ["already_sent"] * len(CODES)
@@ -602,13 +606,13 @@ def test_a_temporary_refusal_releases_the_claim_and_the_retry_sends_once(
         [first, *_others] = start_round(settings, case_dir)
         mailer = load_mailer(settings)
         with pytest.raises(TemporarySendError, match=re.escape("451 4.3.0 Try again later")):
-            send_missiv(first, settings=settings, mailer=mailer)
+            send_missiv(first, settings=settings, mailer=mailer, now=utcnow())
         with session_scope(settings.database_url) as session:
             message = session.scalars(
                 select(OutgoingMessage).where(OutgoingMessage.dispatch_id == first)
             ).one()
             assert (message.state, message.attempts) == ("pending", 1)  # the claim is released
-        assert send_missiv(first, settings=settings, mailer=mailer).result == "sent"
+        assert send_missiv(first, settings=settings, mailer=mailer, now=utcnow()).result == "sent"
     assert len(handler.received) == 1
     with session_scope(settings.database_url) as session:
         kinds = session.scalars(
@@ -627,7 +631,7 @@ def test_a_refused_mailbox_marks_the_dispatch_failed(
         with session_scope(settings.database_url) as session:
             address = session.get_one(Dispatch, first).email
         handler.rcpt_answers[address] = "550 5.1.1 Mailbox unavailable"
-        outcome = send_missiv(first, settings=settings, mailer=load_mailer(settings))
+        outcome = send_missiv(first, settings=settings, mailer=load_mailer(settings), now=utcnow())
     assert outcome.result == "failed"
     assert "550 5.1.1 Mailbox unavailable" in outcome.detail
     with session_scope(settings.database_url) as session:

@@ -38,7 +38,7 @@ def start_and_send(settings: Settings, case: Path, to: list[str]) -> dict[str, s
     )
     mailer = RecordingOutbox(settings)
     for dispatch_id in operations.pending_sends(settings, round_id):
-        send_missiv(dispatch_id, settings=settings, mailer=mailer)
+        send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     tokens = {}
     for path in settings.outbox_dir.glob("*_missiv_0.eml"):
         code = path.name.split("_", 1)[1].rsplit("_missiv_0.eml", 1)[0]

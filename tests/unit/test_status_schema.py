@@ -47,6 +47,7 @@ from tests.support.rounds import read_eml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "docs" / "reference" / "status.schema.json"
+REFERENCE_PAGE = ROOT / "docs" / "reference" / "status-json.md"
 TZ = "Europe/Stockholm"
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 DEADLINE = dt.date(2026, 12, 18)
@@ -144,7 +145,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         ids = {d.remissinstans.code: d.id for d in rows}
     for code, dispatch_id in ids.items():
         if code != NOT_SENT:
-            send_missiv(dispatch_id, settings=settings, mailer=mailer, now=lambda: T0)
+            send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
 
     # The answer page.
     web_answer(
@@ -309,6 +310,12 @@ def test_every_document_is_valid(documents: list[dict[str, Any]]) -> None:
     for doc in documents:
         errors = sorted(check.iter_errors(doc), key=lambda e: list(e.absolute_path))
         assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_the_example_on_the_reference_page_is_valid() -> None:
+    page = REFERENCE_PAGE.read_text(encoding="utf-8")
+    example = page.split("```json\n", 1)[1].split("```", 1)[0]
+    validator().validate(json.loads(example))
 
 
 def test_the_documents_exercise_every_enumerated_value(documents: list[dict[str, Any]]) -> None:

@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
+from remiss.core.states import AnstandState, EventKind, MessageKind
 from remiss.db.models import Anstand, Dispatch, Event, OutgoingMessage
-from remiss.outbox.compose import ANSTAND_BESLUT
 from remiss.reminders import sweep as reminding
 from remiss.rounds.service import queue_message
 
 
 def pending(session: Session, round_id: int | None = None) -> list[Anstand]:
-    query = select(Anstand).where(Anstand.state == "requested").order_by(Anstand.id)
+    query = select(Anstand).where(Anstand.state == AnstandState.REQUESTED).order_by(Anstand.id)
     if round_id is not None:
         query = query.join(Dispatch).where(Dispatch.round_id == round_id)
     return list(session.scalars(query))
@@ -36,8 +36,10 @@ def decide(
     request = session.get(Anstand, anstand_id)
     if request is None:
         raise NotFoundError(f"Det finns ingen begäran om anstånd med nummer {anstand_id}.")
-    if request.state != "requested":
-        verdict = {"granted": "beviljad", "refused": "avslagen"}.get(request.state, request.state)
+    if request.state != AnstandState.REQUESTED:
+        verdict = {AnstandState.GRANTED: "beviljad", AnstandState.REFUSED: "avslagen"}.get(
+            request.state, request.state
+        )
         raise ConflictError(f"Begäran {anstand_id} är redan avgjord ({verdict}).")
     dispatch = request.dispatch
     if grant:
@@ -58,18 +60,18 @@ def decide(
         request.granted_date = day
         previous = dispatch.deadline
         dispatch.deadline = day
-    request.state = "granted" if grant else "refused"
+    request.state = AnstandState.GRANTED if grant else AnstandState.REFUSED
     request.decided_at = now
     request.decision_note = (note or "").strip() or None
     session.add(
         Event(
             dispatch_id=dispatch.id,
             at=now,
-            kind="anstand_granted" if grant else "anstand_refused",
+            kind=EventKind.ANSTAND_GRANTED if grant else EventKind.ANSTAND_REFUSED,
             detail={"anstand_id": request.id}
             | ({"from": previous.isoformat(), "to": day.isoformat()} if grant else {}),
         )
     )
-    message = queue_message(session, dispatch, ANSTAND_BESLUT, request.id)
-    reminding.refresh(session, dispatch, tz=tz)  # the whole schedule follows the new deadline
+    message = queue_message(session, dispatch, MessageKind.ANSTAND_BESLUT, request.id)
+    reminding.refresh(session, dispatch, tz=tz, now=now)  # the whole schedule follows the new deadline
     return message

@@ -7,14 +7,16 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remiss.db.models import Answer, Event, OutgoingMessage
-from remiss.outbox.compose import KVITTENS
-from remiss.rounds.service import MISSIV, queue_message
+from remiss.core.settings import Settings
+from remiss.core.states import EventKind, MessageKind
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Event
+from remiss.rounds.service import queue_message
 
 
 def queue_kvittens(session: Session, answer_id: int) -> int:
     answer = session.get_one(Answer, answer_id)
-    return queue_message(session, answer.dispatch, KVITTENS, answer.version).id
+    return queue_message(session, answer.dispatch, MessageKind.KVITTENS, answer.version).id
 
 
 def mark_processed(session: Session, answer_id: int, *, now: dt.datetime) -> None:
@@ -25,7 +27,7 @@ def mark_processed(session: Session, answer_id: int, *, now: dt.datetime) -> Non
             Event(
                 dispatch_id=answer.dispatch_id,
                 at=now,
-                kind="answer_processed",
+                kind=EventKind.ANSWER_PROCESSED,
                 detail={"answer_id": answer.id, "version": answer.version},
             )
         )
@@ -37,22 +39,25 @@ def unprocessed_answers(session: Session) -> list[int]:
     )
 
 
-def unsent_messages(session: Session) -> list[int]:
-    """Kvittenser and decisions not yet sent (a missiv belongs to its round's send flow)."""
-    return list(
-        session.scalars(
-            select(OutgoingMessage.id)
-            .where(
-                OutgoingMessage.state.in_(("pending", "sending")), OutgoingMessage.kind != MISSIV
-            )
-            .order_by(OutgoingMessage.id)
-        )
-    )
+# What the process-answer flow does, step by step, each step in its own transaction.
 
 
-def message_states(session: Session, message_ids: list[int]) -> list[str]:
-    """Per message, as a send result: sent, failed, or unsent (still to be sent)."""
-    states = session.scalars(
-        select(OutgoingMessage.state).where(OutgoingMessage.id.in_(message_ids))
-    )
-    return [s if s in ("sent", "failed") else "unsent" for s in states]
+def prepare_kvittens(settings: Settings, *, answer_id: int) -> int:
+    """Store the kvittens for the answer (once per version); its message id."""
+    with session_scope(settings.database_url) as session:
+        return queue_kvittens(session, answer_id)
+
+
+def record_processed(settings: Settings, *, answer_id: int, now: dt.datetime) -> None:
+    with session_scope(settings.database_url) as session:
+        mark_processed(session, answer_id, now=now)
+
+
+def answers_to_process(settings: Settings) -> list[int]:
+    with session_scope(settings.database_url) as session:
+        return unprocessed_answers(session)
+
+
+def round_of_answer(settings: Settings, *, answer_id: int) -> int:
+    with session_scope(settings.database_url) as session:
+        return session.get_one(Answer, answer_id).dispatch.round_id

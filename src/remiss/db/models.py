@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -27,6 +29,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from remiss.core.dates import utcnow
 from remiss.core.keys import message_ref
+from remiss.core.states import (
+    PAMINNELSE_PREFIX,
+    AnstandState,
+    DispatchState,
+    EventKind,
+    InboundKind,
+    MessageKind,
+    MessageState,
+    RoundState,
+)
 from remiss.core.terms import ARENDETYPER
 
 
@@ -50,6 +62,40 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StateType(TypeDecorator[E]):
+    """A StrEnum stored as its value; an unknown value fails before it reaches the database
+    (whose CHECK constraint, `one_of`, would refuse it too)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+def one_of(column: str, enum: type[StrEnum], name: str) -> CheckConstraint:
+    """The CHECK constraint that keeps a state column to its Enum's values."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=name)
+
+
+def message_kind_check() -> CheckConstraint:
+    fixed = ", ".join(f"'{k.value}'" for k in MessageKind)
+    return CheckConstraint(
+        f"kind IN ({fixed}) OR kind LIKE '{PAMINNELSE_PREFIX}%'", name="message_kind"
+    )
 
 
 class Base(DeclarativeBase):
@@ -156,11 +202,12 @@ class Round(Base):
     """A remissomgång: one case sent to a set of remissinstanser."""
 
     __tablename__ = "remissomgang"
+    __table_args__ = (one_of("state", RoundState, "round_state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("arende.id"), index=True)
-    state: Mapped[str] = mapped_column(String(20), default="open")
+    state: Mapped[RoundState] = mapped_column(StateType(RoundState, 20), default=RoundState.OPEN)
     svar_senast: Mapped[dt.date] = mapped_column(Date)
     base_url: Mapped[str] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -181,7 +228,10 @@ class Dispatch(Base):
     """One remissinstans in one round: its own deadline, state and link."""
 
     __tablename__ = "utskick"
-    __table_args__ = (UniqueConstraint("round_id", "remissinstans_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "remissinstans_id"),
+        one_of("state", DispatchState, "dispatch_state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("remissomgang.id"))
@@ -190,7 +240,9 @@ class Dispatch(Base):
     name: Mapped[str] = mapped_column(String(300))
     email: Mapped[str] = mapped_column(String(320))
     deadline: Mapped[dt.date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(20), default="pending")
+    state: Mapped[DispatchState] = mapped_column(
+        StateType(DispatchState, 20), default=DispatchState.PENDING
+    )
     # sha256 of the answer-link token; the token itself is never stored.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -265,6 +317,7 @@ class Anstand(Base):
     """A request for a later deadline, and stadsledningskontoret's decision on it."""
 
     __tablename__ = "anstand"
+    __table_args__ = (one_of("state", AnstandState, "anstand_state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
@@ -272,7 +325,9 @@ class Anstand(Base):
     requested_date: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(200))
-    state: Mapped[str] = mapped_column(String(20), default="requested")
+    state: Mapped[AnstandState] = mapped_column(
+        StateType(AnstandState, 20), default=AnstandState.REQUESTED
+    )
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     granted_date: Mapped[dt.date | None] = mapped_column(Date)
     decision_note: Mapped[str | None] = mapped_column(Text)
@@ -284,13 +339,19 @@ class OutgoingMessage(Base):
     """A claim on one e-mail: the unique key makes every message go out at most once."""
 
     __tablename__ = "utgaende_meddelande"
+    __table_args__ = (
+        one_of("state", MessageState, "message_state"),
+        message_kind_check(),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     stage: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    state: Mapped[str] = mapped_column(String(20), default="pending")
+    state: Mapped[MessageState] = mapped_column(
+        StateType(MessageState, 20), default=MessageState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(200))
@@ -311,12 +372,13 @@ class InboundMail(Base):
     """A message read from the remiss mailbox, once: its key stops a second processing."""
 
     __tablename__ = "inkommande_post"
+    __table_args__ = (one_of("kind", InboundKind, "inbound_kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The Message-ID, or a hash of the whole message when it has none.
     key: Mapped[str] = mapped_column(String(300), unique=True)
     read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[InboundKind] = mapped_column(StateType(InboundKind, 30))
     sender: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(Text)
     dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("utskick.id"), index=True)
@@ -338,12 +400,15 @@ class Event(Base):
     """Append-only log of everything that happens to a dispatch."""
 
     __tablename__ = "handelse"
-    __table_args__ = (Index("ix_handelse_dispatch_at", "dispatch_id", "at"),)
+    __table_args__ = (
+        Index("ix_handelse_dispatch_at", "dispatch_id", "at"),
+        one_of("kind", EventKind, "event_kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    kind: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[EventKind] = mapped_column(StateType(EventKind, 50))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 

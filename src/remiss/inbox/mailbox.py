@@ -10,42 +10,17 @@ from sqlalchemy import select
 
 from remiss.answers.service import review_answer
 from remiss.core import dates
-from remiss.core.errors import NotFoundError, RemissError
+from remiss.core.errors import NotFoundError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, RemissinstansRow
 from remiss.inbox.poll import describe_unmatched
-from remiss.mail import MailError, load_mailbox
+from remiss.mail import check_backend, load_mailbox
 from remiss.rounds.service import find_round
 
 
 def check_mail(settings: Settings) -> list[str]:
-    """Try the configured backend without sending anything; lines saying what was found."""
-    backend = settings.mail_backend
-    if backend == "exchange":
-        from remiss.mail.exchange import check
-
-        return check(settings)
-    if backend == "smtp":
-        from remiss.mail.smtp import SmtpMailer
-
-        try:
-            return SmtpMailer(settings).check()
-        except MailError as exc:
-            raise RemissError(str(exc)) from exc
-    if backend == "outbox":
-        lines = []
-        for label, path in (("Utkorgen", settings.outbox_dir), ("Inkorgen", settings.inbox_path)):
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-                probe = path / ".skrivtest"
-                probe.write_bytes(b"")
-                probe.unlink()
-            except OSError as exc:
-                raise RemissError(f"{label} {path} går inte att skriva i: {exc}") from exc
-            lines.append(f"{label}: {path} (skrivbar)")
-        return lines
-    return [f"E-postbakänden {backend}: inget att kontrollera."]
+    return check_backend(settings)
 
 
 def unmatched(settings: Settings, limit: int = 200) -> list[dict[str, str]]:

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from remiss.answers.service import submit_answer
 from remiss.core.settings import Settings
+from remiss.core.states import EventKind, MessageKind, RoundState
 from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch, Event, InboundMail, OutgoingMessage
 from remiss.inbox.parse import IncomingMail, parse
 from remiss.mail.base import Folder, InboxItem, Mailbox
-from remiss.rounds.service import MISSIV
 from remiss.storage.uploads import CheckedFile, UploadError, UploadLimits, check_file
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def _find_dispatch(session: Session, mail: IncomingMail) -> tuple[Dispatch | Non
 
 
 def _event(
-    session: Session, dispatch: Dispatch, kind: str, now: dt.datetime, **detail: object
+    session: Session, dispatch: Dispatch, kind: EventKind, now: dt.datetime, **detail: object
 ) -> None:
     session.add(Event(dispatch_id=dispatch.id, at=now, kind=kind, detail=detail))
 
@@ -194,28 +194,28 @@ def _apply(
         return _Outcome("unmatched", "unmatched", note="matchar ingen remiss")
     about = {"message": message_kind, "subject": mail.subject[:300], "sender": mail.sender}
     # A report about a kvittens or reminder says nothing about the remiss itself.
-    is_missiv = message_kind in (MISSIV, None)
+    is_missiv = message_kind in (MessageKind.MISSIV, None)
     if mail.kind == "delivered":
         if is_missiv and dispatch.delivered_at is None:
             dispatch.delivered_at = now
-        _event(session, dispatch, "delivered", now, **about)
+        _event(session, dispatch, EventKind.DELIVERED, now, **about)
         return _Outcome("delivered", "processed", dispatch.id)
     if mail.kind == "bounced":
         reason = mail.reason or "kunde inte levereras"
         if is_missiv:
             dispatch.bounced_at = now
             dispatch.bounce_reason = reason[:2000]
-        _event(session, dispatch, "bounced", now, reason=reason[:2000], **about)
+        _event(session, dispatch, EventKind.BOUNCED, now, reason=reason[:2000], **about)
         what = "remissen" if is_missiv else f"meddelandet ({message_kind})"
         note = f"{dispatch.name} <{dispatch.email}>: {what} kunde inte levereras: {reason}"
         return _Outcome("bounced", "processed", dispatch.id, note=note[:1000])
     if mail.kind == "read":
         if dispatch.read_at is None:
             dispatch.read_at = now
-        _event(session, dispatch, "read_receipt", now, **about)
+        _event(session, dispatch, EventKind.READ_RECEIPT, now, **about)
         return _Outcome("read", "processed", dispatch.id)
     if mail.kind == "auto_reply":
-        _event(session, dispatch, "auto_reply", now, **about)
+        _event(session, dispatch, EventKind.AUTO_REPLY, now, **about)
         return _Outcome("auto_reply", "processed", dispatch.id)
     return _answer(session, dispatch, mail, settings=settings, now=now, limits=limits)
 
@@ -238,10 +238,10 @@ def _answer(
         except UploadError as exc:
             refused.append(f"{file.filename}: {exc}")
     about = {"subject": mail.subject[:300], "sender": mail.sender, "refused": refused}
-    if dispatch.round.state == "closed" or not accepted:
+    if dispatch.round.state == RoundState.CLOSED or not accepted:
         # Nothing to store as an answer (a question, a closed round): a person reads it.
         why = "omgången är avslutad" if accepted else "inget svarsdokument bifogat"
-        _event(session, dispatch, "email_to_registrator", now, reason=why, **about)
+        _event(session, dispatch, EventKind.EMAIL_TO_REGISTRATOR, now, reason=why, **about)
         return _Outcome("message", "unmatched", dispatch.id, note=why)
     answer = submit_answer(
         session,
@@ -260,7 +260,7 @@ def _answer(
         channel="email",
     )
     if refused:
-        _event(session, dispatch, "email_files_refused", now, answer_id=answer.id, **about)
+        _event(session, dispatch, EventKind.EMAIL_FILES_REFUSED, now, answer_id=answer.id, **about)
     return _Outcome("answer", "processed", dispatch.id, answer.id, note="; ".join(refused) or None)
 
 

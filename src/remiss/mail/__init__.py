@@ -9,9 +9,8 @@ from remiss.mail.base import (
     OutgoingEmail,
     PermanentMailError,
     TemporaryMailError,
-    load_mailbox,
-    load_mailer,
 )
+from remiss.mail.registry import check_backend, load_mailbox, load_mailer
 
 __all__ = [
     "Attachment",
@@ -22,6 +21,7 @@ __all__ = [
     "OutgoingEmail",
     "PermanentMailError",
     "TemporaryMailError",
+    "check_backend",
     "load_mailbox",
     "load_mailer",
 ]

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from remiss.core.keys import message_ref
-
-if TYPE_CHECKING:
-    from remiss.core.settings import Settings
 
 KEY_HEADER = "X-Remiss-Key"
 
@@ -154,52 +150,3 @@ class Mailbox(Protocol):
     def file(self, item: InboxItem, folder: Folder) -> None: ...
 
     def list_folder(self, folder: Folder, limit: int = 200) -> list[InboxItem]: ...
-
-
-def load_mailer(settings: Settings) -> Mailer:
-    """`outbox`, `smtp`, or `package.module:factory` for a backend outside this package."""
-    backend = settings.mail_backend
-    if backend == "outbox":
-        from remiss.mail.outbox import OutboxMailer
-
-        return OutboxMailer(settings.outbox_dir)
-    if backend == "smtp":
-        from remiss.mail.smtp import SmtpMailer
-
-        return SmtpMailer(settings)
-    if backend == "exchange":
-        from remiss.mail.exchange import ExchangeMailer
-
-        return ExchangeMailer(settings)
-    module_name, sep, attr = backend.partition(":")
-    if not sep:
-        from remiss.core.errors import InputError
-
-        raise InputError(
-            "okänd e-postbakände; använd outbox, smtp, exchange eller modul:fabrik",
-            field="mail_backend",
-            value=backend,
-        )
-    factory = getattr(importlib.import_module(module_name), attr)
-    mailer: Mailer = factory(settings)
-    return mailer
-
-
-def load_mailbox(settings: Settings) -> Mailbox:
-    """Exchange's inbox, or for the outbox (and test backends) a folder of .eml files."""
-    if settings.mail_backend == "exchange":
-        from remiss.mail.exchange import ExchangeMailbox
-
-        return ExchangeMailbox(settings)
-    if settings.mail_backend == "smtp":
-        from remiss.core.errors import InputError
-
-        raise InputError(
-            "SMTP-bakänden kan bara skicka; svar per e-post läses med exchange (eller "
-            "outbox, som läser .eml-filer ur inbox_dir)",
-            field="mail_backend",
-            value="smtp",
-        )
-    from remiss.mail.outbox import FolderMailbox
-
-    return FolderMailbox(settings.inbox_path)

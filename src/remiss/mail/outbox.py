@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from remiss.core.errors import RemissError
 from remiss.mail.base import (
     Folder,
     InboxItem,
@@ -87,3 +88,18 @@ class FolderMailbox:
             return []
         paths = sorted(target.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
         return [InboxItem(ref=p.name, item_class="", mime=p.read_bytes()) for p in paths[:limit]]
+
+
+def check_folders(outbox_dir: Path, inbox_dir: Path) -> list[str]:
+    """Both folders exist and take a file; raises RemissError naming the one that does not."""
+    lines = []
+    for label, path in (("Utkorgen", outbox_dir), ("Inkorgen", inbox_dir)):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".skrivtest"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RemissError(f"{label} {path} går inte att skriva i: {exc}") from exc
+        lines.append(f"{label}: {path} (skrivbar)")
+    return lines

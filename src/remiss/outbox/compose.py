@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +11,15 @@ from sqlalchemy.orm import Session
 
 from remiss.core.rendering import environment
 from remiss.core.settings import Settings
+from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, MessageKind
 from remiss.core.terms import POSITION_LABELS
 from remiss.core.tokens import derive_token, hash_token, new_nonce
 from remiss.db.models import Anstand, Answer, Dispatch, OutgoingMessage
 from remiss.inbox.parse import subject_tag
 from remiss.mail import Attachment, OutgoingEmail
 from remiss.reminders.policy import ESKALERING
-from remiss.rounds.service import MISSIV
 from remiss.storage.documents import read_verified
 
-KVITTENS = "kvittens"
-ANSTAND_BESLUT = "anstand_beslut"
-PAMINNELSE_PREFIX = "paminnelse_"
 ESCALATION_ROLES = {"förvaltningschef", "eskalering", "vd", "ordförande"}
 
 
@@ -176,14 +174,18 @@ def _paminnelse(session: Session, message: OutgoingMessage, settings: Settings) 
         "dagar": int(name[len(stage_kind) :] or 0),
         "link": dispatch_link(dispatch, settings),
         "eskaleringskontakt": escalation[0] if escalation else None,
-        "anstand_beviljat": any(a.state == "granted" for a in dispatch.anstand),
+        "anstand_beviljat": any(a.state == AnstandState.GRANTED for a in dispatch.anstand),
     }
     return render(
         "paminnelse", context, key=message.idempotency_key, to=to, cc=cc, settings=settings
     )
 
 
-_BUILDERS = {MISSIV: _missiv, KVITTENS: _kvittens, ANSTAND_BESLUT: _anstand_beslut}
+_BUILDERS: dict[str, Callable[[Session, OutgoingMessage, Settings], OutgoingEmail]] = {
+    MessageKind.MISSIV: _missiv,
+    MessageKind.KVITTENS: _kvittens,
+    MessageKind.ANSTAND_BESLUT: _anstand_beslut,
+}
 
 
 def build_message(

@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
-from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
+from remiss.core.states import UNSENT, DispatchState, EventKind, MessageKind, MessageState
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import Mailer, MailError, PermanentMailError
 from remiss.outbox.compose import build_message
 from remiss.reminders import sweep as reminding
-from remiss.rounds.service import MISSIV
 
 Result = Literal["sent", "recovered", "already_sent", "busy", "failed"]
 
@@ -40,19 +39,6 @@ class SendOutcome:
 
 class TemporarySendError(Exception):
     """Not sent this time; the claim is released so that a retry can try again."""
-
-
-def _worth_retrying(_task: object, _run: object, state: Any) -> bool:
-    return isinstance(state.result(raise_on_failure=False), TemporarySendError | OperationalError)
-
-
-# Prefect task options for every send (and the reminder claims): back-off of 10, 20, 40, 80 s
-# on temporary failures of the mail server or the database.
-SEND_RETRIES: dict[str, Any] = {
-    "retries": 4,
-    "retry_delay_seconds": [10, 20, 40, 80],
-    "retry_condition_fn": _worth_retrying,
-}
 
 
 def current_owner() -> str:
@@ -89,7 +75,7 @@ def claim_is_stale(
 class _Claim:
     settings: Settings
     mailer: Mailer
-    now: Callable[[], dt.datetime]
+    now: dt.datetime
     dispatch_id: int
     message_id: int
     kind: str
@@ -99,7 +85,7 @@ class _Claim:
     def ours(self) -> list[ColumnElement[bool]]:
         return [
             OutgoingMessage.id == self.message_id,
-            OutgoingMessage.state == "sending",
+            OutgoingMessage.state == MessageState.SENDING,
             OutgoingMessage.attempts == self.attempt,
         ]
 
@@ -116,28 +102,29 @@ class _Claim:
 
         `joint`: reminding.jointly_answered() by round, when the caller finishes many.
         """
-        at = self.now()
-        state = "failed" if result == "failed" else "sent"
+        at = self.now
+        state = MessageState.FAILED if result == "failed" else MessageState.SENT
         values: dict[str, Any] = {"state": state, "last_error": error}
-        if state == "sent":
+        if state == MessageState.SENT:
             values.update(sent_at=at, provider_id=provider_id)
         done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
         if done.rowcount != 1:
             return SendOutcome(self.dispatch_id, "busy", "utskicket togs över under sändningen")
-        if self.kind == MISSIV:
+        if self.kind == MessageKind.MISSIV:
             dispatch = session.get_one(Dispatch, self.dispatch_id)
-            dispatch.state = state
-            if state == "sent":
+            dispatch.state = DispatchState(state)
+            if state == MessageState.SENT:
                 dispatch.sent_at = at
                 # Loaded in this transaction, and a send changes nothing else it reads.
                 reminding.reschedule(
                     dispatch,
                     tz=self.settings.timezone,
+                    now=at,
                     joint=joint.get(dispatch.round_id) if joint else None,
                 )
         self._event(
             session,
-            "sent" if state == "sent" else "send_failed",
+            EventKind.SENT if state == MessageState.SENT else EventKind.SEND_FAILED,
             at,
             provider_id=provider_id,
             recovered=result == "recovered",
@@ -148,11 +135,13 @@ class _Claim:
     def release(self, session: Any, error: str) -> None:
         """Give the claim back; attempts stays counted so the next one checks the backend."""
         session.execute(
-            update(OutgoingMessage).where(*self.ours()).values(state="pending", last_error=error)
+            update(OutgoingMessage)
+            .where(*self.ours())
+            .values(state=MessageState.PENDING, last_error=error)
         )
-        self._event(session, "send_retry", self.now(), error=error)
+        self._event(session, EventKind.SEND_RETRY, self.now, error=error)
 
-    def _event(self, session: Any, kind: str, at: dt.datetime, **detail: Any) -> None:
+    def _event(self, session: Any, kind: EventKind, at: dt.datetime, **detail: Any) -> None:
         session.add(
             Event(
                 dispatch_id=self.dispatch_id,
@@ -186,20 +175,20 @@ def _claim(
     *,
     settings: Settings,
     mailer: Mailer,
-    now: Callable[[], dt.datetime],
+    now: dt.datetime,
     owner: str,
 ) -> _Claim | SendOutcome:
     """Compare-and-set on (state, attempts): of two processes, exactly one wins."""
     msg = session.get_one(OutgoingMessage, message_id)
     dispatch_id = msg.dispatch_id
-    if msg.state == "sent":
+    if msg.state == MessageState.SENT:
         return SendOutcome(dispatch_id, "already_sent")
-    if msg.state == "failed":
+    if msg.state == MessageState.FAILED:
         return SendOutcome(dispatch_id, "failed", msg.last_error or "")
-    if msg.state == "sending" and not claim_is_stale(
+    if msg.state == MessageState.SENDING and not claim_is_stale(
         claimed_at=msg.claimed_at,
         claimed_by=msg.claimed_by,
-        now=now(),
+        now=now,
         lease_seconds=settings.send_lease_seconds,
         host=owner.rpartition(":")[0],
     ):
@@ -212,13 +201,13 @@ def _claim(
             OutgoingMessage.state == msg.state,
             OutgoingMessage.attempts == msg.attempts,
         )
-        .values(state="sending", attempts=attempt, claimed_at=now(), claimed_by=owner)
+        .values(state=MessageState.SENDING, attempts=attempt, claimed_at=now, claimed_by=owner)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
-    if msg.kind == MISSIV:
-        session.get_one(Dispatch, dispatch_id).state = "sending"
+    if msg.kind == MessageKind.MISSIV:
+        session.get_one(Dispatch, dispatch_id).state = DispatchState.SENDING
     return _Claim(
         settings=settings,
         mailer=mailer,
@@ -236,10 +225,12 @@ def send_batch(
     *,
     settings: Settings,
     mailer: Mailer,
-    now: Callable[[], dt.datetime] = utcnow,
+    now: dt.datetime,
     owner: str | None = None,
 ) -> list[SendOutcome]:
     """Send stored messages, each at most once, and at least once if it can be sent.
+
+    `now` is when the batch began: its claims, marks and events carry that time.
 
     Claims, states and events stay per message; the sends go to the backend together
     (one call for up to `mailer.batch_size`). Raises TemporarySendError, after
@@ -269,7 +260,7 @@ def send_batch(
             loaded = {m.id: m for m in messages}
             for claim in list(to_send):
                 message = loaded[claim.message_id]
-                if (message.state, message.attempts) != ("sending", claim.attempt):
+                if (message.state, message.attempts) != (MessageState.SENDING, claim.attempt):
                     outcomes[claim.message_id] = SendOutcome(
                         claim.dispatch_id, "busy", "utskicket togs över av en annan process"
                     )
@@ -351,7 +342,7 @@ def send_message(
     *,
     settings: Settings,
     mailer: Mailer,
-    now: Callable[[], dt.datetime] = utcnow,
+    now: dt.datetime,
     owner: str | None = None,
 ) -> SendOutcome:
     """Send one stored message (see send_batch)."""
@@ -363,14 +354,40 @@ def send_missiv(
     *,
     settings: Settings,
     mailer: Mailer,
-    now: Callable[[], dt.datetime] = utcnow,
+    now: dt.datetime,
     owner: str | None = None,
 ) -> SendOutcome:
     """Send one dispatch's remissmissiv (see send_message)."""
     with session_scope(settings.database_url) as session:
         message_id = session.scalars(
             select(OutgoingMessage.id).where(
-                OutgoingMessage.dispatch_id == dispatch_id, OutgoingMessage.kind == MISSIV
+                OutgoingMessage.dispatch_id == dispatch_id,
+                OutgoingMessage.kind == MessageKind.MISSIV,
             )
         ).one()
     return send_message(message_id, settings=settings, mailer=mailer, now=now, owner=owner)
+
+
+def unsent_messages(session: Session) -> list[int]:
+    """Kvittenser and decisions not yet sent (a missiv belongs to its round's send flow)."""
+    return list(
+        session.scalars(
+            select(OutgoingMessage.id)
+            .where(OutgoingMessage.state.in_(UNSENT), OutgoingMessage.kind != MessageKind.MISSIV)
+            .order_by(OutgoingMessage.id)
+        )
+    )
+
+
+def messages_to_send(settings: Settings) -> list[int]:
+    with session_scope(settings.database_url) as session:
+        return unsent_messages(session)
+
+
+def results_of(settings: Settings, *, message_ids: list[int]) -> list[str]:
+    """Per message, as a send result: sent, failed, or unsent (still to be sent)."""
+    with session_scope(settings.database_url) as session:
+        states = session.scalars(
+            select(OutgoingMessage.state).where(OutgoingMessage.id.in_(message_ids))
+        )
+        return [s if s in ("sent", "failed") else "unsent" for s in states]

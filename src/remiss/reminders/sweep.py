@@ -15,9 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from remiss.core import dates
-from remiss.core.dates import utcnow
+from remiss.core.settings import Settings
+from remiss.core.states import (
+    PAMINNELSE_PREFIX,
+    UNSENT,
+    AnstandState,
+    EventKind,
+    MessageState,
+    RoundState,
+)
+from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, Event, OutgoingMessage, Round
-from remiss.outbox.compose import PAMINNELSE_PREFIX, reminder_recipients
+from remiss.outbox.compose import reminder_recipients
 from remiss.reminders.policy import (
     DispatchFacts,
     Policy,
@@ -63,28 +72,32 @@ def facts(dispatch: Dispatch, joint: set[str] | None = None) -> DispatchFacts:
     return DispatchFacts(
         deadline=dispatch.deadline,
         sent_at=dispatch.sent_at,
-        done=is_done(dispatch, joint) or dispatch.round.state != "open",
+        done=is_done(dispatch, joint) or dispatch.round.state != RoundState.OPEN,
         sent_stages=frozenset(
             (m.kind, m.stage) for m in dispatch.messages if m.kind.startswith(PAMINNELSE_PREFIX)
         ),
         anstand_decided_at=max(
-            (a.decided_at for a in dispatch.anstand if a.state == "granted" and a.decided_at),
+            (
+                a.decided_at
+                for a in dispatch.anstand
+                if a.state == AnstandState.GRANTED and a.decided_at
+            ),
             default=None,
         ),
     )
 
 
 def reschedule(
-    dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None, joint: set[str] | None = None
+    dispatch: Dispatch, *, tz: str, now: dt.datetime, joint: set[str] | None = None
 ) -> None:
     """Recompute when the sweep next needs this dispatch, from what is loaded of it now."""
     dispatch.next_reminder_at = next_reminder_at(
-        facts(dispatch, joint), round_policy(dispatch.round), tz, now=now or utcnow()
+        facts(dispatch, joint), round_policy(dispatch.round), tz, now=now
     )
 
 
 def refresh(
-    session: Session, dispatch: Dispatch, *, tz: str, now: dt.datetime | None = None
+    session: Session, dispatch: Dispatch, *, tz: str, now: dt.datetime
 ) -> None:
     """Reload what the rules read and reschedule (after a send, answer, anstånd...)."""
     session.flush()
@@ -112,11 +125,6 @@ def load_for_rules(session: Session, dispatch_ids: Sequence[int]) -> list[Dispat
             )
         )
     )
-
-
-def refresh_round(session: Session, rnd: Round, *, tz: str) -> None:
-    for dispatch in rnd.dispatches:
-        refresh(session, dispatch, tz=tz)
 
 
 def due_dispatch_ids(session: Session, now: dt.datetime) -> list[int]:
@@ -186,7 +194,7 @@ def claim(
             Event(
                 dispatch_id=dispatch.id,
                 at=now,
-                kind="reminder_queued",
+                kind=EventKind.REMINDER_QUEUED,
                 detail={
                     "stage": stage.name,
                     "deadline": stage.deadline.isoformat(),
@@ -232,8 +240,8 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
         .join(Round)
         .where(
             OutgoingMessage.kind.startswith(PAMINNELSE_PREFIX),
-            OutgoingMessage.state.in_(("pending", "sending")),
-            Round.state == "open",
+            OutgoingMessage.state.in_(UNSENT),
+            Round.state == RoundState.OPEN,
         )
         .order_by(OutgoingMessage.id)
     )
@@ -246,16 +254,34 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
         done = is_done(dispatch, joint[dispatch.round_id])
         current = int(dispatch.deadline.strftime("%Y%m%d"))
         # A half-sent one may already be out; send_message asks the backend before resending.
-        if message.state == "pending" and (done or message.stage != current):
-            message.state = "cancelled"
+        if message.state == MessageState.PENDING and (done or message.stage != current):
+            message.state = MessageState.CANCELLED
             session.add(
                 Event(
                     dispatch_id=dispatch.id,
                     at=now,
-                    kind="reminder_cancelled",
+                    kind=EventKind.REMINDER_CANCELLED,
                     detail={"message_id": message.id, "kind": message.kind},
                 )
             )
         else:
             keep.append(message.id)
     return keep
+
+
+CLAIMS_PER_TRANSACTION = 100
+
+
+def queue_due(settings: Settings, *, now: dt.datetime) -> list[int]:
+    """Claim every stage due at `now`, a hundred dispatches per transaction, and pick up
+    reminders claimed earlier but not sent; the messages to send."""
+    with session_scope(settings.database_url) as session:
+        due = due_dispatch_ids(session, now)
+    message_ids: list[int] = []
+    for start in range(0, len(due), CLAIMS_PER_TRANSACTION):
+        chunk = due[start : start + CLAIMS_PER_TRANSACTION]
+        with session_scope(settings.database_url) as session:
+            message_ids += claim_many(session, chunk, now=now, tz=settings.timezone)
+    with session_scope(settings.database_url) as session:
+        leftovers = unsent_reminders(session, now=now, tz=settings.timezone)
+    return sorted(set(message_ids) | set(leftovers))

@@ -9,8 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from remiss.core import dates
+from remiss.core.settings import Settings
+from remiss.core.states import RoundState
+from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Round
 from remiss.reminders.sweep import is_done, jointly_answered
+from remiss.report.content import Report, build_report
 from remiss.storage.documents import read_verified
 
 KINDS = {
@@ -51,7 +55,7 @@ def compile_due(rnd: Round, *, now: dt.datetime, tz: str, grace_days: int) -> bo
     """Compile by itself when every remissinstans has answered or declined, or when the
     deadline plus `grace_days` working days has passed; again only if something came in
     since the last automatic compile."""
-    if rnd.state != "open":
+    if rnd.state != RoundState.OPEN:
         return False
     session = object_session(rnd)
     assert session is not None
@@ -71,6 +75,39 @@ def compile_due(rnd: Round, *, now: dt.datetime, tz: str, grace_days: int) -> bo
 def rounds_due(session: Session, *, now: dt.datetime, tz: str, grace_days: int) -> list[int]:
     return [
         rnd.id
-        for rnd in session.scalars(select(Round).where(Round.state == "open"))
+        for rnd in session.scalars(select(Round).where(Round.state == RoundState.OPEN))
         if compile_due(rnd, now=now, tz=tz, grace_days=grace_days)
     ]
+
+
+def extract_texts(settings: Settings, *, answer_id: int) -> int:
+    """Read the answer's documents once, on arrival, so that compiling never reads files."""
+    with session_scope(settings.database_url) as session:
+        return extract_answer_texts(session, answer_id)
+
+
+def rounds_to_compile(
+    settings: Settings, *, now: dt.datetime, answer_id: int | None = None
+) -> list[int]:
+    """Rounds whose remissammanställning is due; with `answer_id`, only that answer's round."""
+    with session_scope(settings.database_url) as session:
+        due = rounds_due(
+            session, now=now, tz=settings.timezone, grace_days=settings.compile_grace_days
+        )
+        if answer_id is None:
+            return due
+        own = session.get_one(Answer, answer_id).dispatch.round_id
+        return [r for r in due if r == own]
+
+
+def build_for_compile(
+    settings: Settings, *, round_id: int, now: dt.datetime, automatic: bool
+) -> Report:
+    """The report's content; an automatic compile is remembered so it runs again only after
+    something new came in."""
+    with session_scope(settings.database_url) as session:
+        rnd = session.get_one(Round, round_id)
+        report = build_report(rnd, now=now, tz=settings.timezone)
+        if automatic:
+            rnd.auto_compiled_at = now
+        return report

@@ -10,6 +10,7 @@ from sqlalchemy.orm import object_session
 
 from remiss.core import dates
 from remiss.core.rendering import swedish_list
+from remiss.core.states import AnstandState, RoundState
 from remiss.core.terms import POSITION_LABELS
 from remiss.db.models import Answer, Dispatch, Round
 from remiss.reminders.sweep import is_done, jointly_answered
@@ -142,7 +143,7 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
     for dispatch in rnd.dispatches:
         answer = dispatch.current_answer
         joint = _joint_answer_for(dispatch) if answer is None else None
-        granted = [a for a in dispatch.anstand if a.state == "granted"]
+        granted = [a for a in dispatch.anstand if a.state == AnstandState.GRANTED]
         remarks: list[str] = []
         if granted:
             remarks.append(f"anstånd till {granted[-1].granted_date}")
@@ -252,7 +253,7 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
     session = object_session(rnd)
     assert session is not None
     named = jointly_answered(session, rnd.id)
-    final = rnd.state == "closed" or all(is_done(d, named) for d in rnd.dispatches)
+    final = rnd.state == RoundState.CLOSED or all(is_done(d, named) for d in rnd.dispatches)
     return Report(
         diarienummer=case.diarienummer,
         rubrik=case.rubrik,

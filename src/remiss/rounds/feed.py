@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch, Event, FeedCursor
 
 PREFIX = "remiss"
@@ -131,3 +133,8 @@ def claim_events(session: Session, *, limit: int = 500) -> list[FeedEvent]:
         if event is not None:
             events.append(event)
     return events
+
+
+def claim_batch(settings: Settings, *, limit: int = 500) -> list[FeedEvent]:
+    with session_scope(settings.database_url) as session:
+        return claim_events(session, limit=limit)

@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session
 from remiss.cases.casefile import RoundPlan
 from remiss.core.errors import ConflictError, NotFoundError
 from remiss.core.settings import Settings
+from remiss.core.states import (
+    UNSENT,
+    DispatchState,
+    EventKind,
+    MessageKind,
+    MessageState,
+    RoundState,
+)
 from remiss.db.models import (
     AttSats,
     Case,
@@ -24,8 +32,6 @@ from remiss.db.models import (
 )
 from remiss.register.instances import Register
 from remiss.storage.documents import store_file
-
-MISSIV = "missiv"
 
 
 def message_key(round_uid: str, code: str, kind: str, stage: int = 0) -> str:
@@ -41,7 +47,11 @@ def queue_message(session: Session, dispatch: Dispatch, kind: str, stage: int) -
     if existing is not None:
         return existing
     message = OutgoingMessage(
-        dispatch_id=dispatch.id, kind=kind, stage=stage, idempotency_key=key, state="pending"
+        dispatch_id=dispatch.id,
+        kind=kind,
+        stage=stage,
+        idempotency_key=key,
+        state=MessageState.PENDING,
     )
     session.add(message)
     session.flush()
@@ -77,7 +87,7 @@ def open_round_for(session: Session, diarienummer: str) -> Round | None:
     return session.scalars(
         select(Round)
         .join(Case)
-        .where(Case.diarienummer == diarienummer, Round.state == "open")
+        .where(Case.diarienummer == diarienummer, Round.state == RoundState.OPEN)
         .order_by(Round.id.desc())
     ).first()
 
@@ -90,7 +100,7 @@ def check_can_start(session: Session, diarienummer: str, *, new_round: bool) -> 
         select(func.count())
         .select_from(OutgoingMessage)
         .join(Dispatch)
-        .where(Dispatch.round_id == existing.id, OutgoingMessage.state.in_(("pending", "sending")))
+        .where(Dispatch.round_id == existing.id, OutgoingMessage.state.in_(UNSENT))
     )
     hint = (
         f" {unsent} utskick är inte skickade än: kör `remiss round send {existing.id}` för att "
@@ -160,7 +170,7 @@ def create_round(
     rnd = Round(
         uid=uuid.uuid4().hex,
         case=row,
-        state="open",
+        state=RoundState.OPEN,
         svar_senast=plan.deadline,
         base_url=settings.base_url,
         flow_run_id=flow_run_id,
@@ -176,7 +186,7 @@ def create_round(
             name=inst.name,
             email=inst.email,
             deadline=plan.deadline,
-            state="pending",
+            state=DispatchState.PENDING,
             created_at=now,
         )
         session.add(dispatch)
@@ -184,17 +194,17 @@ def create_round(
         session.add(
             OutgoingMessage(
                 dispatch_id=dispatch.id,
-                kind=MISSIV,
+                kind=MessageKind.MISSIV,
                 stage=0,
-                idempotency_key=message_key(rnd.uid, inst.code, MISSIV),
-                state="pending",
+                idempotency_key=message_key(rnd.uid, inst.code, MessageKind.MISSIV),
+                state=MessageState.PENDING,
             )
         )
         session.add(
             Event(
                 dispatch_id=dispatch.id,
                 at=now,
-                kind="created",
+                kind=EventKind.CREATED,
                 detail={"deadline": plan.deadline.isoformat(), "email": inst.email},
             )
         )
@@ -220,6 +230,20 @@ def find_round(session: Session, ref: str) -> Round:
     return rnd
 
 
+def close_round(session: Session, *, round_id: int, now: dt.datetime) -> Round:
+    """Close a round: its answer links then only show what was submitted, and no more
+    reminders are planned. An unknown round is a NotFoundError, a closed one a ConflictError.
+    """
+    rnd = find_round(session, str(round_id))
+    if rnd.state == RoundState.CLOSED:
+        raise ConflictError(f"Omgång {rnd.id} är redan avslutad.")
+    rnd.state, rnd.closed_at = RoundState.CLOSED, now
+    for dispatch in rnd.dispatches:
+        dispatch.next_reminder_at = None
+    session.flush()
+    return rnd
+
+
 def unsent_missiv(session: Session, round_id: int) -> list[tuple[int, int]]:
     """(dispatch id, message id) of every remissmissiv of the round not yet sent."""
     rows = session.execute(
@@ -227,8 +251,8 @@ def unsent_missiv(session: Session, round_id: int) -> list[tuple[int, int]]:
         .join(OutgoingMessage)
         .where(
             Dispatch.round_id == round_id,
-            OutgoingMessage.kind == MISSIV,
-            OutgoingMessage.state.in_(("pending", "sending")),
+            OutgoingMessage.kind == MessageKind.MISSIV,
+            OutgoingMessage.state.in_(UNSENT),
         )
         .order_by(Dispatch.id)
     )

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from remiss.core import dates
+from remiss.core.settings import Settings
+from remiss.core.states import MessageKind, RoundState
 from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
-from remiss.db.models import Answer, Dispatch, OutgoingMessage, Round
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Dispatch, OutgoingMessage, RemissinstansRow, Round
 from remiss.register.meetings import motion_limit, motion_warning
 from remiss.reminders.sweep import load_for_rules
-from remiss.rounds.service import MISSIV
 
 SCHEMA = "remiss.status/1"
 
@@ -35,7 +38,7 @@ def _iso(instant: dt.datetime | None) -> str | None:
 
 
 def _missiv(dispatch: Dispatch) -> OutgoingMessage | None:
-    return next((m for m in dispatch.messages if m.kind == MISSIV), None)
+    return next((m for m in dispatch.messages if m.kind == MessageKind.MISSIV), None)
 
 
 def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
@@ -179,13 +182,46 @@ def status_document(
     """Every open round (or the rounds given), newest first."""
     if rounds is None:
         rounds = list(
-            session.scalars(select(Round).where(Round.state == "open").order_by(Round.id.desc()))
+            session.scalars(
+                select(Round).where(Round.state == RoundState.OPEN).order_by(Round.id.desc())
+            )
         )
     return {
         "schema": SCHEMA,
         "generated_at": _iso(now),
         "rounds": [round_status(r, now=now, tz=tz) for r in rounds],
     }
+
+
+def all_round_statuses(session: Session, *, now: dt.datetime, tz: str) -> list[dict[str, Any]]:
+    """Every round, open or closed, newest first (the staff view's list)."""
+    rounds = list(session.scalars(select(Round).order_by(Round.id.desc())))
+    return [round_status(rnd, now=now, tz=tz) for rnd in rounds]
+
+
+@dataclass(frozen=True)
+class RoundFiles:
+    """A round's status and its answers' files, by sha256 + file name (the staff view)."""
+
+    status: dict[str, Any]
+    files: dict[str, int]
+
+
+def round_with_files(
+    session: Session, *, round_id: int, now: dt.datetime, tz: str
+) -> RoundFiles | None:
+    """The round's status and the ids of every answer version's files, or None if unknown."""
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        return None
+    status = round_status(rnd, now=now, tz=tz)
+    files = {
+        d.sha256 + d.filename: d.id
+        for dispatch in rnd.dispatches
+        for a in dispatch.answers
+        for d in a.documents
+    }
+    return RoundFiles(status=status, files=files)
 
 
 def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, str]]:
@@ -213,3 +249,42 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
             state += ", försenad"
         rows.append((d["name"], state, sent, d["deadline"]))
     return rows
+
+
+# For the dashboard in Prefect: what runs are named and tagged by, and a round's overview.
+
+
+def round_tags(settings: Settings, *, round_id: int) -> tuple[str, list[str]]:
+    """The round's diarienummer and its tags: the diarienummer and every remissinstans code."""
+    with session_scope(settings.database_url) as session:
+        dnr = session.get_one(Round, round_id).case.diarienummer
+        codes = session.scalars(
+            select(RemissinstansRow.code)
+            .join(Dispatch, Dispatch.remissinstans_id == RemissinstansRow.id)
+            .where(Dispatch.round_id == round_id)
+            .order_by(Dispatch.id)
+        )
+        return dnr, [dnr, *codes]
+
+
+def answer_origin(settings: Settings, *, answer_id: int) -> tuple[str, str, str]:
+    """(remissinstans name, diarienummer, remissinstans code) of an answer."""
+    with session_scope(settings.database_url) as session:
+        dispatch = session.get_one(Answer, answer_id).dispatch
+        return dispatch.name, dispatch.round.case.diarienummer, dispatch.remissinstans.code
+
+
+def round_overview(
+    settings: Settings, *, round_id: int, now: dt.datetime
+) -> tuple[dict[str, Any], list[tuple[str, str, int]]]:
+    """The round's status document and its answer documents (remissinstans, file, id)."""
+    with session_scope(settings.database_url) as session:
+        rnd = session.get_one(Round, round_id)
+        doc = round_status(rnd, now=now, tz=settings.timezone)
+        documents = [
+            (d.name, document.filename, document.id)
+            for d in rnd.dispatches
+            if d.current_answer is not None
+            for document in d.current_answer.documents
+        ]
+        return doc, documents

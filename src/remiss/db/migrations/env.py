@@ -1,4 +1,4 @@
-"""Alembic environment: runs with the URL given by remiss.db.alembic_config."""
+"""Alembic environment: runs with the URL given by remiss.db.engine.alembic_config."""
 
 from __future__ import annotations
 
@@ -9,14 +9,27 @@ from remiss.db.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
-assert url, "sqlalchemy.url is set by remiss.db.alembic_config"
+assert url, "sqlalchemy.url is set by remiss.db.engine.alembic_config"
 
 with get_engine(url).connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+    sqlite = connection.dialect.name == "sqlite"
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    if sqlite:
+        # SQLite adds a CHECK constraint by recreating the table; with foreign keys on,
+        # dropping the old table would fail (or cascade). The pragma only takes effect
+        # outside a transaction, so it is set on the raw connection before one begins.
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, render_as_batch=sqlite
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+        if sqlite:
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            assert not broken, f"foreign keys broken by the migration: {broken[:5]}"
+    finally:
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=ON")
