@@ -1,5 +1,5 @@
 # Two commands: `make demo` runs a remiss round end to end on embedded defaults;
-# `make test` runs ruff, mypy and pytest. Each creates its own virtual environment.
+# `make test` runs ruff, mypy, the docs build and pytest. Each creates its own virtual environment.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck docs pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The documentation site (mkdocs.yml, docs/); strict: a broken link or any warning fails.
+# Built inside .venv so that nothing new appears in the working tree.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 # Every benchmark: each prints its table and writes its figures to bench/results/*.json.
 # portal.py also loads the page with ApacheBench (Debian's apache2-utils); sweep.py needs
