@@ -11,7 +11,7 @@ from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
 from remiss.core.states import AnstandState, EventKind, MessageKind
 from remiss.db.models import Anstand, Dispatch, Event, OutgoingMessage
-from remiss.reminders import sweep as reminding
+from remiss.reminders import schedule
 from remiss.rounds.service import queue_message
 
 
@@ -73,5 +73,7 @@ def decide(
         )
     )
     message = queue_message(session, dispatch, MessageKind.ANSTAND_BESLUT, request.id)
-    reminding.refresh(session, dispatch, tz=tz, now=now)  # the whole schedule follows the new deadline
+    schedule.refresh(
+        session, dispatch, tz=tz, now=now
+    )  # the whole schedule follows the new deadline
     return message

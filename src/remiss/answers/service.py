@@ -21,7 +21,7 @@ from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.core.tokens import hash_token, token_matches
 from remiss.core.validation import email_field
 from remiss.db.models import Anstand, Answer, Dispatch, Document, Event
-from remiss.reminders import sweep as reminding
+from remiss.reminders import schedule
 from remiss.storage.documents import StoredFile, store_bytes
 from remiss.storage.uploads import CheckedFile
 
@@ -218,7 +218,7 @@ def decline(
     dispatch.declined_at = now
     dispatch.decline_reason = _text(reason, field="skal", max_len=2000)
     _event(session, dispatch, EventKind.DECLINED, now)
-    reminding.refresh(session, dispatch, tz=tz, now=now)
+    schedule.refresh(session, dispatch, tz=tz, now=now)
 
 
 @dataclass

@@ -10,9 +10,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from remiss.core.errors import RemissError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -60,9 +65,29 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def schema_is_current(url: str) -> bool:
+    """Whether the database is at the newest migration; RemissError if it cannot be reached."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    try:
+        with get_engine(url).connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        where = make_url(url).render_as_string(hide_password=True)
+        raise RemissError(f"Kan inte ansluta till databasen ({where}): {exc.orig}") from exc
+    return current == head
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on error."""
+    """The unit of work, and the only way to open a transaction: it commits on success and
+    rolls back on error."""
     factory = sessionmaker(get_engine(url), expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A nested transaction in the unit of work: an error inside undoes only what it did."""
+    with session.begin_nested():
+        yield

@@ -27,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from remiss.core.dates import utcnow
 from remiss.core.keys import message_ref
 from remiss.core.states import (
     PAMINNELSE_PREFIX,
@@ -122,7 +121,7 @@ class RemissinstansRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Case(Base):
@@ -140,7 +139,7 @@ class Case(Base):
     missiv: Mapped[str | None] = mapped_column(Text)
     source_path: Mapped[str] = mapped_column(Text)
     source_sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     motionarer: Mapped[list[Motionar]] = relationship(
         order_by="Motionar.position", cascade="all, delete-orphan"
@@ -192,7 +191,7 @@ class Document(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     storage_path: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Extracted once, when the answer is processed; never again at compile time.
     text: Mapped[str | None] = mapped_column(Text)
     text_error: Mapped[str | None] = mapped_column(Text)
@@ -211,7 +210,7 @@ class Round(Base):
     svar_senast: Mapped[dt.date] = mapped_column(Date)
     base_url: Mapped[str] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # When a remissammanställning was last compiled by itself (complete, or deadline passed).
     auto_compiled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -246,7 +245,7 @@ class Dispatch(Base):
     # sha256 of the answer-link token; the token itself is never stored.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # What the remissinstans has done, each set once by the answer page.
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -407,7 +406,7 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     kind: Mapped[EventKind] = mapped_column(StateType(EventKind, 50))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -27,10 +27,6 @@ _AUTO_SUBJECT = re.compile(
 )
 
 
-def subject_tag(dispatch_id: int, round_uid: str) -> str:
-    return f"[Remiss-ID {dispatch_id}-{round_uid[:6]}]"
-
-
 @dataclass(frozen=True)
 class IncomingFile:
     filename: str

@@ -9,18 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from remiss.core.keys import subject_tag
 from remiss.core.rendering import environment
 from remiss.core.settings import Settings
 from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, MessageKind
 from remiss.core.terms import POSITION_LABELS
 from remiss.core.tokens import derive_token, hash_token, new_nonce
 from remiss.db.models import Anstand, Answer, Dispatch, OutgoingMessage
-from remiss.inbox.parse import subject_tag
 from remiss.mail import Attachment, OutgoingEmail
-from remiss.reminders.policy import ESKALERING
+from remiss.reminders.schedule import escalation_contacts, reminder_recipients
 from remiss.storage.documents import read_verified
-
-ESCALATION_ROLES = {"förvaltningschef", "eskalering", "vd", "ordförande"}
 
 
 def answer_link(base_url: str, token: str) -> str:
@@ -140,27 +138,6 @@ def _anstand_beslut(
         cc=(request.requested_by,) if request.requested_by else (),
         settings=settings,
     )
-
-
-def escalation_contacts(dispatch: Dispatch) -> list[dict[str, Any]]:
-    return [
-        c
-        for c in dispatch.remissinstans.contacts
-        if (c.get("roll") or "").lower() in ESCALATION_ROLES
-    ]
-
-
-def reminder_recipients(
-    dispatch: Dispatch, stage_kind: str
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(to, cc): escalations go to the escalation contact with the handläggare in copy."""
-    handlaggare = dispatch.round.case.handlaggare_epost
-    if stage_kind == ESKALERING:
-        escalation = escalation_contacts(dispatch)
-        if escalation:
-            return tuple(c["epost"] for c in escalation), (dispatch.email, handlaggare)
-        return (dispatch.email,), (handlaggare,)
-    return (dispatch.email,), ((dispatch.contact_email,) if dispatch.contact_email else ())
 
 
 def _paminnelse(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:

@@ -25,7 +25,7 @@ from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import Mailer, MailError, PermanentMailError
 from remiss.outbox.compose import build_message
-from remiss.reminders import sweep as reminding
+from remiss.reminders import schedule
 
 Result = Literal["sent", "recovered", "already_sent", "busy", "failed"]
 
@@ -100,7 +100,7 @@ class _Claim:
     ) -> SendOutcome:
         """Mark the message sent (or failed) in the caller's transaction, if still ours.
 
-        `joint`: reminding.jointly_answered() by round, when the caller finishes many.
+        `joint`: schedule.jointly_answered() by round, when the caller finishes many.
         """
         at = self.now
         state = MessageState.FAILED if result == "failed" else MessageState.SENT
@@ -116,7 +116,7 @@ class _Claim:
             if state == MessageState.SENT:
                 dispatch.sent_at = at
                 # Loaded in this transaction, and a send changes nothing else it reads.
-                reminding.reschedule(
+                schedule.reschedule(
                     dispatch,
                     tz=self.settings.timezone,
                     now=at,
@@ -166,7 +166,7 @@ def _load(session: Any, message_ids: list[int]) -> tuple[list[OutgoingMessage], 
     messages = list(
         session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(message_ids)))
     )
-    return messages, reminding.load_for_rules(session, list({m.dispatch_id for m in messages}))
+    return messages, schedule.load_for_rules(session, list({m.dispatch_id for m in messages}))
 
 
 def _claim(
@@ -306,9 +306,9 @@ def _record(
     outcomes: dict[int, SendOutcome] = {}
     released: dict[int, str] = {}
     with session_scope(settings.database_url) as session:
-        dispatches = reminding.load_for_rules(session, [c.dispatch_id for c in claims])
+        dispatches = schedule.load_for_rules(session, [c.dispatch_id for c in claims])
         rounds = {d.round_id for d in dispatches}
-        joint = {r: reminding.jointly_answered(session, r) for r in rounds}
+        joint = {r: schedule.jointly_answered(session, r) for r in rounds}
         for claim, result in zip(claims, results, strict=True):
             if isinstance(result, PermanentMailError):
                 outcomes[claim.message_id] = claim.finish(session, "failed", error=str(result))

@@ -13,7 +13,7 @@ from remiss.core.settings import Settings
 from remiss.core.states import RoundState
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Round
-from remiss.reminders.sweep import is_done, jointly_answered
+from remiss.reminders.schedule import is_done, jointly_answered
 from remiss.report.content import Report, build_report
 from remiss.storage.documents import read_verified
 

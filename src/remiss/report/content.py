@@ -13,7 +13,7 @@ from remiss.core.rendering import swedish_list
 from remiss.core.states import AnstandState, RoundState
 from remiss.core.terms import POSITION_LABELS
 from remiss.db.models import Answer, Dispatch, Round
-from remiss.reminders.sweep import is_done, jointly_answered
+from remiss.reminders.schedule import is_done, jointly_answered
 
 # How each position is counted in the summary sentence, in this order.
 COUNT_PHRASES = {

@@ -5,16 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
-
 from remiss.cases.casefile import RoundPlan, parse_case, plan_round
 from remiss.core import dates
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
-from remiss.db.engine import alembic_config, get_engine, migrate, session_scope
+from remiss.db.engine import migrate, schema_is_current, session_scope
 from remiss.register.instances import Register, load_register
 from remiss.reminders.policy import load_policy
 from remiss.rounds.service import (
@@ -39,14 +34,7 @@ def init(settings: Settings, *, now: dt.datetime) -> tuple[Register, int]:
 
 def ensure_schema(settings: Settings) -> None:
     """Refuse to work on a database that `remiss init` has not brought up to date."""
-    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    try:
-        with get_engine(settings.database_url).connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as exc:
-        where = make_url(settings.database_url).render_as_string(hide_password=True)
-        raise RemissError(f"Kan inte ansluta till databasen ({where}): {exc.orig}") from exc
-    if current != head:
+    if not schema_is_current(settings.database_url):
         raise RemissError(
             "Databasen är inte initierad eller har ett äldre schema: kör `remiss init` först."
         )

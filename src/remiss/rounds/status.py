@@ -20,7 +20,7 @@ from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, OutgoingMessage, RemissinstansRow, Round
 from remiss.register.meetings import motion_limit, motion_warning
-from remiss.reminders.sweep import load_for_rules
+from remiss.reminders.schedule import load_for_rules
 
 SCHEMA = "remiss.status/1"
 
