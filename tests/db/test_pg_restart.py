@@ -15,7 +15,7 @@ A restart can meet the sweep in three ways:
 - while the server is down: connecting fails, and the message whose send could not be
   recorded is left "sending", taken over by the next sweep once its process is gone.
 
-Each runs with the sends one by one (as tests/service/test_reminding.py does) and in one
+Each runs with the sends one by one (as tests/db/test_reminding.py does) and in one
 batch (as the flow does: every send claim first, then the sends), since a failure leaves
 different claims behind in each.
 """

@@ -6,7 +6,7 @@ import pytest
 import typer
 from sqlalchemy.exc import OperationalError
 
-from remiss import cli
+from remiss.cli.app import run_flow
 
 
 def test_a_database_lost_inside_a_flow_is_one_clear_line(
@@ -20,7 +20,7 @@ def test_a_database_lost_inside_a_flow_is_one_clear_line(
         )
 
     with pytest.raises(typer.Exit) as exited:
-        cli._run_flow(flow)
+        run_flow(flow)
     assert exited.value.exit_code == 1
     message = " ".join(capsys.readouterr().err.split())
     assert message.startswith("Fel: databasen gick inte att nå eller avbröt arbetet")

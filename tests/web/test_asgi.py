@@ -29,7 +29,7 @@ def test_uvicorn_serves_the_factory_with_several_workers(
         "REMISS_ANSWER_TRIGGER": "event",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "remiss.web.asgi:app",
+        [sys.executable, "-m", "uvicorn", "--factory", "remiss.cli.portal_app:create",
          "--workers", "2", "--port", str(port), "--no-access-log"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip

@@ -8,6 +8,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from remiss.db.models import Answer, Document
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -54,3 +59,23 @@ def read_verified(path: Path, sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise OSError(f"lagrad fil {path} stämmer inte med sin kontrollsumma")
     return data
+
+
+def find_document(session: Session, *, document_id: int) -> Document | None:
+    """Any stored document (the staff view's files), or None."""
+    return session.get(Document, document_id)
+
+
+def case_document(session: Session, *, case_id: int, document_id: int) -> Document | None:
+    """A handling sent with the case, or None for any other document."""
+    doc = session.get(Document, document_id)
+    return doc if doc is not None and doc.case_id == case_id else None
+
+
+def answer_document(session: Session, *, dispatch_id: int, document_id: int) -> Document | None:
+    """A file of one of the dispatch's own answers, or None for any other document."""
+    return session.scalars(
+        select(Document)
+        .join(Answer, Document.answer_id == Answer.id)
+        .where(Document.id == document_id, Answer.dispatch_id == dispatch_id)
+    ).first()

@@ -1,9 +1,12 @@
 """Handing a stored answer to Prefect, without making the official wait for it.
 
-One worker thread per portal process runs the process-answer flow for each answer in
-turn: flows started side by side in one process raced each other (e.g. both starting
-Prefect's temporary server). A failed run is tried again a few times; after that the
-answer stays unprocessed and the sweep (`remiss answers process`) takes it.
+`answer_trigger: thread`: one worker thread per portal process runs the process-answer
+flow (given by the entry point, which knows the flows) for each answer in turn: flows
+started side by side in one process raced each other (e.g. both starting Prefect's
+temporary server). A failed run is tried again a few times; after that the answer stays
+unprocessed and the sweep (`remiss answers process`) takes it.
+
+`answer_trigger: event`: `announce` tells Prefect, whose deployment trigger runs the flow.
 """
 
 from __future__ import annotations
@@ -12,46 +15,49 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("remiss.web")
 
 ATTEMPTS = 3
 PAUSE_SECONDS = 5.0
 
-_queue: queue.Queue[int] = queue.Queue()
-_worker: threading.Thread | None = None
-_lock = threading.Lock()
 
+class BackgroundRunner:
+    """`runner(answer_id)` queues the answer for `run` on the worker thread; returns at once."""
 
-def _run() -> None:
-    from flows.messages import process_answer
+    def __init__(self, run: Callable[[int], None]) -> None:
+        self._run = run
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    while True:
-        answer_id = _queue.get()
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                process_answer(answer_id)
-                break
-            except Exception as exc:
-                log.warning(
-                    "answer %s not processed (attempt %s of %s: %s)",
-                    answer_id,
-                    attempt,
-                    ATTEMPTS,
-                    type(exc).__name__,
+    def __call__(self, answer_id: int) -> None:
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._work, name="process-answers", daemon=True
                 )
-                time.sleep(PAUSE_SECONDS)
-        _queue.task_done()
+                self._worker.start()
+        self._queue.put(answer_id)
 
-
-def process_in_background(answer_id: int) -> None:
-    """Queue the answer for the process-answer flow; returns at once."""
-    global _worker
-    with _lock:
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_run, name="process-answers", daemon=True)
-            _worker.start()
-    _queue.put(answer_id)
+    def _work(self) -> None:
+        while True:
+            answer_id = self._queue.get()
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    self._run(answer_id)
+                    break
+                except Exception as exc:
+                    log.warning(
+                        "answer %s not processed (attempt %s of %s: %s)",
+                        answer_id,
+                        attempt,
+                        ATTEMPTS,
+                        type(exc).__name__,
+                    )
+                    time.sleep(PAUSE_SECONDS)
+            self._queue.task_done()
 
 
 def announce(answer_id: int) -> None:
