@@ -1,0 +1,402 @@
+"""The answer page: what an official sees and does through the personal link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from remiss.answers import service as answers
+from remiss.core import dates
+from remiss.core.errors import InputError
+from remiss.core.settings import Settings
+from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS, STALLNINGSTAGANDEN
+from remiss.db.engine import session_scope
+from remiss.db.models import Dispatch
+from remiss.rounds.status import progress
+from remiss.storage.documents import StoredFile, answer_document, case_document
+from remiss.storage.uploads import UploadError, check_files, upload_limits
+from remiss.web.deps import Csrf, CsrfDep, Link, LinkDep, PagesDep, TriggerDep
+from remiss.web.pages import Pages, file_response
+from remiss.web.security import RowId
+
+log = logging.getLogger("remiss.web")
+
+router = APIRouter()
+
+STORAGE_FAILURE_TEXT = (
+    "Svaret kunde inte sparas på grund av ett tekniskt fel hos oss. Ingenting av det ni "
+    "skickade nu har sparats, och ett svar som ni har lämnat tidigare gäller fortfarande. "
+    "Försök igen om en stund eller kontakta handläggaren."
+)
+
+NOTICES = {
+    "kvittens": "Tack! Mottagandet av remissen är bekräftat.",
+    "anstand": "Er begäran om anstånd är skickad. Ni får beslutet med e-post.",
+    "avstar": "Ni har meddelat att ni avstår från att yttra er. Tack för beskedet.",
+}
+
+
+class StorageFailure(Exception):
+    """The answer could not be written (disk or database); nothing of it was kept."""
+
+
+def view(
+    session: Session,
+    dispatch: Dispatch,
+    *,
+    token: str,
+    csrf: str,
+    settings: Settings,
+    now: dt.datetime,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    form: str | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    """The context of remiss.html (and kvitto.html) for the link's dispatch."""
+    case = dispatch.round.case
+    others = answers.other_dispatches(session, dispatch=dispatch)
+    code = dispatch.remissinstans.code
+    joint_answer = next(
+        (
+            d.current_answer
+            for d in others
+            if d.current_answer and code in d.current_answer.joint_with
+        ),
+        None,
+    )
+    return {
+        "token": token,
+        "csrf": csrf,
+        "arende": case,
+        "instans": dispatch,
+        "motionarer": [f"{m.namn} ({m.parti})" for m in case.motionarer],
+        "att_satser": case.att_satser,
+        "handlingar": case.documents,
+        "svar": list(reversed(dispatch.answers)),
+        "aktuellt_svar": dispatch.current_answer,
+        "anstand": dispatch.anstand,
+        "vantande_anstand": next((a for a in dispatch.anstand if a.state == "requested"), None),
+        "ovriga": others,
+        "gemensamt_fran": [
+            d.name for d in others if d.current_answer and code in d.current_answer.joint_with
+        ],
+        "stallningstaganden": STALLNINGSTAGANDEN,
+        "positionsnamn": POSITION_LABELS,
+        "lage": PROGRESS_LABELS[progress(dispatch, joint_answer=joint_answer)],
+        "stangd": answers.is_closed(dispatch),
+        "svarstid_ute": joint_answer is None
+        and now > dates.deadline_end(dispatch.deadline, settings.timezone),
+        "errors": errors or {},
+        "values": values or {},
+        "form": form,
+        "notice": notice,
+    }
+
+
+def form_error(
+    link: Link,
+    csrf: Csrf,
+    pages: Pages,
+    exc: InputError,
+    form: str,
+    values: dict[str, Any],
+    status: int = 400,
+) -> HTMLResponse:
+    """The page again, with the form as it was sent and the error at its field."""
+    with link.open() as (session, dispatch):
+        context = view(
+            session,
+            dispatch,
+            token=link.token,
+            csrf=csrf.token,
+            settings=link.settings,
+            now=dates.utcnow(),
+            errors={exc.field or "form": exc.message},
+            values=values,
+            form=form,
+        )
+        return csrf.keep(pages.page("remiss.html", context, status))
+
+
+def done(token: str, what: str) -> RedirectResponse:
+    return RedirectResponse(f"/r/{quote(token)}?klart={what}#lage", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def start(pages: PagesDep) -> HTMLResponse:
+    return pages.page(
+        "fel.html",
+        {
+            "rubrik": "Remisser",
+            "text": "Använd den personliga länken i e-postmeddelandet med remissen.",
+        },
+    )
+
+
+@router.get("/r/{token}", response_class=HTMLResponse)
+def remiss_page(
+    link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, klart: str | None = None
+) -> HTMLResponse:
+    with link.open() as (session, dispatch):
+        now = dates.utcnow()
+        answers.record_opening(session, dispatch, now=now)
+        context = view(
+            session,
+            dispatch,
+            token=link.token,
+            csrf=csrf_guard.token,
+            settings=link.settings,
+            now=now,
+            notice=NOTICES.get(klart or ""),
+        )
+        response = pages.page("remiss.html", context)
+    return csrf_guard.keep(response)
+
+
+@router.post("/r/{token}/kvittens")
+def post_kvittens(
+    link: LinkDep,
+    csrf_guard: CsrfDep,
+    pages: PagesDep,
+    csrf: Annotated[str, Form()] = "",
+    diarienummer: Annotated[str, Form()] = "",
+    kontaktperson: Annotated[str, Form()] = "",
+    epost: Annotated[str, Form()] = "",
+) -> Response:
+    csrf_guard.check(csrf)
+    values = {"diarienummer": diarienummer, "kontaktperson": kontaktperson, "epost": epost}
+    try:
+        with link.open() as (session, dispatch):
+            answers.confirm_receipt(
+                session,
+                dispatch,
+                their_diarienummer=diarienummer,
+                contact_name=kontaktperson,
+                contact_email=epost,
+                now=dates.utcnow(),
+            )
+    except InputError as exc:
+        return form_error(link, csrf_guard, pages, exc, "kvittens", values)
+    return done(link.token, "kvittens")
+
+
+@router.post("/r/{token}/anstand")
+def post_anstand(
+    link: LinkDep,
+    csrf_guard: CsrfDep,
+    pages: PagesDep,
+    csrf: Annotated[str, Form()] = "",
+    datum: Annotated[str, Form()] = "",
+    skal: Annotated[str, Form()] = "",
+    epost: Annotated[str, Form()] = "",
+) -> Response:
+    csrf_guard.check(csrf)
+    values = {"datum": datum, "skal": skal, "epost_anstand": epost}
+    try:
+        with link.open() as (session, dispatch):
+            answers.request_anstand(
+                session,
+                dispatch,
+                new_date=datum,
+                reason=skal,
+                requested_by=epost,
+                now=dates.utcnow(),
+            )
+    except InputError as exc:
+        if exc.field == "epost":
+            exc.field = "epost_anstand"
+        return form_error(link, csrf_guard, pages, exc, "anstand", values)
+    return done(link.token, "anstand")
+
+
+@router.post("/r/{token}/avstar")
+def post_avstar(
+    link: LinkDep,
+    csrf_guard: CsrfDep,
+    pages: PagesDep,
+    csrf: Annotated[str, Form()] = "",
+    skal: Annotated[str, Form()] = "",
+) -> Response:
+    csrf_guard.check(csrf)
+    try:
+        with link.open() as (session, dispatch):
+            answers.decline(
+                session, dispatch, reason=skal, now=dates.utcnow(), tz=link.settings.timezone
+            )
+    except InputError as exc:
+        exc.field = "skal_avstar" if exc.field == "skal" else exc.field
+        return form_error(link, csrf_guard, pages, exc, "avstar", {"skal_avstar": skal})
+    return done(link.token, "avstar")
+
+
+def store_answer(
+    link: Link, form: answers.AnswerForm, uploads: list[tuple[str, bytes]], now: dt.datetime
+) -> tuple[int, int]:
+    """Check and store one answer version; returns (answer id, version) once committed.
+
+    Raises `StorageFailure` when the files or the database cannot be written (a full or
+    read-only disk, a database away): then nothing of this answer is kept.
+    """
+    settings = link.settings
+    for attempt in range(5):
+        written: list[StoredFile] = []
+        try:
+            with link.open() as (session, dispatch):
+                values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
+                try:
+                    files = check_files(uploads, upload_limits(settings))
+                except UploadError as exc:
+                    raise InputError(exc.message, field="filer") from exc
+                answer = answers.submit_answer(
+                    session,
+                    dispatch,
+                    values,
+                    files,
+                    store=settings.documents_dir,
+                    now=now,
+                    written=written,
+                )
+                stored = answer.id, answer.version
+            return stored
+        except IntegrityError:
+            discard_written(settings, written)
+            # Another submission on the same link took this version number; take the next.
+            if attempt == 4:
+                raise
+        except (OSError, OperationalError) as exc:
+            discard_written(settings, written)
+            log.error("answer on dispatch not stored: %s: %s", type(exc).__name__, exc)
+            raise StorageFailure from exc
+        except BaseException:
+            discard_written(settings, written)
+            raise
+    raise AssertionError("unreachable")
+
+
+def discard_written(settings: Settings, written: list[StoredFile]) -> None:
+    if not written:
+        return
+    try:
+        with session_scope(settings.database_url) as session:
+            answers.discard_unreferenced(session, written)
+    except (OSError, OperationalError) as exc:
+        # Left as unreferenced files, which take room but are never shown to anyone.
+        log.warning("could not remove %d unstored files: %s", len(written), exc)
+
+
+@router.post("/r/{token}/svar")
+def post_svar(
+    link: LinkDep,
+    csrf_guard: CsrfDep,
+    pages: PagesDep,
+    trigger: TriggerDep,
+    csrf: Annotated[str, Form()] = "",
+    stallningstagande: Annotated[str, Form()] = "",
+    att_sats: Annotated[list[str] | None, Form()] = None,
+    sammanfattning: Annotated[str, Form()] = "",
+    beslutsdatum: Annotated[str, Form()] = "",
+    paragraf: Annotated[str, Form()] = "",
+    gemensamt: Annotated[list[str] | None, Form()] = None,
+    reservationer: Annotated[str, Form()] = "",
+    sarskilda_uttalanden: Annotated[str, Form()] = "",
+    kontaktperson: Annotated[str, Form()] = "",
+    epost: Annotated[str, Form()] = "",
+    filer: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    csrf_guard.check(csrf)
+    per_sats = {i: p for i, p in enumerate(att_sats or [], start=1)}
+    form = answers.AnswerForm(
+        position=stallningstagande or None,
+        att_sats_positions=per_sats,
+        summary=sammanfattning,
+        decision_date=beslutsdatum,
+        decision_paragraph=paragraf,
+        joint_with=list(gemensamt or []),
+        reservationer=reservationer,
+        sarskilda_uttalanden=sarskilda_uttalanden,
+        contact_name=kontaktperson,
+        contact_email=epost,
+    )
+    values: dict[str, Any] = {
+        "stallningstagande": stallningstagande,
+        "att_sats": per_sats,
+        "sammanfattning": sammanfattning,
+        "beslutsdatum": beslutsdatum,
+        "paragraf": paragraf,
+        "gemensamt": list(gemensamt or []),
+        "reservationer": reservationer,
+        "sarskilda_uttalanden": sarskilda_uttalanden,
+        "kontaktperson": kontaktperson,
+        "epost": epost,
+    }
+    uploads = [(f.filename or "", f.file.read()) for f in (filer or []) if f.filename or f.size]
+    try:
+        answer_id, version = store_answer(link, form, uploads, dates.utcnow())
+    except StorageFailure:
+        # 503: the official did nothing wrong, and the form keeps what they wrote.
+        failure = InputError(STORAGE_FAILURE_TEXT)
+        try:
+            return form_error(link, csrf_guard, pages, failure, "svar", values, status=503)
+        except (OSError, OperationalError):
+            return pages.error(503, "Svaret kunde inte sparas", STORAGE_FAILURE_TEXT)
+    except InputError as exc:
+        # The answer form's own ids, so the error summary links to the right field.
+        exc.field = {"kontaktperson": "svar-kontaktperson", "epost": "svar-epost"}.get(
+            exc.field or "", exc.field
+        )
+        return form_error(link, csrf_guard, pages, exc, "svar", values)
+    # Committed to the database and to disk: only now is the answer handed on.
+    if trigger is not None:
+        try:
+            trigger(answer_id)
+        except Exception as exc:  # the sweep will process it
+            log.warning("answer %s stored; processing deferred: %s", answer_id, type(exc).__name__)
+    return RedirectResponse(f"/r/{quote(link.token)}/kvitto/{version}", status_code=303)
+
+
+@router.get("/r/{token}/kvitto/{version}", response_class=HTMLResponse)
+def receipt(link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, version: RowId) -> HTMLResponse:
+    with link.open() as (session, dispatch):
+        answer = answers.answer_version(session, dispatch=dispatch, version=version)
+        if answer is None:
+            raise StarletteHTTPException(status_code=404)
+        names = {d.remissinstans.code: d.name for d in dispatch.round.dispatches}
+        context = view(
+            session,
+            dispatch,
+            token=link.token,
+            csrf=csrf_guard.token,
+            settings=link.settings,
+            now=dates.utcnow(),
+        ) | {
+            "kvitto": answer,
+            "gemensamt_namn": [names.get(c, c) for c in answer.joint_with],
+        }
+        return csrf_guard.keep(pages.page("kvitto.html", context))
+
+
+@router.get("/r/{token}/handlingar/{document_id}")
+def get_handling(link: LinkDep, document_id: RowId) -> Response:
+    with link.open() as (session, dispatch):
+        doc = case_document(session, case_id=dispatch.round.case_id, document_id=document_id)
+        if doc is None:
+            raise StarletteHTTPException(status_code=404)
+        return file_response(doc)
+
+
+@router.get("/r/{token}/filer/{document_id}")
+def get_own_file(link: LinkDep, document_id: RowId) -> Response:
+    with link.open() as (session, dispatch):
+        doc = answer_document(session, dispatch_id=dispatch.id, document_id=document_id)
+        if doc is None:
+            raise StarletteHTTPException(status_code=404)
+        return file_response(doc)

@@ -1,0 +1,151 @@
+"""The site's FastAPI dependencies: settings, pages, the link's dispatch and CSRF.
+
+`create_app` puts what they hand out on `app.state`. Transactions stay explicit (`Link.open`,
+`session_scope`): a route commits before it redirects or hands an answer on, and an answer
+is retried in a new transaction, which a session ending with the request could not do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from remiss.answers import service as answers
+from remiss.core import dates
+from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Dispatch
+from remiss.web.pages import NOT_FOUND_TEXT, Pages
+from remiss.web.security import CSRF_COOKIE, FailureThrottle, csrf_valid, new_csrf_token
+
+Trigger = Callable[[int], None]
+ResponseT = TypeVar("ResponseT", bound=Response)
+
+CSRF_EXPIRED_TEXT = "Formuläret har gått ut. Ladda om sidan och försök igen."
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def get_trigger(request: Request) -> Trigger | None:
+    """What hands a stored answer on to its processing (None: the sweep will)."""
+    trigger: Trigger | None = request.app.state.trigger
+    return trigger
+
+
+def get_throttle(request: Request) -> FailureThrottle:
+    throttle: FailureThrottle = request.app.state.throttle
+    return throttle
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PagesDep = Annotated[Pages, Depends(get_pages)]
+TriggerDep = Annotated[Trigger | None, Depends(get_trigger)]
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "okänd"
+
+
+@dataclass(frozen=True)
+class Link:
+    """The personal link in the path. Opened only once the request is otherwise valid, so
+    that only lookups of the token count as failures for the throttle."""
+
+    token: str
+    client: str
+    settings: Settings
+    throttle: FailureThrottle
+
+    @contextmanager
+    def open(self) -> Iterator[tuple[Session, Dispatch]]:
+        """The link's dispatch in a transaction, or a 404 that looks the same for every
+        failure (429 once the client has failed too often)."""
+        if self.throttle.blocked(self.client):
+            # Slowed down, whatever the token: guessing links gets expensive.
+            time.sleep(self.throttle.delay)
+        with session_scope(self.settings.database_url) as session:
+            dispatch = answers.find_by_token(
+                session,
+                self.token,
+                now=dates.utcnow(),
+                valid_days_after_close=self.settings.link_valid_days,
+            )
+            if dispatch is None:
+                self.throttle.fail(self.client)
+                status = 429 if self.throttle.blocked(self.client) else 404
+                raise StarletteHTTPException(status_code=status, detail=NOT_FOUND_TEXT)
+            yield session, dispatch
+
+
+def get_link(
+    request: Request,
+    token: str,
+    settings: SettingsDep,
+    throttle: Annotated[FailureThrottle, Depends(get_throttle)],
+) -> Link:
+    return Link(token=token, client=client_of(request), settings=settings, throttle=throttle)
+
+
+LinkDep = Annotated[Link, Depends(get_link)]
+
+
+@dataclass(frozen=True)
+class Csrf:
+    """The request's CSRF token: the cookie's, or a new one for the page being shown.
+
+    Routes check it themselves, first thing: as a dependency the check would come before
+    FastAPI's validation of the form, and change which error a broken form gets."""
+
+    request: Request
+    token: str
+    secure: bool
+
+    def valid(self, submitted: str) -> bool:
+        return csrf_valid(self.request, submitted)
+
+    def check(self, submitted: str, detail: str = CSRF_EXPIRED_TEXT) -> None:
+        if not self.valid(submitted):
+            raise StarletteHTTPException(status_code=403, detail=detail)
+
+    def set_cookie(self, response: Response) -> None:
+        response.set_cookie(
+            CSRF_COOKIE,
+            self.token,
+            httponly=True,
+            samesite="strict",
+            secure=self.secure,
+            path="/",
+        )
+
+    def keep(self, response: ResponseT) -> ResponseT:
+        """The response, setting the cookie unless the request already carries the token."""
+        if self.request.cookies.get(CSRF_COOKIE) != self.token:
+            self.set_cookie(response)
+        return response
+
+
+def get_csrf(request: Request, settings: SettingsDep) -> Csrf:
+    return Csrf(
+        request=request,
+        token=request.cookies.get(CSRF_COOKIE) or new_csrf_token(),
+        secure=settings.base_url.startswith("https://"),
+    )
+
+
+CsrfDep = Annotated[Csrf, Depends(get_csrf)]

@@ -1,0 +1,52 @@
+"""Rendering the site's pages, its error pages, and the files it hands out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment
+
+from remiss.db.models import Document
+from remiss.storage.documents import read_verified
+from remiss.storage.uploads import content_disposition
+
+NOT_FOUND_TEXT = (
+    "Länken fungerar inte. Den kan vara felskriven, gammal eller ha ersatts av en ny. "
+    "Kontakta handläggaren som skickade remissen."
+)
+
+
+class Pages:
+    """The templates under web/ with the site's globals (the sender's name)."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    def page(self, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        html = self.env.get_template(f"web/{name}").render(context)
+        return HTMLResponse(html, status_code=status)
+
+    def error(self, status: int, title: str, text: str) -> HTMLResponse:
+        return self.page("fel.html", {"rubrik": title, "text": text}, status)
+
+    def not_found(self) -> HTMLResponse:
+        return self.error(404, "Sidan finns inte", NOT_FOUND_TEXT)
+
+    def unreadable_form(self) -> HTMLResponse:
+        return self.error(
+            400,
+            "Formuläret kunde inte läsas",
+            "Det som skickades var ofullständigt. Gå tillbaka, ladda om sidan och försök igen.",
+        )
+
+
+def file_response(doc: Document) -> Response:
+    """The stored file as a download, refused (OSError) if it no longer matches its checksum."""
+    data = read_verified(Path(doc.storage_path), doc.sha256)
+    return Response(
+        data,
+        media_type=doc.content_type,
+        headers={"Content-Disposition": content_disposition(doc.filename)},
+    )
