@@ -1,0 +1,22 @@
+"""`remiss mail check`: the e-mail backend's settings, tried without sending anything."""
+
+from __future__ import annotations
+
+import typer
+
+from remiss.cli.app import current_settings, out, user_errors
+from remiss.inbox import mailbox as mailops
+
+mail_app = typer.Typer(help="E-postbakänden (outbox, smtp, exchange).", no_args_is_help=True)
+
+
+@mail_app.command("check")
+def mail_check() -> None:
+    """Anslut till e-postservern och berätta vad som hittades; inget skickas."""
+    settings = current_settings()
+    out.print(f"E-postbakände: {settings.mail_backend} (inställningar: {settings.source})")
+    with user_errors():
+        lines = mailops.check_mail(settings)
+    for line in lines:
+        out.print(line)
+    out.print("Inställningarna fungerar.")

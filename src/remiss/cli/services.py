@@ -1,0 +1,57 @@
+"""`remiss portal` (the answer page) and `remiss up` (the whole service on this machine)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from remiss.cli.app import current_settings, out, user_errors
+from remiss.core import dates
+from remiss.rounds import start as operations
+
+
+def portal(
+    host: Annotated[str, typer.Option("--host", help="Adress att lyssna på.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port att lyssna på.")] = 8000,
+) -> None:
+    """Starta svarssidan för remissinstanserna (och översikten på /admin)."""
+    import logging
+
+    import uvicorn
+
+    from remiss.cli.portal_app import app_for
+
+    settings = current_settings()
+    with user_errors():
+        operations.ensure_schema(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    out.print(
+        f"Svarssidan: http://{host}:{port}/ (länkarna i e-posten börjar med {settings.base_url})"
+    )
+    # access_log off: uvicorn would log every link's token; our middleware logs masked paths.
+    uvicorn.run(
+        app_for(settings),
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def up(
+    host: Annotated[str, typer.Option("--host", help="Adress att lyssna på.")] = "127.0.0.1",
+    ui_port: Annotated[int, typer.Option("--ui-port", help="Prefects UI och API.")] = 4200,
+    port: Annotated[int, typer.Option("--port", help="Svarssidan.")] = 8000,
+) -> None:
+    """Kör hela tjänsten på den här datorn: Prefect, alla driftsättningar och svarssidan."""
+    from remiss.cli.up import Service
+
+    settings = current_settings()
+    with user_errors():
+        operations.init(settings, now=dates.utcnow())
+        code = Service(
+            settings, host=host, ui_port=ui_port, port=port, say=lambda s: out.print(s)
+        ).run()
+    out.print("Stoppad.")
+    raise typer.Exit(code)
