@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from remiss.core.dates import local_today, utcnow
+from remiss.core.dates import holiday_name, local_today, utcnow
 from tests.conftest import future_deadline
 from tests.e2e.conftest import RunCli, status_json
 from tests.support.mailers import send_calls
 
 
 def next_weekday(weekday: int) -> dt.date:
+    """A plain Saturday or Sunday ahead: one that is also a holiday (annandag jul) is
+    refused in the holiday's name instead."""
     day = local_today(utcnow()) + dt.timedelta(days=14)
-    while day.weekday() != weekday:
+    while day.weekday() != weekday or holiday_name(day) is not None:
         day += dt.timedelta(days=1)
     return day
 
