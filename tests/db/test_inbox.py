@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from remiss.answers import review
 from remiss.core.dates import utcnow
 from remiss.core.errors import ConflictError, InputError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, Event, InboundMail, Round
-from remiss.inbox import mailbox as mailops
 from remiss.inbox import poll as inbox
 from remiss.mail.base import Folder, InboxItem
 from remiss.mail.outbox import FolderMailbox
@@ -120,7 +120,7 @@ def test_mail_that_matches_nothing_goes_to_the_registrator(settings: Settings) -
     result = poll(settings)
     assert result.unmatched == 1
     assert (settings.inbox_path / "omatchade" / "x.eml").exists()
-    rows = mailops.unmatched(settings)
+    rows = inbox.list_unmatched(settings)
     assert [r["subject"] for r in rows] == ["Fråga om parkering"]
 
 
@@ -163,15 +163,15 @@ def test_review_records_the_position_as_the_next_version(settings: Settings) -> 
     data = reply(original, files=(("y.pdf", pdf_bytes("Svar"), "application/pdf"),))
     drop(settings, "svar.eml", data)
     poll(settings)
-    assert [r["code"] for r in mailops.answers_to_review(settings)] == ["kpr"]
-    round_id = str(mailops.answers_to_review(settings)[0]["round"])
+    assert [r["code"] for r in review.answers_to_review(settings)] == ["kpr"]
+    round_id = str(review.answers_to_review(settings)[0]["round"])
 
     with pytest.raises(InputError, match="--stallningstagande"):
-        mailops.review(
+        review.review(
             settings, round_id, "kpr", position="kanske", att_sats_positions={},
             summary=None, reviewer="Eva", now=utcnow(),
         )  # fmt: skip
-    name, version = mailops.review(
+    name, version = review.review(
         settings, round_id, "kpr", position="avstyrker", att_sats_positions={1: "avstyrker"},
         summary="Rådet avstyrker.", reviewer="Eva Registrator", now=utcnow(),
     )  # fmt: skip
@@ -182,9 +182,9 @@ def test_review_records_the_position_as_the_next_version(settings: Settings) -> 
     assert d["answer"]["needs_review"] is False
     assert d["answer"]["reviewed_by"] == "Eva Registrator"
     assert d["answer"]["files"][0]["filename"] == "y.pdf"
-    assert mailops.answers_to_review(settings) == []
+    assert review.answers_to_review(settings) == []
     with pytest.raises(ConflictError):
-        mailops.review(
+        review.review(
             settings, round_id, "kpr", position="avstyrker", att_sats_positions={},
             summary=None, reviewer="Eva", now=utcnow(),
         )  # fmt: skip

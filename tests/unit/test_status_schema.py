@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from remiss.answers import anstand, processing
+from remiss.answers import anstand, processing, review
 from remiss.answers import service as answers
 from remiss.cli import app
 from remiss.core.settings import Settings
@@ -241,7 +241,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
     )
     assert (len(result.answers), result.delivered, len(result.bounced)) == (2, 1, 1)
     with session_scope(settings.database_url) as session:
-        answers.review_answer(
+        review.review_answer(
             session,
             dispatch(session, "kulturnamnden"),
             position="avstyrker",

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from remiss.core import dates
-from remiss.core.errors import ConflictError, InputError
+from remiss.core.errors import InputError
 from remiss.core.states import AnstandState, EventKind, RoundState
 from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.core.tokens import hash_token, token_matches
@@ -64,7 +64,7 @@ def answer_version(session: Session, *, dispatch: Dispatch, version: int) -> Ans
     ).first()
 
 
-def _event(
+def log_event(
     session: Session, dispatch: Dispatch, kind: str, now: dt.datetime, **detail: object
 ) -> None:
     session.add(Event(dispatch_id=dispatch.id, at=now, kind=kind, detail=detail))
@@ -75,7 +75,7 @@ def record_opening(session: Session, dispatch: Dispatch, *, now: dt.datetime) ->
     if dispatch.opened_at is not None:
         return False
     dispatch.opened_at = now
-    _event(session, dispatch, EventKind.OPENED, now)
+    log_event(session, dispatch, EventKind.OPENED, now)
     return True
 
 
@@ -88,7 +88,9 @@ def _require_open(dispatch: Dispatch) -> None:
         raise InputError("Remissomgången är avslutad; det går inte längre att svara via länken.")
 
 
-def _text(value: str | None, *, field: str, max_len: int, required: bool = False) -> str | None:
+def clean_text(
+    value: str | None, *, field: str, max_len: int, required: bool = False
+) -> str | None:
     text = (value or "").strip()
     if required and not text:
         raise InputError("Fyll i fältet.", field=field)
@@ -129,8 +131,8 @@ def confirm_receipt(
     now: dt.datetime,
 ) -> None:
     _require_open(dispatch)
-    dnr = _text(their_diarienummer, field="diarienummer", max_len=100)
-    name = _text(contact_name, field="kontaktperson", max_len=200)
+    dnr = clean_text(their_diarienummer, field="diarienummer", max_len=100)
+    name = clean_text(contact_name, field="kontaktperson", max_len=200)
     email = _email(contact_email, field="epost")
     first = dispatch.received_at is None
     if first:
@@ -139,7 +141,7 @@ def confirm_receipt(
     dispatch.contact_name = name or dispatch.contact_name
     dispatch.contact_email = email or dispatch.contact_email
     record_opening(session, dispatch, now=now)
-    _event(
+    log_event(
         session,
         dispatch,
         EventKind.RECEIVED if first else EventKind.RECEIPT_UPDATED,
@@ -179,7 +181,7 @@ def request_anstand(
             f"({dispatch.deadline.isoformat()}).",
             field="datum",
         )
-    reason_text = _text(reason, field="skal", max_len=2000, required=True)
+    reason_text = clean_text(reason, field="skal", max_len=2000, required=True)
     assert reason_text is not None
     if any(a.state == AnstandState.REQUESTED for a in dispatch.anstand):
         raise InputError("Ni har redan en begäran om anstånd som väntar på beslut.")
@@ -194,7 +196,7 @@ def request_anstand(
     )
     session.add(request)
     session.flush()
-    _event(
+    log_event(
         session,
         dispatch,
         EventKind.ANSTAND_REQUESTED,
@@ -216,8 +218,8 @@ def decline(
     if dispatch.declined_at is not None:
         return
     dispatch.declined_at = now
-    dispatch.decline_reason = _text(reason, field="skal", max_len=2000)
-    _event(session, dispatch, EventKind.DECLINED, now)
+    dispatch.decline_reason = clean_text(reason, field="skal", max_len=2000)
+    log_event(session, dispatch, EventKind.DECLINED, now)
     schedule.refresh(session, dispatch, tz=tz, now=now)
 
 
@@ -275,15 +277,15 @@ def check_answer(
     return {
         "position": form.position,
         "att_sats_positions": per_sats,
-        "summary": _text(form.summary, field="sammanfattning", max_len=5000),
+        "summary": clean_text(form.summary, field="sammanfattning", max_len=5000),
         "decision_date": decision_date,
-        "decision_paragraph": _text(form.decision_paragraph, field="paragraf", max_len=50),
+        "decision_paragraph": clean_text(form.decision_paragraph, field="paragraf", max_len=50),
         "joint_with": joint,
-        "reservationer": _text(form.reservationer, field="reservationer", max_len=10000),
-        "sarskilda_uttalanden": _text(
+        "reservationer": clean_text(form.reservationer, field="reservationer", max_len=10000),
+        "sarskilda_uttalanden": clean_text(
             form.sarskilda_uttalanden, field="sarskilda_uttalanden", max_len=10000
         ),
-        "contact_name": _text(form.contact_name, field="kontaktperson", max_len=200),
+        "contact_name": clean_text(form.contact_name, field="kontaktperson", max_len=200),
         "contact_email": _email(form.contact_email, field="epost"),
     }
 
@@ -343,7 +345,7 @@ def submit_answer(
             )
         )
     record_opening(session, locked, now=now)
-    _event(
+    log_event(
         session,
         locked,
         EventKind.ANSWERED,
@@ -368,91 +370,3 @@ def discard_unreferenced(session: Session, files: list[StoredFile]) -> None:
         ).first()
         if used is None:
             stored.path.unlink(missing_ok=True)
-
-
-def review_answer(
-    session: Session,
-    dispatch: Dispatch,
-    *,
-    position: str,
-    att_sats_positions: dict[int, str],
-    summary: str | None,
-    reviewer: str,
-    now: dt.datetime,
-) -> Answer:
-    """Record the position of an answer that came by e-mail, as its next version.
-
-    The e-mailed version stays as it came; the new one carries the same documents, the
-    position a person read in them, and who did it. It is processed at once: the
-    remissinstans had its kvittens when the e-mail arrived.
-    """
-    current = dispatch.current_answer
-    if current is None or not current.needs_review:
-        raise ConflictError(
-            f"{dispatch.name} har inget svar som väntar på granskning i den här omgången."
-        )
-    if position not in STALLNINGSTAGANDEN:
-        raise InputError(
-            f"ska vara ett av {', '.join(STALLNINGSTAGANDEN)}",
-            field="--stallningstagande",
-            value=position,
-        )
-    numbers = {a.number for a in dispatch.round.case.att_satser}
-    for number, value in att_sats_positions.items():
-        if number not in numbers:
-            raise InputError(
-                f"ärendet har att-satserna {', '.join(map(str, sorted(numbers)))}",
-                field="--att-sats",
-                value=number,
-            )
-        if value not in STALLNINGSTAGANDEN:
-            raise InputError(
-                f"ska vara ett av {', '.join(STALLNINGSTAGANDEN)}", field="--att-sats", value=value
-            )
-    reviewed = submit_answer(
-        session,
-        dispatch,
-        {
-            "position": position,
-            "att_sats_positions": {str(n): v for n, v in sorted(att_sats_positions.items())},
-            "summary": _text(summary, field="--sammanfattning", max_len=5000),
-            "contact_name": current.contact_name,
-            "contact_email": current.contact_email,
-            "email_message_id": current.email_message_id,
-            "reviewed_by": reviewer,
-            "processed_at": now,
-        },
-        [],
-        store=Path("."),  # no files: the reviewed version's documents are linked below
-        now=now,
-        channel="email",
-    )
-    for document in current.documents:
-        session.add(
-            Document(
-                answer_id=reviewed.id,
-                position=document.position,
-                title=document.title,
-                filename=document.filename,
-                content_type=document.content_type,
-                size=document.size,
-                sha256=document.sha256,
-                storage_path=document.storage_path,
-                created_at=document.created_at,
-                text=document.text,
-                text_error=document.text_error,
-            )
-        )
-    _event(
-        session,
-        dispatch,
-        EventKind.ANSWER_REVIEWED,
-        now,
-        answer_id=reviewed.id,
-        version=reviewed.version,
-        reviewed_version=current.version,
-        reviewer=reviewer,
-        position=position,
-    )
-    session.flush()
-    return reviewed

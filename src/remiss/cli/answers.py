@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from remiss.answers import review
 from remiss.cli.app import current_settings, err, out, run_flow, user_errors
 from remiss.core import dates
 from remiss.core.errors import InputError
-from remiss.inbox import mailbox as mailops
 from remiss.rounds import start as operations
 
 answers_app = typer.Typer(help="Inkomna svar.", no_args_is_help=True)
@@ -79,14 +79,14 @@ def answers_review(
     with user_errors():
         operations.ensure_schema(settings)
         if round_ref is None:
-            rows = mailops.answers_to_review(settings)
+            rows = review.answers_to_review(settings)
         elif code is None or position is None:
             raise InputError(
                 "ange omgång, remissinstansens kod och --stallningstagande, t.ex. "
                 "remiss answer review 3 kulturnamnden --stallningstagande avstyrker"
             )
         else:
-            name, version = mailops.review(
+            name, version = review.review(
                 settings,
                 round_ref,
                 code,

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from remiss.cli.app import current_settings, err, out, run_flow, user_errors
-from remiss.inbox import mailbox as mailops
+from remiss.inbox.poll import list_unmatched
 from remiss.mail import load_mailbox
 from remiss.rounds import start as operations
 
@@ -53,7 +53,7 @@ def inbox_unmatched(
     """Lista e-post som inte matchade någon remiss (registratorns mapp)."""
     settings = current_settings()
     with user_errors():
-        rows = mailops.unmatched(settings, limit)
+        rows = list_unmatched(settings, limit=limit)
     if not rows:
         out.print("Inga omatchade meddelanden.")
         return

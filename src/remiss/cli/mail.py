@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from remiss.cli.app import current_settings, out, user_errors
-from remiss.inbox import mailbox as mailops
+from remiss.mail import check_backend
 
 mail_app = typer.Typer(help="E-postbakänden (outbox, smtp, exchange).", no_args_is_help=True)
 
@@ -16,7 +16,7 @@ def mail_check() -> None:
     settings = current_settings()
     out.print(f"E-postbakände: {settings.mail_backend} (inställningar: {settings.source})")
     with user_errors():
-        lines = mailops.check_mail(settings)
+        lines = check_backend(settings)
     for line in lines:
         out.print(line)
     out.print("Inställningarna fungerar.")

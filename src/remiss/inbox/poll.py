@@ -24,6 +24,7 @@ from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch, Event, InboundMail, OutgoingMessage
 from remiss.inbox.parse import IncomingMail, parse
+from remiss.mail import load_mailbox
 from remiss.mail.base import Folder, InboxItem, Mailbox
 from remiss.storage.uploads import CheckedFile, UploadError, UploadLimits, check_file
 
@@ -262,6 +263,11 @@ def _answer(
     if refused:
         _event(session, dispatch, EventKind.EMAIL_FILES_REFUSED, now, answer_id=answer.id, **about)
     return _Outcome("answer", "processed", dispatch.id, answer.id, note="; ".join(refused) or None)
+
+
+def list_unmatched(settings: Settings, *, limit: int = 200) -> list[dict[str, str]]:
+    """What waits in the mailbox's folder for mail that matched no remiss."""
+    return describe_unmatched(load_mailbox(settings).list_folder("unmatched", limit))
 
 
 def describe_unmatched(items: list[InboxItem]) -> list[dict[str, str]]:
