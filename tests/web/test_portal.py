@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from remiss.core.states import EventKind, RoundState
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, Document, Round
 from tests.support.documents import docx_bytes, pdf_bytes
@@ -69,7 +70,7 @@ def test_the_link_shows_the_remiss_and_records_the_first_opening(portal: Portal)
     with session_scope(portal.settings.database_url) as session:
         d = session.scalars(select(Dispatch).where(Dispatch.opened_at.is_not(None))).one()
         first = d.opened_at
-        assert [e.kind for e in d.events].count("opened") == 1
+        assert [e.kind for e in d.events].count(EventKind.OPENED) == 1
     portal.client.get(f"/r/{token}")
     with session_scope(portal.settings.database_url) as session:
         d = session.scalars(select(Dispatch).where(Dispatch.opened_at.is_not(None))).one()
@@ -264,7 +265,7 @@ def test_unknown_and_expired_links_get_the_same_answer(portal: Portal) -> None:
     token = portal.tokens["kpr"]
     with session_scope(portal.settings.database_url) as session:
         rnd = session.scalars(select(Round)).one()
-        rnd.state = "closed"
+        rnd.state = RoundState.CLOSED
         rnd.closed_at = dt.datetime.now(dt.UTC) - dt.timedelta(
             days=portal.settings.link_valid_days + 1
         )
@@ -281,7 +282,7 @@ def test_a_closed_round_shows_what_was_sent_and_takes_nothing_more(portal: Porta
     ).status_code == 303
     with session_scope(portal.settings.database_url) as session:
         rnd = session.scalars(select(Round)).one()
-        rnd.state, rnd.closed_at = "closed", dt.datetime.now(dt.UTC)
+        rnd.state, rnd.closed_at = RoundState.CLOSED, dt.datetime.now(dt.UTC)
     page = portal.client.get(f"/r/{token}")
     assert "Remissomgången är avslutad" in page.text
     assert "Version 1 (gällande)" in page.text

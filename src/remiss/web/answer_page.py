@@ -17,6 +17,7 @@ from remiss.answers import service as answers
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.core.settings import Settings
+from remiss.core.states import AnstandState
 from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS, STALLNINGSTAGANDEN
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch
@@ -84,7 +85,9 @@ def view(
         "svar": list(reversed(dispatch.answers)),
         "aktuellt_svar": dispatch.current_answer,
         "anstand": dispatch.anstand,
-        "vantande_anstand": next((a for a in dispatch.anstand if a.state == "requested"), None),
+        "vantande_anstand": next(
+            (a for a in dispatch.anstand if a.state == AnstandState.REQUESTED), None
+        ),
         "ovriga": others,
         "gemensamt_fran": [
             d.name for d in others if d.current_answer and code in d.current_answer.joint_with
