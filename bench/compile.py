@@ -88,13 +88,13 @@ def main(argv: list[str] | None = None) -> int:
             dispatch = session.get_one(Dispatch, dispatch_id)
             answer = answers.submit_answer(
                 session,
-                dispatch,
-                {"position": "tillstyrker", "att_sats_positions": {}},
-                [check_file(f"tjansteutlatande-{i}.pdf", data, limits)],
+                dispatch=dispatch,
+                values={"position": "tillstyrker", "att_sats_positions": {}},
+                files=[check_file(f"tjansteutlatande-{i}.pdf", data, limits)],
                 store=settings.documents_dir,
                 now=dates.utcnow(),
             )
-            extract_answer_texts(session, answer.id)
+            extract_answer_texts(session, answer_id=answer.id)
     timings: dict[str, float] = {}
     with session_scope(settings.database_url) as session:
         start = time.perf_counter()

@@ -126,7 +126,7 @@ def sweep(settings: Settings, as_of: dt.datetime) -> tuple[float, float, int]:
     """
     start = time.perf_counter()
     with session_scope(settings.database_url) as session:
-        reminding.due_dispatch_ids(session, as_of)
+        reminding.due_dispatch_ids(session, now=as_of)
     found = time.perf_counter() - start
     start = time.perf_counter()
     claimed = queue_due_reminders.fn(as_of)

@@ -188,9 +188,9 @@ def answer(settings: Settings, round_id: int, code: str, now: dt.datetime) -> No
         values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
         answers.submit_answer(
             session,
-            dispatch,
-            values,
-            [],
+            dispatch=dispatch,
+            values=values,
+            files=[],
             store=settings.documents_dir,
             now=now,
         )
@@ -246,7 +246,7 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
             if day == d("2026-12-01"):
                 answers.confirm_receipt(
                     session,
-                    dispatch_of(session, round_id, SERVICE),
+                    dispatch=dispatch_of(session, round_id, SERVICE),
                     their_diarienummer="SN 2026/77",
                     contact_name="Anna Berg",
                     contact_email="anna.berg@stockholm.example",
@@ -255,7 +255,7 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
             if day == d("2026-12-10"):
                 answers.request_anstand(
                     session,
-                    dispatch_of(session, round_id, FASTIGHET),
+                    dispatch=dispatch_of(session, round_id, FASTIGHET),
                     new_date=NEW_DEADLINE.isoformat(),
                     reason="Nämnden sammanträder först i januari.",
                     requested_by="sekreterare.fastighet@stockholm.example",
@@ -264,7 +264,7 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
             if day == d("2026-12-15"):
                 answers.decline(
                     session,
-                    dispatch_of(session, round_id, KULTUR),
+                    dispatch=dispatch_of(session, round_id, KULTUR),
                     reason="Ärendet berör inte nämnden.",
                     now=now,
                     tz=tz,
@@ -278,8 +278,10 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
             done_at[FASTIGHET] = now
         if day == d("2026-12-11"):
             with session_scope(settings.database_url) as session:
-                (pending,) = anstand.pending(session, round_id)
-                decision = anstand.decide(session, pending.id, grant=True, now=now, tz=tz)
+                (pending,) = anstand.pending(session, round_id=round_id)
+                decision = anstand.decide(
+                    session, anstand_id=pending.id, grant=True, now=now, tz=tz
+                )
                 decision_id = decision.id
                 moved = dispatch_of(session, round_id, FASTIGHET)
                 assert moved.deadline == NEW_DEADLINE
@@ -437,13 +439,13 @@ def test_a_leftover_late_reminder_is_not_sent_after_an_anstand(
     with session_scope(settings.database_url) as session:
         request = answers.request_anstand(
             session,
-            dispatch_of(session, round_id, SOCIAL),
+            dispatch=dispatch_of(session, round_id, SOCIAL),
             new_date=NEW_DEADLINE.isoformat(),
             reason="Nämnden sammanträder i januari.",
             requested_by=None,
             now=now,
         )
-        anstand.decide(session, request.id, grant=True, now=now, tz=settings.timezone)
+        anstand.decide(session, anstand_id=request.id, grant=True, now=now, tz=settings.timezone)
     sweep(settings, mailer, local(d("2026-12-22")))
     late = [r for r in reminders_sent(settings) if r.code == SOCIAL and r.stage == "sen1"]
     assert late == [], "not late: the new deadline is 15 January"
@@ -476,17 +478,17 @@ def test_the_sweep_reads_only_due_dispatches(
                 update(Dispatch).where(Dispatch.id == dispatch.id).values(next_reminder_at=when)
             )
     with session_scope(settings.database_url) as session:
-        assert reminding.due_dispatch_ids(session, now) == [ids[SOCIAL], ids[SERVICE]]
-        assert reminding.due_dispatch_ids(session, now - dt.timedelta(days=4)) == []
+        assert reminding.due_dispatch_ids(session, now=now) == [ids[SOCIAL], ids[SERVICE]]
+        assert reminding.due_dispatch_ids(session, now=now - dt.timedelta(days=4)) == []
 
     looked_at: list[int] = []
     real_claim = reminding.claim
 
     def spy(
-        session: Session, dispatch_id: int, *, now: dt.datetime, tz: str, joint: set[str]
+        session: Session, *, dispatch_id: int, now: dt.datetime, tz: str, joint: set[str]
     ) -> int | None:
         looked_at.append(dispatch_id)
-        return real_claim(session, dispatch_id, now=now, tz=tz, joint=joint)
+        return real_claim(session, dispatch_id=dispatch_id, now=now, tz=tz, joint=joint)
 
     monkeypatch.setattr(reminding, "claim", spy)
     claimed = queue_due_reminders.fn(now)

@@ -71,9 +71,9 @@ def give_answer(
         # "email": as the mailbox poll (a later issue) will store answers that came by e-mail.
         answers.submit_answer(
             session,
-            d,
-            values,
-            files,
+            dispatch=d,
+            values=values,
+            files=files,
             store=settings.documents_dir,
             now=when,
             channel=channel,
@@ -113,20 +113,20 @@ def round_id(settings: Settings, case_dir: Path) -> int:
     with session_scope(settings.database_url) as session:
         request = answers.request_anstand(
             session,
-            dispatch(session, "bromma"),
+            dispatch=dispatch(session, "bromma"),
             new_date="2027-01-15",
             reason="Nämnden sammanträder i januari.",
             requested_by=None,
             now=at("2026-12-01"),
         )
-        anstand.decide(session, request.id, grant=True, now=at("2026-12-02"), tz=TZ)
+        anstand.decide(session, anstand_id=request.id, grant=True, now=at("2026-12-02"), tz=TZ)
     give_answer(
         settings, "bromma", at("2027-01-12"), answers.AnswerForm(position="inga_synpunkter")
     )
     with session_scope(settings.database_url) as session:
         answers.decline(
             session,
-            dispatch(session, "kpr"),
+            dispatch=dispatch(session, "kpr"),
             reason="Berör inte rådet.",
             now=at("2026-12-03"),
             tz=TZ,

@@ -37,9 +37,9 @@ def store_answer(settings: Settings, case: Path) -> int:
         values = answers.check_answer(dispatch, form, now=utcnow(), tz=settings.timezone)
         answer = answers.submit_answer(
             session,
-            dispatch,
-            values,
-            files,
+            dispatch=dispatch,
+            values=values,
+            files=files,
             store=settings.documents_dir,
             now=utcnow(),
         )

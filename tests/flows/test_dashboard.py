@@ -70,7 +70,7 @@ def test_runs_artifacts_and_events_show_the_round(settings: Settings, case_dir: 
             d for d in session.get_one(Round, round_id).dispatches
             if d.remissinstans.code == "kpr"
         )  # fmt: skip
-        answers.record_opening(session, dispatch, now=utcnow())
+        answers.record_opening(session, dispatch=dispatch, now=utcnow())
     sweep()  # publishes what happened on the answer page
 
     async def read() -> tuple[list[Any], dict[str, Any]]:

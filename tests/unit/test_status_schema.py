@@ -120,7 +120,7 @@ def web_answer(settings: Settings, code: str, when: dt.datetime, form: answers.A
         d = dispatch(session, code)
         values = answers.check_answer(d, form, now=when, tz=TZ)
         answer = answers.submit_answer(
-            session, d, values, files, store=settings.documents_dir, now=when
+            session, dispatch=d, values=values, files=files, store=settings.documents_dir, now=when
         )
         return answer.id
 
@@ -173,19 +173,19 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         settings, "servicenamnden", at("2026-12-21"), answers.AnswerForm(position="tillstyrker")
     )
     with session_scope(settings.database_url) as session:
-        processing.mark_processed(session, latest, now=at("2026-12-10", 11))
+        processing.mark_processed(session, answer_id=latest, now=at("2026-12-10", 11))
         granted = answers.request_anstand(
             session,
-            dispatch(session, "bromma"),
+            dispatch=dispatch(session, "bromma"),
             new_date="2027-01-15",
             reason="Nämnden sammanträder i januari.",
             requested_by=None,
             now=at("2026-12-01"),
         )
-        anstand.decide(session, granted.id, grant=True, now=at("2026-12-02"), tz=TZ)
+        anstand.decide(session, anstand_id=granted.id, grant=True, now=at("2026-12-02"), tz=TZ)
         answers.request_anstand(
             session,
-            dispatch(session, "sodermalm"),
+            dispatch=dispatch(session, "sodermalm"),
             new_date="2027-01-19",
             reason="Nämnden sammanträder först efter svarsdagen.",
             requested_by="registrator.sodermalm@stockholm.example",
@@ -193,31 +193,38 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         )
         refused = answers.request_anstand(
             session,
-            dispatch(session, "skarholmen"),
+            dispatch=dispatch(session, "skarholmen"),
             new_date="2027-02-01",
             reason="Vi hinner inte.",
             requested_by=None,
             now=at("2026-12-03"),
         )
         anstand.decide(
-            session, refused.id, grant=False, now=at("2026-12-04"), tz=TZ, note="Svara i tid."
+            session,
+            anstand_id=refused.id,
+            grant=False,
+            now=at("2026-12-04"),
+            tz=TZ,
+            note="Svara i tid.",
         )
         answers.decline(
             session,
-            dispatch(session, "kpr"),
+            dispatch=dispatch(session, "kpr"),
             reason="Berör inte rådet.",
             now=at("2026-12-03"),
             tz=TZ,
         )
         answers.confirm_receipt(
             session,
-            dispatch(session, "hasselby_vallingby"),
+            dispatch=dispatch(session, "hasselby_vallingby"),
             their_diarienummer="HV 2026/123",
             contact_name="Anna Berg",
             contact_email="anna.berg@stockholm.example",
             now=at("2026-12-02"),
         )
-        answers.record_opening(session, dispatch(session, "kungsholmen"), now=at("2026-12-02"))
+        answers.record_opening(
+            session, dispatch=dispatch(session, "kungsholmen"), now=at("2026-12-02")
+        )
     web_answer(settings, "bromma", at("2027-01-12"), answers.AnswerForm(position="inga_synpunkter"))
 
     # The remiss mailbox: two answers by e-mail, a delivery report, a read receipt, a bounce.
@@ -243,7 +250,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
     with session_scope(settings.database_url) as session:
         review.review_answer(
             session,
-            dispatch(session, "kulturnamnden"),
+            dispatch=dispatch(session, "kulturnamnden"),
             position="avstyrker",
             att_sats_positions={1: "avstyrker"},
             summary=None,

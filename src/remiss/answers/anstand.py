@@ -15,7 +15,7 @@ from remiss.reminders import schedule
 from remiss.rounds.service import queue_message
 
 
-def pending(session: Session, round_id: int | None = None) -> list[Anstand]:
+def pending(session: Session, *, round_id: int | None = None) -> list[Anstand]:
     query = select(Anstand).where(Anstand.state == AnstandState.REQUESTED).order_by(Anstand.id)
     if round_id is not None:
         query = query.join(Dispatch).where(Dispatch.round_id == round_id)
@@ -24,8 +24,8 @@ def pending(session: Session, round_id: int | None = None) -> list[Anstand]:
 
 def decide(
     session: Session,
-    anstand_id: int,
     *,
+    anstand_id: int,
     grant: bool,
     now: dt.datetime,
     tz: str,
@@ -72,8 +72,9 @@ def decide(
             | ({"from": previous.isoformat(), "to": day.isoformat()} if grant else {}),
         )
     )
-    message = queue_message(session, dispatch, MessageKind.ANSTAND_BESLUT, request.id)
-    schedule.refresh(
-        session, dispatch, tz=tz, now=now
-    )  # the whole schedule follows the new deadline
+    message = queue_message(
+        session, dispatch=dispatch, kind=MessageKind.ANSTAND_BESLUT, stage=request.id
+    )
+    # The whole schedule follows the new deadline.
+    schedule.refresh(session, dispatch=dispatch, tz=tz, now=now)
     return message

@@ -14,12 +14,14 @@ from remiss.db.models import Answer, Event
 from remiss.rounds.service import queue_message
 
 
-def queue_kvittens(session: Session, answer_id: int) -> int:
+def queue_kvittens(session: Session, *, answer_id: int) -> int:
     answer = session.get_one(Answer, answer_id)
-    return queue_message(session, answer.dispatch, MessageKind.KVITTENS, answer.version).id
+    return queue_message(
+        session, dispatch=answer.dispatch, kind=MessageKind.KVITTENS, stage=answer.version
+    ).id
 
 
-def mark_processed(session: Session, answer_id: int, *, now: dt.datetime) -> None:
+def mark_processed(session: Session, *, answer_id: int, now: dt.datetime) -> None:
     answer = session.get_one(Answer, answer_id)
     if answer.processed_at is None:
         answer.processed_at = now
@@ -45,12 +47,12 @@ def unprocessed_answers(session: Session) -> list[int]:
 def prepare_kvittens(settings: Settings, *, answer_id: int) -> int:
     """Store the kvittens for the answer (once per version); its message id."""
     with session_scope(settings.database_url) as session:
-        return queue_kvittens(session, answer_id)
+        return queue_kvittens(session, answer_id=answer_id)
 
 
 def record_processed(settings: Settings, *, answer_id: int, now: dt.datetime) -> None:
     with session_scope(settings.database_url) as session:
-        mark_processed(session, answer_id, now=now)
+        mark_processed(session, answer_id=answer_id, now=now)
 
 
 def answers_to_process(settings: Settings) -> list[int]:

@@ -60,7 +60,7 @@ def review(
 ) -> tuple[str, int]:
     """Record the reviewed position; the remissinstans's name and the new version."""
     with session_scope(settings.database_url) as session:
-        rnd = find_round(session, round_ref)
+        rnd = find_round(session, ref=round_ref)
         dispatch = session.scalars(
             select(Dispatch)
             .join(RemissinstansRow)
@@ -70,7 +70,7 @@ def review(
             raise NotFoundError(f"omgång {rnd.id} har ingen remissinstans med koden {code}")
         answer = review_answer(
             session,
-            dispatch,
+            dispatch=dispatch,
             position=position,
             att_sats_positions=att_sats_positions,
             summary=summary,
@@ -82,8 +82,8 @@ def review(
 
 def review_answer(
     session: Session,
-    dispatch: Dispatch,
     *,
+    dispatch: Dispatch,
     position: str,
     att_sats_positions: dict[int, str],
     summary: str | None,
@@ -121,8 +121,8 @@ def review_answer(
             )
     reviewed = submit_answer(
         session,
-        dispatch,
-        {
+        dispatch=dispatch,
+        values={
             "position": position,
             "att_sats_positions": {str(n): v for n, v in sorted(att_sats_positions.items())},
             "summary": clean_text(summary, field="--sammanfattning", max_len=5000),
@@ -132,7 +132,7 @@ def review_answer(
             "reviewed_by": reviewer,
             "processed_at": now,
         },
-        [],
+        files=[],
         store=Path("."),  # no files: the reviewed version's documents are linked below
         now=now,
         channel="email",
@@ -155,9 +155,9 @@ def review_answer(
         )
     log_event(
         session,
-        dispatch,
-        EventKind.ANSWER_REVIEWED,
-        now,
+        dispatch=dispatch,
+        kind=EventKind.ANSWER_REVIEWED,
+        now=now,
         answer_id=reviewed.id,
         version=reviewed.version,
         reviewed_version=current.version,

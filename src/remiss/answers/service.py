@@ -27,7 +27,7 @@ from remiss.storage.uploads import CheckedFile
 
 
 def find_by_token(
-    session: Session, token: str, *, now: dt.datetime, valid_days_after_close: int
+    session: Session, *, token: str, now: dt.datetime, valid_days_after_close: int
 ) -> Dispatch | None:
     """The dispatch a link opens, or None for an unknown or expired link (never says which)."""
     if not token or len(token) > 200:
@@ -65,17 +65,17 @@ def answer_version(session: Session, *, dispatch: Dispatch, version: int) -> Ans
 
 
 def log_event(
-    session: Session, dispatch: Dispatch, kind: str, now: dt.datetime, **detail: object
+    session: Session, *, dispatch: Dispatch, kind: str, now: dt.datetime, **detail: object
 ) -> None:
     session.add(Event(dispatch_id=dispatch.id, at=now, kind=kind, detail=detail))
 
 
-def record_opening(session: Session, dispatch: Dispatch, *, now: dt.datetime) -> bool:
+def record_opening(session: Session, *, dispatch: Dispatch, now: dt.datetime) -> bool:
     """Record the first opening of the link; later openings change nothing."""
     if dispatch.opened_at is not None:
         return False
     dispatch.opened_at = now
-    log_event(session, dispatch, EventKind.OPENED, now)
+    log_event(session, dispatch=dispatch, kind=EventKind.OPENED, now=now)
     return True
 
 
@@ -123,8 +123,8 @@ def _email(value: str | None, *, field: str, max_len: int = 320) -> str | None:
 
 def confirm_receipt(
     session: Session,
-    dispatch: Dispatch,
     *,
+    dispatch: Dispatch,
     their_diarienummer: str | None,
     contact_name: str | None,
     contact_email: str | None,
@@ -140,12 +140,12 @@ def confirm_receipt(
     dispatch.their_diarienummer = dnr or dispatch.their_diarienummer
     dispatch.contact_name = name or dispatch.contact_name
     dispatch.contact_email = email or dispatch.contact_email
-    record_opening(session, dispatch, now=now)
+    record_opening(session, dispatch=dispatch, now=now)
     log_event(
         session,
-        dispatch,
-        EventKind.RECEIVED if first else EventKind.RECEIPT_UPDATED,
-        now,
+        dispatch=dispatch,
+        kind=EventKind.RECEIVED if first else EventKind.RECEIPT_UPDATED,
+        now=now,
         their_diarienummer=dnr,
         contact_name=name,
         contact_email=email,
@@ -154,8 +154,8 @@ def confirm_receipt(
 
 def request_anstand(
     session: Session,
-    dispatch: Dispatch,
     *,
+    dispatch: Dispatch,
     new_date: str | None,
     reason: str | None,
     requested_by: str | None,
@@ -198,9 +198,9 @@ def request_anstand(
     session.flush()
     log_event(
         session,
-        dispatch,
-        EventKind.ANSTAND_REQUESTED,
-        now,
+        dispatch=dispatch,
+        kind=EventKind.ANSTAND_REQUESTED,
+        now=now,
         anstand_id=request.id,
         date=day.isoformat(),
     )
@@ -208,7 +208,7 @@ def request_anstand(
 
 
 def decline(
-    session: Session, dispatch: Dispatch, *, reason: str | None, now: dt.datetime, tz: str
+    session: Session, *, dispatch: Dispatch, reason: str | None, now: dt.datetime, tz: str
 ) -> None:
     _require_open(dispatch)
     if dispatch.current_answer is not None:
@@ -219,8 +219,8 @@ def decline(
         return
     dispatch.declined_at = now
     dispatch.decline_reason = clean_text(reason, field="skal", max_len=2000)
-    log_event(session, dispatch, EventKind.DECLINED, now)
-    schedule.refresh(session, dispatch, tz=tz, now=now)
+    log_event(session, dispatch=dispatch, kind=EventKind.DECLINED, now=now)
+    schedule.refresh(session, dispatch=dispatch, tz=tz, now=now)
 
 
 @dataclass
@@ -292,10 +292,10 @@ def check_answer(
 
 def submit_answer(
     session: Session,
+    *,
     dispatch: Dispatch,
     values: dict[str, object],
     files: list[CheckedFile],
-    *,
     store: Path,
     now: dt.datetime,
     channel: str = "web",
@@ -344,12 +344,12 @@ def submit_answer(
                 created_at=now,
             )
         )
-    record_opening(session, locked, now=now)
+    record_opening(session, dispatch=locked, now=now)
     log_event(
         session,
-        locked,
-        EventKind.ANSWERED,
-        now,
+        dispatch=locked,
+        kind=EventKind.ANSWERED,
+        now=now,
         answer_id=answer.id,
         version=answer.version,
         files=[{"name": f.filename, "sha256": hashlib.sha256(f.data).hexdigest()} for f in files],
@@ -358,7 +358,7 @@ def submit_answer(
     return answer
 
 
-def discard_unreferenced(session: Session, files: list[StoredFile]) -> None:
+def discard_unreferenced(session: Session, *, files: list[StoredFile]) -> None:
     """Remove files written for an answer that was never committed, unless a document uses them.
 
     The check matters because the store is shared by content: another answer with the same

@@ -30,8 +30,8 @@ def anstand_list(
     with user_errors():
         operations.ensure_schema(settings)
         with session_scope(settings.database_url) as session:
-            round_id = find_round(session, round_ref).id if round_ref else None
-            requests = anstand_service.pending(session, round_id)
+            round_id = find_round(session, ref=round_ref).id if round_ref else None
+            requests = anstand_service.pending(session, round_id=round_id)
             table = Table(title="Begärda anstånd")
             for column in (
                 "Nr",
@@ -69,7 +69,7 @@ def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None)
         with session_scope(settings.database_url) as session:
             message = anstand_service.decide(
                 session,
-                anstand_id,
+                anstand_id=anstand_id,
                 grant=grant,
                 now=dates.utcnow(),
                 tz=settings.timezone,

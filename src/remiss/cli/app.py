@@ -65,7 +65,7 @@ def round_id(settings: Settings, round_ref: str) -> int:
     """The id of the round a user named; inside user_errors()."""
     operations.ensure_schema(settings)
     with session_scope(settings.database_url) as session:
-        return find_round(session, round_ref).id
+        return find_round(session, ref=round_ref).id
 
 
 def run_flow(call: Callable[[], T]) -> T:

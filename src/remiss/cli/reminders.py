@@ -53,8 +53,9 @@ def remind(
         with user_errors(), session_scope(settings.database_url) as session:
             planned = [
                 p
-                for d in reminding.due_dispatch_ids(session, now)
-                if (p := reminding.plan(session, d, now=now, tz=settings.timezone)) is not None
+                for d in reminding.due_dispatch_ids(session, now=now)
+                if (p := reminding.plan(session, dispatch_id=d, now=now, tz=settings.timezone))
+                is not None
             ]
         if not planned:
             out.print(f"Inga påminnelser att skicka {when}.")

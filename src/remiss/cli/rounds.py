@@ -129,7 +129,7 @@ def round_close(
         operations.ensure_schema(settings)
         with session_scope(settings.database_url) as session:
             rnd = close_round(
-                session, round_id=find_round(session, round_ref).id, now=dates.utcnow()
+                session, round_id=find_round(session, ref=round_ref).id, now=dates.utcnow()
             )
             closed, diarienummer = rnd.id, rnd.case.diarienummer
     out.print(f"Omgång {closed} ({diarienummer}) är avslutad.")
@@ -159,7 +159,7 @@ def status(
 def _status_doc(settings: Settings, round_ref: str | None) -> dict[str, Any]:
     operations.ensure_schema(settings)
     with session_scope(settings.database_url) as session:
-        rounds = [find_round(session, round_ref)] if round_ref else None
+        rounds = [find_round(session, ref=round_ref)] if round_ref else None
         return status_document(session, now=dates.utcnow(), tz=settings.timezone, rounds=rounds)
 
 

@@ -246,8 +246,8 @@ def _answer(
         return _Outcome("message", "unmatched", dispatch.id, note=why)
     answer = submit_answer(
         session,
-        dispatch,
-        {
+        dispatch=dispatch,
+        values={
             "position": NOT_REVIEWED,
             "att_sats_positions": {},
             "summary": None,
@@ -255,7 +255,7 @@ def _answer(
             "needs_review": True,
             "email_message_id": mail.key,
         },
-        accepted,
+        files=accepted,
         store=settings.documents_dir,
         now=now,
         channel="email",

@@ -166,7 +166,7 @@ _BUILDERS: dict[str, Callable[[Session, OutgoingMessage, Settings], OutgoingEmai
 
 
 def build_message(
-    session: Session, message: OutgoingMessage, *, settings: Settings
+    session: Session, *, message: OutgoingMessage, settings: Settings
 ) -> OutgoingEmail:
     if message.kind.startswith(PAMINNELSE_PREFIX):
         return _paminnelse(session, message, settings)

@@ -166,7 +166,9 @@ def _load(session: Any, message_ids: list[int]) -> tuple[list[OutgoingMessage], 
     messages = list(
         session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(message_ids)))
     )
-    return messages, schedule.load_for_rules(session, list({m.dispatch_id for m in messages}))
+    return messages, schedule.load_for_rules(
+        session, dispatch_ids=list({m.dispatch_id for m in messages})
+    )
 
 
 def _claim(
@@ -268,7 +270,7 @@ def send_batch(
                     continue
                 # Rendering a missiv gives the dispatch a fresh link: the token lives only
                 # in the message, and this attempt's message is the one that goes out.
-                emails.append(build_message(session, message, settings=settings))
+                emails.append(build_message(session, message=message, settings=settings))
         # Each group of results is recorded as it comes, in one transaction: a backend
         # that sends one by one has each message marked sent before the next goes, so a
         # crash leaves at most one in doubt; Exchange's batch is marked at once.
@@ -306,9 +308,9 @@ def _record(
     outcomes: dict[int, SendOutcome] = {}
     released: dict[int, str] = {}
     with session_scope(settings.database_url) as session:
-        dispatches = schedule.load_for_rules(session, [c.dispatch_id for c in claims])
+        dispatches = schedule.load_for_rules(session, dispatch_ids=[c.dispatch_id for c in claims])
         rounds = {d.round_id for d in dispatches}
-        joint = {r: schedule.jointly_answered(session, r) for r in rounds}
+        joint = {r: schedule.jointly_answered(session, round_id=r) for r in rounds}
         for claim, result in zip(claims, results, strict=True):
             if isinstance(result, PermanentMailError):
                 outcomes[claim.message_id] = claim.finish(session, "failed", error=str(result))

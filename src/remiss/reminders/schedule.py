@@ -25,7 +25,7 @@ def round_policy(rnd: Round) -> Policy:
     return parse_policy(rnd.reminder_policy or {}, source=f"omgång {rnd.id}")
 
 
-def jointly_answered(session: Session, round_id: int) -> set[str]:
+def jointly_answered(session: Session, *, round_id: int) -> set[str]:
     """Codes named in the current answer of some dispatch of the round (one query)."""
     rows = session.execute(
         select(Answer.dispatch_id, Answer.joint_with)
@@ -47,7 +47,7 @@ def is_done(dispatch: Dispatch, joint: set[str] | None = None) -> bool:
     if joint is None:
         session = object_session(dispatch)
         assert session is not None
-        joint = jointly_answered(session, dispatch.round_id)
+        joint = jointly_answered(session, round_id=dispatch.round_id)
     return dispatch.remissinstans.code in joint
 
 
@@ -79,14 +79,14 @@ def reschedule(
     )
 
 
-def refresh(session: Session, dispatch: Dispatch, *, tz: str, now: dt.datetime) -> None:
+def refresh(session: Session, *, dispatch: Dispatch, tz: str, now: dt.datetime) -> None:
     """Reload what the rules read and reschedule (after a send, answer, anstånd...)."""
     session.flush()
     session.refresh(dispatch, ["messages", "answers", "anstand"])
     reschedule(dispatch, tz=tz, now=now)
 
 
-def load_for_rules(session: Session, dispatch_ids: Sequence[int]) -> list[Dispatch]:
+def load_for_rules(session: Session, *, dispatch_ids: Sequence[int]) -> list[Dispatch]:
     """Load these dispatches and all the rules read of them, a few queries for all of them.
 
     Lazy loading took some ten queries per dispatch. Keep the returned list while working

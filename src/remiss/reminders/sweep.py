@@ -41,7 +41,7 @@ from remiss.reminders.schedule import (
 from remiss.rounds.service import queue_message
 
 
-def due_dispatch_ids(session: Session, now: dt.datetime) -> list[int]:
+def due_dispatch_ids(session: Session, *, now: dt.datetime) -> list[int]:
     return list(
         session.scalars(
             select(Dispatch.id)
@@ -62,8 +62,8 @@ class PlannedReminder:
 
 def plan(
     session: Session,
-    dispatch_id: int,
     *,
+    dispatch_id: int,
     now: dt.datetime,
     tz: str,
     joint: set[str] | None = None,
@@ -79,8 +79,8 @@ def plan(
 
 def claim(
     session: Session,
-    dispatch_id: int,
     *,
+    dispatch_id: int,
     now: dt.datetime,
     tz: str,
     joint: set[str] | None = None,
@@ -89,7 +89,7 @@ def claim(
 
     `joint`: jointly_answered() for the dispatch's round, when the caller claims many.
     """
-    planned = plan(session, dispatch_id, now=now, tz=tz, joint=joint)
+    planned = plan(session, dispatch_id=dispatch_id, now=now, tz=tz, joint=joint)
     dispatch = session.get_one(Dispatch, dispatch_id)
     if planned is None:
         reschedule(dispatch, tz=tz, now=now, joint=joint)
@@ -97,7 +97,9 @@ def claim(
     stage = planned.stage
     try:
         with savepoint(session):
-            message = queue_message(session, dispatch, stage.message_kind, stage.message_stage)
+            message = queue_message(
+                session, dispatch=dispatch, kind=stage.message_kind, stage=stage.message_stage
+            )
     except IntegrityError:
         return None  # another sweep queued it at the same moment; it sends it
     if not any(
@@ -124,17 +126,17 @@ def claim(
 
 
 def claim_many(
-    session: Session, dispatch_ids: Sequence[int], *, now: dt.datetime, tz: str
+    session: Session, *, dispatch_ids: Sequence[int], now: dt.datetime, tz: str
 ) -> list[int]:
     """Claim the due reminders of many dispatches in one transaction; their message ids."""
-    loaded = {d.id: d for d in load_for_rules(session, dispatch_ids)}
+    loaded = {d.id: d for d in load_for_rules(session, dispatch_ids=dispatch_ids)}
     joint: dict[int, set[str]] = {}
     claimed = []
     for dispatch_id in dispatch_ids:
         round_id = loaded[dispatch_id].round_id
         if round_id not in joint:
-            joint[round_id] = jointly_answered(session, round_id)
-        message_id = claim(session, dispatch_id, now=now, tz=tz, joint=joint[round_id])
+            joint[round_id] = jointly_answered(session, round_id=round_id)
+        message_id = claim(session, dispatch_id=dispatch_id, now=now, tz=tz, joint=joint[round_id])
         if message_id is not None:
             claimed.append(message_id)
     return claimed
@@ -164,7 +166,7 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
     for message in pending:
         dispatch = message.dispatch
         if dispatch.round_id not in joint:
-            joint[dispatch.round_id] = jointly_answered(session, dispatch.round_id)
+            joint[dispatch.round_id] = jointly_answered(session, round_id=dispatch.round_id)
         done = is_done(dispatch, joint[dispatch.round_id])
         current = int(dispatch.deadline.strftime("%Y%m%d"))
         # A half-sent one may already be out; send_message asks the backend before resending.
@@ -190,12 +192,12 @@ def queue_due(settings: Settings, *, now: dt.datetime) -> list[int]:
     """Claim every stage due at `now`, a hundred dispatches per transaction, and pick up
     reminders claimed earlier but not sent; the messages to send."""
     with session_scope(settings.database_url) as session:
-        due = due_dispatch_ids(session, now)
+        due = due_dispatch_ids(session, now=now)
     message_ids: list[int] = []
     for start in range(0, len(due), CLAIMS_PER_TRANSACTION):
         chunk = due[start : start + CLAIMS_PER_TRANSACTION]
         with session_scope(settings.database_url) as session:
-            message_ids += claim_many(session, chunk, now=now, tz=settings.timezone)
+            message_ids += claim_many(session, dispatch_ids=chunk, now=now, tz=settings.timezone)
     with session_scope(settings.database_url) as session:
         leftovers = unsent_reminders(session, now=now, tz=settings.timezone)
     return sorted(set(message_ids) | set(leftovers))

@@ -24,7 +24,7 @@ KINDS = {
 }
 
 
-def extract_answer_texts(session: Session, answer_id: int) -> int:
+def extract_answer_texts(session: Session, *, answer_id: int) -> int:
     """Store the text of each of the answer's documents not yet read; returns how many."""
     from remiss.report.extract import ExtractError, extract_text
 
@@ -59,7 +59,7 @@ def compile_due(rnd: Round, *, now: dt.datetime, tz: str, grace_days: int) -> bo
         return False
     session = object_session(rnd)
     assert session is not None
-    joint = jointly_answered(session, rnd.id)
+    joint = jointly_answered(session, round_id=rnd.id)
     complete = all(is_done(d, joint) for d in rnd.dispatches)
     # The latest deadline counts: a remissinstans with anstånd still has its time.
     latest = max((d.deadline for d in rnd.dispatches), default=rnd.svar_senast)
@@ -83,7 +83,7 @@ def rounds_due(session: Session, *, now: dt.datetime, tz: str, grace_days: int) 
 def extract_texts(settings: Settings, *, answer_id: int) -> int:
     """Read the answer's documents once, on arrival, so that compiling never reads files."""
     with session_scope(settings.database_url) as session:
-        return extract_answer_texts(session, answer_id)
+        return extract_answer_texts(session, answer_id=answer_id)
 
 
 def rounds_to_compile(

@@ -252,7 +252,7 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
     summary = _summary(rnd, answered, positions, declined, silent, tz)
     session = object_session(rnd)
     assert session is not None
-    named = jointly_answered(session, rnd.id)
+    named = jointly_answered(session, round_id=rnd.id)
     final = rnd.state == RoundState.CLOSED or all(is_done(d, named) for d in rnd.dispatches)
     return Report(
         diarienummer=case.diarienummer,

@@ -38,7 +38,9 @@ def message_key(round_uid: str, code: str, kind: str, stage: int = 0) -> str:
     return f"remiss-{round_uid}/{code}/{kind}/{stage}"
 
 
-def queue_message(session: Session, dispatch: Dispatch, kind: str, stage: int) -> OutgoingMessage:
+def queue_message(
+    session: Session, *, dispatch: Dispatch, kind: str, stage: int
+) -> OutgoingMessage:
     """The message of this kind and stage for a dispatch, created once; a second call finds it."""
     key = message_key(dispatch.round.uid, dispatch.remissinstans.code, kind, stage)
     existing = session.scalars(
@@ -58,7 +60,7 @@ def queue_message(session: Session, dispatch: Dispatch, kind: str, stage: int) -
     return message
 
 
-def sync_register(session: Session, register: Register, *, now: dt.datetime) -> int:
+def sync_register(session: Session, *, register: Register, now: dt.datetime) -> int:
     """Upsert the register's remissinstanser; returns how many rows changed."""
     existing = {row.code: row for row in session.scalars(select(RemissinstansRow))}
     changed = 0
@@ -83,7 +85,7 @@ def sync_register(session: Session, register: Register, *, now: dt.datetime) -> 
     return changed
 
 
-def open_round_for(session: Session, diarienummer: str) -> Round | None:
+def open_round_for(session: Session, *, diarienummer: str) -> Round | None:
     return session.scalars(
         select(Round)
         .join(Case)
@@ -92,8 +94,8 @@ def open_round_for(session: Session, diarienummer: str) -> Round | None:
     ).first()
 
 
-def check_can_start(session: Session, diarienummer: str, *, new_round: bool) -> None:
-    existing = open_round_for(session, diarienummer)
+def check_can_start(session: Session, *, diarienummer: str, new_round: bool) -> None:
+    existing = open_round_for(session, diarienummer=diarienummer)
     if existing is None or new_round:
         return
     unsent = session.scalar(
@@ -117,9 +119,9 @@ def check_can_start(session: Session, diarienummer: str, *, new_round: bool) -> 
 
 def create_round(
     session: Session,
+    *,
     plan: RoundPlan,
     settings: Settings,
-    *,
     now: dt.datetime,
     new_round: bool = False,
     flow_run_id: str | None = None,
@@ -133,7 +135,7 @@ def create_round(
         if earlier is not None:
             return earlier
     case = plan.case
-    check_can_start(session, case.diarienummer, new_round=new_round)
+    check_can_start(session, diarienummer=case.diarienummer, new_round=new_round)
 
     row = Case(
         diarienummer=case.diarienummer,
@@ -212,7 +214,7 @@ def create_round(
     return rnd
 
 
-def find_round(session: Session, ref: str) -> Round:
+def find_round(session: Session, *, ref: str) -> Round:
     """A round by its number, or the latest round of a diarienummer."""
     ref = ref.strip()
     rnd: Round | None
@@ -234,7 +236,7 @@ def close_round(session: Session, *, round_id: int, now: dt.datetime) -> Round:
     """Close a round: its answer links then only show what was submitted, and no more
     reminders are planned. An unknown round is a NotFoundError, a closed one a ConflictError.
     """
-    rnd = find_round(session, str(round_id))
+    rnd = find_round(session, ref=str(round_id))
     if rnd.state == RoundState.CLOSED:
         raise ConflictError(f"Omgång {rnd.id} är redan avslutad.")
     rnd.state, rnd.closed_at = RoundState.CLOSED, now
@@ -244,7 +246,7 @@ def close_round(session: Session, *, round_id: int, now: dt.datetime) -> Round:
     return rnd
 
 
-def unsent_missiv(session: Session, round_id: int) -> list[tuple[int, int]]:
+def unsent_missiv(session: Session, *, round_id: int) -> list[tuple[int, int]]:
     """(dispatch id, message id) of every remissmissiv of the round not yet sent."""
     rows = session.execute(
         select(Dispatch.id, OutgoingMessage.id)
@@ -259,5 +261,5 @@ def unsent_missiv(session: Session, round_id: int) -> list[tuple[int, int]]:
     return [(d, m) for d, m in rows]
 
 
-def unsent_dispatch_ids(session: Session, round_id: int) -> list[int]:
-    return [d for d, _ in unsent_missiv(session, round_id)]
+def unsent_dispatch_ids(session: Session, *, round_id: int) -> list[int]:
+    return [d for d, _ in unsent_missiv(session, round_id=round_id)]

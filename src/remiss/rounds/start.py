@@ -28,7 +28,7 @@ def init(settings: Settings, *, now: dt.datetime) -> tuple[Register, int]:
     settings.documents_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     with session_scope(settings.database_url) as session:
-        changed = sync_register(session, register, now=now)
+        changed = sync_register(session, register=register, now=now)
     return register, changed
 
 
@@ -78,7 +78,7 @@ def plan_from_file(
 def check_start(settings: Settings, plan: RoundPlan, *, new_round: bool) -> None:
     ensure_schema(settings)
     with session_scope(settings.database_url) as session:
-        check_can_start(session, plan.case.diarienummer, new_round=new_round)
+        check_can_start(session, diarienummer=plan.case.diarienummer, new_round=new_round)
 
 
 def prepare_round(
@@ -99,9 +99,14 @@ def prepare_round(
     )
     ensure_schema(settings)
     with session_scope(settings.database_url) as session:
-        sync_register(session, register, now=now)
+        sync_register(session, register=register, now=now)
         rnd = create_round(
-            session, plan, settings, now=now, new_round=new_round, flow_run_id=flow_run_id
+            session,
+            plan=plan,
+            settings=settings,
+            now=now,
+            new_round=new_round,
+            flow_run_id=flow_run_id,
         )
         return rnd.id
 
@@ -109,10 +114,10 @@ def prepare_round(
 def pending_sends(settings: Settings, round_id: int) -> list[int]:
     """The dispatches of the round whose remissmissiv has not gone out."""
     with session_scope(settings.database_url) as session:
-        return unsent_dispatch_ids(session, round_id)
+        return unsent_dispatch_ids(session, round_id=round_id)
 
 
 def pending_missiv(settings: Settings, round_id: int) -> list[int]:
     """The unsent remissmissiv of the round, as message ids."""
     with session_scope(settings.database_url) as session:
-        return [m for _, m in unsent_missiv(session, round_id)]
+        return [m for _, m in unsent_missiv(session, round_id=round_id)]

@@ -136,7 +136,8 @@ def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
     session = object_session(rnd)
     assert session is not None
     ids = list(session.scalars(select(Dispatch.id).where(Dispatch.round_id == rnd.id)))
-    _held = load_for_rules(session, ids)  # a few queries instead of several per dispatch
+    # A few queries instead of several per dispatch.
+    _held = load_for_rules(session, dispatch_ids=ids)
     case = rnd.case
     today = dates.local_today(now, tz)
     joint: dict[str, Answer] = {}

@@ -151,7 +151,7 @@ def remiss_page(
 ) -> HTMLResponse:
     with link.open() as (session, dispatch):
         now = dates.utcnow()
-        answers.record_opening(session, dispatch, now=now)
+        answers.record_opening(session, dispatch=dispatch, now=now)
         context = view(
             session,
             dispatch,
@@ -181,7 +181,7 @@ def post_kvittens(
         with link.open() as (session, dispatch):
             answers.confirm_receipt(
                 session,
-                dispatch,
+                dispatch=dispatch,
                 their_diarienummer=diarienummer,
                 contact_name=kontaktperson,
                 contact_email=epost,
@@ -208,7 +208,7 @@ def post_anstand(
         with link.open() as (session, dispatch):
             answers.request_anstand(
                 session,
-                dispatch,
+                dispatch=dispatch,
                 new_date=datum,
                 reason=skal,
                 requested_by=epost,
@@ -233,7 +233,11 @@ def post_avstar(
     try:
         with link.open() as (session, dispatch):
             answers.decline(
-                session, dispatch, reason=skal, now=dates.utcnow(), tz=link.settings.timezone
+                session,
+                dispatch=dispatch,
+                reason=skal,
+                now=dates.utcnow(),
+                tz=link.settings.timezone,
             )
     except InputError as exc:
         exc.field = "skal_avstar" if exc.field == "skal" else exc.field
@@ -261,9 +265,9 @@ def store_answer(
                     raise InputError(exc.message, field="filer") from exc
                 answer = answers.submit_answer(
                     session,
-                    dispatch,
-                    values,
-                    files,
+                    dispatch=dispatch,
+                    values=values,
+                    files=files,
                     store=settings.documents_dir,
                     now=now,
                     written=written,
@@ -290,7 +294,7 @@ def discard_written(settings: Settings, written: list[StoredFile]) -> None:
         return
     try:
         with session_scope(settings.database_url) as session:
-            answers.discard_unreferenced(session, written)
+            answers.discard_unreferenced(session, files=written)
     except (OSError, OperationalError) as exc:
         # Left as unreferenced files, which take room but are never shown to anyone.
         log.warning("could not remove %d unstored files: %s", len(written), exc)

@@ -82,7 +82,7 @@ class Link:
         with session_scope(self.settings.database_url) as session:
             dispatch = answers.find_by_token(
                 session,
-                self.token,
+                token=self.token,
                 now=dates.utcnow(),
                 valid_days_after_close=self.settings.link_valid_days,
             )
