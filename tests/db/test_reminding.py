@@ -253,7 +253,7 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
                     now=now,
                 )
             if day == d("2026-12-10"):
-                answers.request_anstand(
+                anstand.request_anstand(
                     session,
                     dispatch=dispatch_of(session, round_id, FASTIGHET),
                     new_date=NEW_DEADLINE.isoformat(),
@@ -437,7 +437,7 @@ def test_a_leftover_late_reminder_is_not_sent_after_an_anstand(
     queue_due_reminders.fn(local(d("2026-12-21")))  # sen1 claimed for all, never sent
     now = local(d("2026-12-21"), 10, 0)
     with session_scope(settings.database_url) as session:
-        request = answers.request_anstand(
+        request = anstand.request_anstand(
             session,
             dispatch=dispatch_of(session, round_id, SOCIAL),
             new_date=NEW_DEADLINE.isoformat(),

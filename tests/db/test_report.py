@@ -111,7 +111,7 @@ def round_id(settings: Settings, case_dir: Path) -> int:
         answers.AnswerForm(position="avstyrker", joint_with=["fastighetsnamnden"]),
     )
     with session_scope(settings.database_url) as session:
-        request = answers.request_anstand(
+        request = anstand.request_anstand(
             session,
             dispatch=dispatch(session, "bromma"),
             new_date="2027-01-15",

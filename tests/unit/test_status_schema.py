@@ -174,7 +174,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
     )
     with session_scope(settings.database_url) as session:
         processing.mark_processed(session, answer_id=latest, now=at("2026-12-10", 11))
-        granted = answers.request_anstand(
+        granted = anstand.request_anstand(
             session,
             dispatch=dispatch(session, "bromma"),
             new_date="2027-01-15",
@@ -183,7 +183,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
             now=at("2026-12-01"),
         )
         anstand.decide(session, anstand_id=granted.id, grant=True, now=at("2026-12-02"), tz=TZ)
-        answers.request_anstand(
+        anstand.request_anstand(
             session,
             dispatch=dispatch(session, "sodermalm"),
             new_date="2027-01-19",
@@ -191,7 +191,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
             requested_by="registrator.sodermalm@stockholm.example",
             now=at("2026-12-03"),
         )
-        refused = answers.request_anstand(
+        refused = anstand.request_anstand(
             session,
             dispatch=dispatch(session, "skarholmen"),
             new_date="2027-02-01",

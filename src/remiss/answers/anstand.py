@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from remiss.answers.service import clean_email, clean_text, log_event, require_open
 from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
 from remiss.core.states import AnstandState, EventKind, MessageKind
@@ -78,3 +79,58 @@ def decide(
     # The whole schedule follows the new deadline.
     schedule.refresh(session, dispatch=dispatch, tz=tz, now=now)
     return message
+
+
+def request_anstand(
+    session: Session,
+    *,
+    dispatch: Dispatch,
+    new_date: str | None,
+    reason: str | None,
+    requested_by: str | None,
+    now: dt.datetime,
+) -> Anstand:
+    require_open(dispatch)
+    if dispatch.current_answer is not None or dispatch.declined_at is not None:
+        raise InputError("Ni har redan svarat på remissen; anstånd behövs inte.")
+    try:
+        day = dates.parse_date(new_date or "")
+    except ValueError as exc:
+        raise InputError(
+            "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2027-02-15.", field="datum"
+        ) from exc
+    if not dates.is_working_day(day):
+        raise InputError(
+            f"Datumet är ingen arbetsdag ({dates.non_working_reason(day)}). Välj en arbetsdag.",
+            field="datum",
+        )
+    if day <= dispatch.deadline or day <= dates.local_today(now):
+        raise InputError(
+            "Det nya datumet måste vara senare än nuvarande svarsdag "
+            f"({dispatch.deadline.isoformat()}).",
+            field="datum",
+        )
+    reason_text = clean_text(reason, field="skal", max_len=2000, required=True)
+    assert reason_text is not None
+    if any(a.state == AnstandState.REQUESTED for a in dispatch.anstand):
+        raise InputError("Ni har redan en begäran om anstånd som väntar på beslut.")
+    request = Anstand(
+        dispatch=dispatch,
+        requested_at=now,
+        requested_date=day,
+        reason=reason_text,
+        # Its column is shorter than an e-mail address may be (254 characters).
+        requested_by=clean_email(requested_by, field="epost", max_len=200),
+        state=AnstandState.REQUESTED,
+    )
+    session.add(request)
+    session.flush()
+    log_event(
+        session,
+        dispatch=dispatch,
+        kind=EventKind.ANSTAND_REQUESTED,
+        now=now,
+        anstand_id=request.id,
+        date=day.isoformat(),
+    )
+    return request

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from remiss.core import dates
 from remiss.core.errors import InputError
-from remiss.core.states import AnstandState, EventKind, RoundState
+from remiss.core.states import EventKind, RoundState
 from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.core.tokens import hash_token, token_matches
 from remiss.core.validation import email_field
-from remiss.db.models import Anstand, Answer, Dispatch, Document, Event
+from remiss.db.models import Answer, Dispatch, Document, Event
 from remiss.reminders import schedule
 from remiss.storage.documents import StoredFile, store_bytes
 from remiss.storage.uploads import CheckedFile
@@ -83,7 +83,7 @@ def is_closed(dispatch: Dispatch) -> bool:
     return dispatch.round.state == RoundState.CLOSED
 
 
-def _require_open(dispatch: Dispatch) -> None:
+def require_open(dispatch: Dispatch) -> None:
     if is_closed(dispatch):
         raise InputError("Remissomgången är avslutad; det går inte längre att svara via länken.")
 
@@ -106,7 +106,7 @@ def clean_text(
     return text or None
 
 
-def _email(value: str | None, *, field: str, max_len: int = 320) -> str | None:
+def clean_email(value: str | None, *, field: str, max_len: int = 320) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
@@ -130,10 +130,10 @@ def confirm_receipt(
     contact_email: str | None,
     now: dt.datetime,
 ) -> None:
-    _require_open(dispatch)
+    require_open(dispatch)
     dnr = clean_text(their_diarienummer, field="diarienummer", max_len=100)
     name = clean_text(contact_name, field="kontaktperson", max_len=200)
-    email = _email(contact_email, field="epost")
+    email = clean_email(contact_email, field="epost")
     first = dispatch.received_at is None
     if first:
         dispatch.received_at = now
@@ -152,65 +152,10 @@ def confirm_receipt(
     )
 
 
-def request_anstand(
-    session: Session,
-    *,
-    dispatch: Dispatch,
-    new_date: str | None,
-    reason: str | None,
-    requested_by: str | None,
-    now: dt.datetime,
-) -> Anstand:
-    _require_open(dispatch)
-    if dispatch.current_answer is not None or dispatch.declined_at is not None:
-        raise InputError("Ni har redan svarat på remissen; anstånd behövs inte.")
-    try:
-        day = dates.parse_date(new_date or "")
-    except ValueError as exc:
-        raise InputError(
-            "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2027-02-15.", field="datum"
-        ) from exc
-    if not dates.is_working_day(day):
-        raise InputError(
-            f"Datumet är ingen arbetsdag ({dates.non_working_reason(day)}). Välj en arbetsdag.",
-            field="datum",
-        )
-    if day <= dispatch.deadline or day <= dates.local_today(now):
-        raise InputError(
-            "Det nya datumet måste vara senare än nuvarande svarsdag "
-            f"({dispatch.deadline.isoformat()}).",
-            field="datum",
-        )
-    reason_text = clean_text(reason, field="skal", max_len=2000, required=True)
-    assert reason_text is not None
-    if any(a.state == AnstandState.REQUESTED for a in dispatch.anstand):
-        raise InputError("Ni har redan en begäran om anstånd som väntar på beslut.")
-    request = Anstand(
-        dispatch=dispatch,
-        requested_at=now,
-        requested_date=day,
-        reason=reason_text,
-        # Its column is shorter than an e-mail address may be (254 characters).
-        requested_by=_email(requested_by, field="epost", max_len=200),
-        state=AnstandState.REQUESTED,
-    )
-    session.add(request)
-    session.flush()
-    log_event(
-        session,
-        dispatch=dispatch,
-        kind=EventKind.ANSTAND_REQUESTED,
-        now=now,
-        anstand_id=request.id,
-        date=day.isoformat(),
-    )
-    return request
-
-
 def decline(
     session: Session, *, dispatch: Dispatch, reason: str | None, now: dt.datetime, tz: str
 ) -> None:
-    _require_open(dispatch)
+    require_open(dispatch)
     if dispatch.current_answer is not None:
         raise InputError(
             "Ni har redan lämnat ett svar; kontakta handläggaren om ni vill ta tillbaka det."
@@ -241,7 +186,7 @@ def check_answer(
     dispatch: Dispatch, form: AnswerForm, *, now: dt.datetime, tz: str
 ) -> dict[str, object]:
     """Validate an answer form; returns the values to store."""
-    _require_open(dispatch)
+    require_open(dispatch)
     if dispatch.declined_at is not None:
         raise InputError(
             "Ni har meddelat att ni avstår från att yttra er. Kontakta handläggaren om ni ändå "
@@ -286,7 +231,7 @@ def check_answer(
             form.sarskilda_uttalanden, field="sarskilda_uttalanden", max_len=10000
         ),
         "contact_name": clean_text(form.contact_name, field="kontaktperson", max_len=200),
-        "contact_email": _email(form.contact_email, field="epost"),
+        "contact_email": clean_email(form.contact_email, field="epost"),
     }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from remiss.answers import anstand
 from remiss.answers import service as answers
 from remiss.core import dates
 from remiss.core.errors import InputError
@@ -206,7 +207,7 @@ def post_anstand(
     values = {"datum": datum, "skal": skal, "epost_anstand": epost}
     try:
         with link.open() as (session, dispatch):
-            answers.request_anstand(
+            anstand.request_anstand(
                 session,
                 dispatch=dispatch,
                 new_date=datum,
