@@ -7,11 +7,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remiss.answers.service import clean_email, clean_text, log_event, require_open
+from remiss.answers.service import clean_email, clean_text, require_open
 from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
 from remiss.core.states import AnstandState, EventKind, MessageKind
-from remiss.db.models import Anstand, Dispatch, Event, OutgoingMessage
+from remiss.db.events import log_event
+from remiss.db.models import Anstand, Dispatch, OutgoingMessage
 from remiss.reminders import schedule
 from remiss.rounds.service import queue_message
 
@@ -64,14 +65,13 @@ def decide(
     request.state = AnstandState.GRANTED if grant else AnstandState.REFUSED
     request.decided_at = now
     request.decision_note = (note or "").strip() or None
-    session.add(
-        Event(
-            dispatch_id=dispatch.id,
-            at=now,
-            kind=EventKind.ANSTAND_GRANTED if grant else EventKind.ANSTAND_REFUSED,
-            detail={"anstand_id": request.id}
-            | ({"from": previous.isoformat(), "to": day.isoformat()} if grant else {}),
-        )
+    log_event(
+        session,
+        dispatch_id=dispatch.id,
+        kind=EventKind.ANSTAND_GRANTED if grant else EventKind.ANSTAND_REFUSED,
+        now=now,
+        anstand_id=request.id,
+        **({"from": previous.isoformat(), "to": day.isoformat()} if grant else {}),
     )
     message = queue_message(
         session, dispatch=dispatch, kind=MessageKind.ANSTAND_BESLUT, stage=request.id
@@ -127,7 +127,7 @@ def request_anstand(
     session.flush()
     log_event(
         session,
-        dispatch=dispatch,
+        dispatch_id=dispatch.id,
         kind=EventKind.ANSTAND_REQUESTED,
         now=now,
         anstand_id=request.id,

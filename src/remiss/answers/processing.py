@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from remiss.core.settings import Settings
 from remiss.core.states import EventKind, MessageKind
 from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Event
+from remiss.db.events import log_event
+from remiss.db.models import Answer
 from remiss.rounds.service import queue_message
 
 
@@ -25,13 +26,13 @@ def mark_processed(session: Session, *, answer_id: int, now: dt.datetime) -> Non
     answer = session.get_one(Answer, answer_id)
     if answer.processed_at is None:
         answer.processed_at = now
-        session.add(
-            Event(
-                dispatch_id=answer.dispatch_id,
-                at=now,
-                kind=EventKind.ANSWER_PROCESSED,
-                detail={"answer_id": answer.id, "version": answer.version},
-            )
+        log_event(
+            session,
+            dispatch_id=answer.dispatch_id,
+            kind=EventKind.ANSWER_PROCESSED,
+            now=now,
+            answer_id=answer.id,
+            version=answer.version,
         )
 
 

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remiss.answers.service import clean_text, log_event, submit_answer
+from remiss.answers.service import clean_text, submit_answer
 from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
 from remiss.core.settings import Settings
 from remiss.core.states import EventKind
 from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.db.engine import session_scope
+from remiss.db.events import log_event
 from remiss.db.models import Answer, Dispatch, Document, RemissinstansRow
 from remiss.rounds.service import find_round
 
@@ -155,7 +156,7 @@ def review_answer(
         )
     log_event(
         session,
-        dispatch=dispatch,
+        dispatch_id=dispatch.id,
         kind=EventKind.ANSWER_REVIEWED,
         now=now,
         answer_id=reviewed.id,

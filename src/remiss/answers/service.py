@@ -20,9 +20,10 @@ from remiss.core.states import EventKind, RoundState
 from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.core.tokens import hash_token, token_matches
 from remiss.core.validation import email_field
-from remiss.db.models import Answer, Dispatch, Document, Event
+from remiss.db.events import log_event
+from remiss.db.models import Answer, Dispatch, Document
 from remiss.reminders import schedule
-from remiss.storage.documents import StoredFile, store_bytes
+from remiss.storage.documents import StoredFile, document_row, store_bytes
 from remiss.storage.uploads import CheckedFile
 
 
@@ -64,18 +65,12 @@ def answer_version(session: Session, *, dispatch: Dispatch, version: int) -> Ans
     ).first()
 
 
-def log_event(
-    session: Session, *, dispatch: Dispatch, kind: str, now: dt.datetime, **detail: object
-) -> None:
-    session.add(Event(dispatch_id=dispatch.id, at=now, kind=kind, detail=detail))
-
-
 def record_opening(session: Session, *, dispatch: Dispatch, now: dt.datetime) -> bool:
     """Record the first opening of the link; later openings change nothing."""
     if dispatch.opened_at is not None:
         return False
     dispatch.opened_at = now
-    log_event(session, dispatch=dispatch, kind=EventKind.OPENED, now=now)
+    log_event(session, dispatch_id=dispatch.id, kind=EventKind.OPENED, now=now)
     return True
 
 
@@ -143,7 +138,7 @@ def confirm_receipt(
     record_opening(session, dispatch=dispatch, now=now)
     log_event(
         session,
-        dispatch=dispatch,
+        dispatch_id=dispatch.id,
         kind=EventKind.RECEIVED if first else EventKind.RECEIPT_UPDATED,
         now=now,
         their_diarienummer=dnr,
@@ -164,7 +159,7 @@ def decline(
         return
     dispatch.declined_at = now
     dispatch.decline_reason = clean_text(reason, field="skal", max_len=2000)
-    log_event(session, dispatch=dispatch, kind=EventKind.DECLINED, now=now)
+    log_event(session, dispatch_id=dispatch.id, kind=EventKind.DECLINED, now=now)
     schedule.refresh(session, dispatch=dispatch, tz=tz, now=now)
 
 
@@ -277,22 +272,20 @@ def submit_answer(
         if stored.created and written is not None:
             written.append(stored)
         session.add(
-            Document(
+            document_row(
+                stored,
                 answer_id=answer.id,
                 position=i,
                 title=checked.filename,
                 filename=checked.filename,
                 content_type=checked.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
-                storage_path=str(stored.path),
-                created_at=now,
+                now=now,
             )
         )
     record_opening(session, dispatch=locked, now=now)
     log_event(
         session,
-        dispatch=locked,
+        dispatch_id=locked.id,
         kind=EventKind.ANSWERED,
         now=now,
         answer_id=answer.id,

@@ -22,7 +22,8 @@ from remiss.core.settings import Settings
 from remiss.core.states import EventKind, MessageKind, RoundState
 from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
-from remiss.db.models import Dispatch, Event, InboundMail, OutgoingMessage
+from remiss.db.events import log_event
+from remiss.db.models import Dispatch, InboundMail, OutgoingMessage
 from remiss.inbox.parse import IncomingMail, parse
 from remiss.mail import load_mailbox
 from remiss.mail.base import Folder, InboxItem, Mailbox
@@ -176,12 +177,6 @@ def _find_dispatch(session: Session, mail: IncomingMail) -> tuple[Dispatch | Non
     return None, None
 
 
-def _event(
-    session: Session, dispatch: Dispatch, kind: EventKind, now: dt.datetime, **detail: object
-) -> None:
-    session.add(Event(dispatch_id=dispatch.id, at=now, kind=kind, detail=detail))
-
-
 def _apply(
     session: Session,
     mail: IncomingMail,
@@ -199,24 +194,31 @@ def _apply(
     if mail.kind == "delivered":
         if is_missiv and dispatch.delivered_at is None:
             dispatch.delivered_at = now
-        _event(session, dispatch, EventKind.DELIVERED, now, **about)
+        log_event(session, dispatch_id=dispatch.id, kind=EventKind.DELIVERED, now=now, **about)
         return _Outcome("delivered", "processed", dispatch.id)
     if mail.kind == "bounced":
         reason = mail.reason or "kunde inte levereras"
         if is_missiv:
             dispatch.bounced_at = now
             dispatch.bounce_reason = reason[:2000]
-        _event(session, dispatch, EventKind.BOUNCED, now, reason=reason[:2000], **about)
+        log_event(
+            session,
+            dispatch_id=dispatch.id,
+            kind=EventKind.BOUNCED,
+            now=now,
+            reason=reason[:2000],
+            **about,
+        )
         what = "remissen" if is_missiv else f"meddelandet ({message_kind})"
         note = f"{dispatch.name} <{dispatch.email}>: {what} kunde inte levereras: {reason}"
         return _Outcome("bounced", "processed", dispatch.id, note=note[:1000])
     if mail.kind == "read":
         if dispatch.read_at is None:
             dispatch.read_at = now
-        _event(session, dispatch, EventKind.READ_RECEIPT, now, **about)
+        log_event(session, dispatch_id=dispatch.id, kind=EventKind.READ_RECEIPT, now=now, **about)
         return _Outcome("read", "processed", dispatch.id)
     if mail.kind == "auto_reply":
-        _event(session, dispatch, EventKind.AUTO_REPLY, now, **about)
+        log_event(session, dispatch_id=dispatch.id, kind=EventKind.AUTO_REPLY, now=now, **about)
         return _Outcome("auto_reply", "processed", dispatch.id)
     return _answer(session, dispatch, mail, settings=settings, now=now, limits=limits)
 
@@ -242,7 +244,14 @@ def _answer(
     if dispatch.round.state == RoundState.CLOSED or not accepted:
         # Nothing to store as an answer (a question, a closed round): a person reads it.
         why = "omgången är avslutad" if accepted else "inget svarsdokument bifogat"
-        _event(session, dispatch, EventKind.EMAIL_TO_REGISTRATOR, now, reason=why, **about)
+        log_event(
+            session,
+            dispatch_id=dispatch.id,
+            kind=EventKind.EMAIL_TO_REGISTRATOR,
+            now=now,
+            reason=why,
+            **about,
+        )
         return _Outcome("message", "unmatched", dispatch.id, note=why)
     answer = submit_answer(
         session,
@@ -261,7 +270,14 @@ def _answer(
         channel="email",
     )
     if refused:
-        _event(session, dispatch, EventKind.EMAIL_FILES_REFUSED, now, answer_id=answer.id, **about)
+        log_event(
+            session,
+            dispatch_id=dispatch.id,
+            kind=EventKind.EMAIL_FILES_REFUSED,
+            now=now,
+            answer_id=answer.id,
+            **about,
+        )
     return _Outcome("answer", "processed", dispatch.id, answer.id, note="; ".join(refused) or None)
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from remiss.core.settings import Settings
 from remiss.core.states import UNSENT, DispatchState, EventKind, MessageKind, MessageState
 from remiss.db.engine import session_scope
-from remiss.db.models import Dispatch, Event, OutgoingMessage
+from remiss.db.events import log_event
+from remiss.db.models import Dispatch, OutgoingMessage
 from remiss.mail import Mailer, MailError, PermanentMailError
 from remiss.outbox.compose import build_message
 from remiss.reminders import schedule
@@ -142,19 +143,16 @@ class _Claim:
         self._event(session, EventKind.SEND_RETRY, self.now, error=error)
 
     def _event(self, session: Any, kind: EventKind, at: dt.datetime, **detail: Any) -> None:
-        session.add(
-            Event(
-                dispatch_id=self.dispatch_id,
-                at=at,
-                kind=kind,
-                detail={
-                    "message": self.kind,
-                    "key": self.key,
-                    "attempt": self.attempt,
-                    "backend": self.mailer.name,
-                    **detail,
-                },
-            )
+        log_event(
+            session,
+            dispatch_id=self.dispatch_id,
+            kind=kind,
+            now=at,
+            message=self.kind,
+            key=self.key,
+            attempt=self.attempt,
+            backend=self.mailer.name,
+            **detail,
         )
 
 

@@ -24,7 +24,8 @@ from remiss.core.states import (
     RoundState,
 )
 from remiss.db.engine import savepoint, session_scope
-from remiss.db.models import Dispatch, Event, OutgoingMessage, Round
+from remiss.db.events import log_event
+from remiss.db.models import Dispatch, OutgoingMessage, Round
 from remiss.reminders.policy import (
     Stage,
     due_stage,
@@ -103,20 +104,17 @@ def claim(
     except IntegrityError:
         return None  # another sweep queued it at the same moment; it sends it
     if not any(
-        e.kind == "reminder_queued" and e.detail.get("message_id") == message.id
+        e.kind == EventKind.REMINDER_QUEUED and e.detail.get("message_id") == message.id
         for e in dispatch.events
     ):
-        session.add(
-            Event(
-                dispatch_id=dispatch.id,
-                at=now,
-                kind=EventKind.REMINDER_QUEUED,
-                detail={
-                    "stage": stage.name,
-                    "deadline": stage.deadline.isoformat(),
-                    "message_id": message.id,
-                },
-            )
+        log_event(
+            session,
+            dispatch_id=dispatch.id,
+            kind=EventKind.REMINDER_QUEUED,
+            now=now,
+            stage=stage.name,
+            deadline=stage.deadline.isoformat(),
+            message_id=message.id,
         )
     # Only the messages changed here (answers and anstånd cannot have, in this transaction).
     session.flush()
@@ -172,13 +170,13 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
         # A half-sent one may already be out; send_message asks the backend before resending.
         if message.state == MessageState.PENDING and (done or message.stage != current):
             message.state = MessageState.CANCELLED
-            session.add(
-                Event(
-                    dispatch_id=dispatch.id,
-                    at=now,
-                    kind=EventKind.REMINDER_CANCELLED,
-                    detail={"message_id": message.id, "kind": message.kind},
-                )
+            log_event(
+                session,
+                dispatch_id=dispatch.id,
+                kind=EventKind.REMINDER_CANCELLED,
+                now=now,
+                message_id=message.id,
+                message=message.kind,
             )
         else:
             keep.append(message.id)

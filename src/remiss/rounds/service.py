@@ -19,19 +19,18 @@ from remiss.core.states import (
     MessageState,
     RoundState,
 )
+from remiss.db.events import log_event
 from remiss.db.models import (
     AttSats,
     Case,
     Dispatch,
-    Document,
-    Event,
     Motionar,
     OutgoingMessage,
     RemissinstansRow,
     Round,
 )
 from remiss.register.instances import Register
-from remiss.storage.documents import store_file
+from remiss.storage.documents import document_row, store_file
 
 
 def message_key(round_uid: str, code: str, kind: str, stage: int = 0) -> str:
@@ -156,15 +155,13 @@ def create_round(
     for i, handling in enumerate(case.handlingar):
         stored = store_file(handling.path, settings.documents_dir)
         row.documents.append(
-            Document(
+            document_row(
+                stored,
                 position=i,
                 title=handling.title,
                 filename=handling.path.name,
                 content_type=handling.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
-                storage_path=str(stored.path),
-                created_at=now,
+                now=now,
             )
         )
     session.add(row)
@@ -202,13 +199,13 @@ def create_round(
                 state=MessageState.PENDING,
             )
         )
-        session.add(
-            Event(
-                dispatch_id=dispatch.id,
-                at=now,
-                kind=EventKind.CREATED,
-                detail={"deadline": plan.deadline.isoformat(), "email": inst.email},
-            )
+        log_event(
+            session,
+            dispatch_id=dispatch.id,
+            kind=EventKind.CREATED,
+            now=now,
+            deadline=plan.deadline.isoformat(),
+            email=inst.email,
         )
     session.flush()
     return rnd

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
@@ -20,6 +21,30 @@ class StoredFile:
     sha256: str
     size: int
     created: bool = False  # written by this call, not already there for another document
+
+
+def document_row(
+    stored: StoredFile,
+    *,
+    position: int,
+    title: str,
+    filename: str,
+    content_type: str,
+    now: dt.datetime,
+    answer_id: int | None = None,
+) -> Document:
+    """The database row of a stored file: a case's handling or an answer's document."""
+    return Document(
+        answer_id=answer_id,
+        position=position,
+        title=title,
+        filename=filename,
+        content_type=content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        storage_path=str(stored.path),
+        created_at=now,
+    )
 
 
 def store_file(source: Path, store: Path) -> StoredFile:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -166,84 +168,104 @@ def remiss_page(
     return csrf_guard.keep(response)
 
 
+@dataclass(frozen=True)
+class SmallForm:
+    """A post of one of the link's small forms (kvittens, anstånd, avstår), with what each
+    of them needs."""
+
+    link: Link
+    csrf_guard: Csrf
+    pages: Pages
+    csrf: str
+
+    def act(
+        self,
+        form: str,
+        *,
+        values: dict[str, str],
+        action: Callable[[Session, Dispatch], object],
+        fields: dict[str, str] | None = None,
+    ) -> Response:
+        """The action in one transaction, then back to the page with a notice; or the form
+        again with the error at its field (`fields` renames a service's field to the
+        form's, where two forms on the page share a name)."""
+        self.csrf_guard.check(self.csrf)
+        try:
+            with self.link.open() as (session, dispatch):
+                action(session, dispatch)
+        except InputError as exc:
+            if exc.field is not None:
+                exc.field = (fields or {}).get(exc.field, exc.field)
+            return form_error(self.link, self.csrf_guard, self.pages, exc, form, values)
+        return done(self.link.token, form)
+
+
+def small_form(
+    link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, csrf: Annotated[str, Form()] = ""
+) -> SmallForm:
+    return SmallForm(link=link, csrf_guard=csrf_guard, pages=pages, csrf=csrf)
+
+
+SmallFormDep = Annotated[SmallForm, Depends(small_form)]
+
+
 @router.post("/r/{token}/kvittens")
 def post_kvittens(
-    link: LinkDep,
-    csrf_guard: CsrfDep,
-    pages: PagesDep,
-    csrf: Annotated[str, Form()] = "",
+    post: SmallFormDep,
     diarienummer: Annotated[str, Form()] = "",
     kontaktperson: Annotated[str, Form()] = "",
     epost: Annotated[str, Form()] = "",
 ) -> Response:
-    csrf_guard.check(csrf)
-    values = {"diarienummer": diarienummer, "kontaktperson": kontaktperson, "epost": epost}
-    try:
-        with link.open() as (session, dispatch):
-            answers.confirm_receipt(
-                session,
-                dispatch=dispatch,
-                their_diarienummer=diarienummer,
-                contact_name=kontaktperson,
-                contact_email=epost,
-                now=dates.utcnow(),
-            )
-    except InputError as exc:
-        return form_error(link, csrf_guard, pages, exc, "kvittens", values)
-    return done(link.token, "kvittens")
+    return post.act(
+        "kvittens",
+        values={"diarienummer": diarienummer, "kontaktperson": kontaktperson, "epost": epost},
+        action=lambda session, dispatch: answers.confirm_receipt(
+            session,
+            dispatch=dispatch,
+            their_diarienummer=diarienummer,
+            contact_name=kontaktperson,
+            contact_email=epost,
+            now=dates.utcnow(),
+        ),
+    )
 
 
 @router.post("/r/{token}/anstand")
 def post_anstand(
-    link: LinkDep,
-    csrf_guard: CsrfDep,
-    pages: PagesDep,
-    csrf: Annotated[str, Form()] = "",
+    post: SmallFormDep,
     datum: Annotated[str, Form()] = "",
     skal: Annotated[str, Form()] = "",
     epost: Annotated[str, Form()] = "",
 ) -> Response:
-    csrf_guard.check(csrf)
-    values = {"datum": datum, "skal": skal, "epost_anstand": epost}
-    try:
-        with link.open() as (session, dispatch):
-            anstand.request_anstand(
-                session,
-                dispatch=dispatch,
-                new_date=datum,
-                reason=skal,
-                requested_by=epost,
-                now=dates.utcnow(),
-            )
-    except InputError as exc:
-        if exc.field == "epost":
-            exc.field = "epost_anstand"
-        return form_error(link, csrf_guard, pages, exc, "anstand", values)
-    return done(link.token, "anstand")
+    return post.act(
+        "anstand",
+        values={"datum": datum, "skal": skal, "epost_anstand": epost},
+        action=lambda session, dispatch: anstand.request_anstand(
+            session,
+            dispatch=dispatch,
+            new_date=datum,
+            reason=skal,
+            requested_by=epost,
+            now=dates.utcnow(),
+        ),
+        fields={"epost": "epost_anstand"},
+    )
 
 
 @router.post("/r/{token}/avstar")
-def post_avstar(
-    link: LinkDep,
-    csrf_guard: CsrfDep,
-    pages: PagesDep,
-    csrf: Annotated[str, Form()] = "",
-    skal: Annotated[str, Form()] = "",
-) -> Response:
-    csrf_guard.check(csrf)
-    try:
-        with link.open() as (session, dispatch):
-            answers.decline(
-                session,
-                dispatch=dispatch,
-                reason=skal,
-                now=dates.utcnow(),
-                tz=link.settings.timezone,
-            )
-    except InputError as exc:
-        exc.field = "skal_avstar" if exc.field == "skal" else exc.field
-        return form_error(link, csrf_guard, pages, exc, "avstar", {"skal_avstar": skal})
-    return done(link.token, "avstar")
+def post_avstar(post: SmallFormDep, skal: Annotated[str, Form()] = "") -> Response:
+    return post.act(
+        "avstar",
+        values={"skal_avstar": skal},
+        action=lambda session, dispatch: answers.decline(
+            session,
+            dispatch=dispatch,
+            reason=skal,
+            now=dates.utcnow(),
+            tz=post.link.settings.timezone,
+        ),
+        fields={"skal": "skal_avstar"},
+    )
 
 
 def store_answer(
