@@ -5,15 +5,22 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The venv holds exactly what uv.lock lists (the project, editable, and its dev extra), plus
+# pip and uv, which installs the rest; it is made anew whenever the lock or its inputs change.
+# uv.toml says how uv reaches PyPI. After changing a dependency in pyproject.toml, run
+# `.venv/bin/uv lock` and commit uv.lock with it: --locked refuses a lock that is out of date.
+UV_VERSION := 0.13.8
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .PHONY: demo test lint typecheck docs pytest bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml uv.lock uv.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --quiet --locked --inexact --extra dev \
+		--python $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
