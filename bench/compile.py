@@ -34,7 +34,7 @@ from remiss.db.models import Dispatch, Round  # noqa: E402
 from remiss.report.compiling import extract_answer_texts  # noqa: E402
 from remiss.report.content import build_report  # noqa: E402
 from remiss.report.render import render_docx, render_html, render_pdf  # noqa: E402
-from remiss.rounds import start as operations  # noqa: E402
+from remiss.rounds import start as rounds_start  # noqa: E402
 from remiss.storage.uploads import check_file, upload_limits  # noqa: E402
 
 PARAGRAPH = (
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="remiss-bench-compile-"))
     world = build_world(root, args.answers, working_day_ahead(6))
     settings = configure(world, root / "data")
-    operations.init(settings, now=dates.utcnow())
-    round_id = operations.prepare_round(
+    rounds_start.init(settings, now=dates.utcnow())
+    round_id = rounds_start.prepare_round(
         settings, world.case, now=dates.utcnow(), to=None, deadline=world.deadline
     )
     limits = upload_limits(settings)

@@ -3,7 +3,7 @@
 
 For each N, in fresh SQLite data folders and a fresh EWS server each time:
 
-  B  baseline loop   operations.prepare_round, then a plain Python loop calling
+  B  baseline loop   rounds_start.prepare_round, then a plain Python loop calling
                      sending.send_batch for each batch of ews_batch_size (100): the same
                      claims, rendering, CreateItem calls and marks, without Prefect.
   F  Prefect flow    flows.start_round.start_round: the same work through Prefect (one
@@ -51,7 +51,7 @@ from remiss.core.dates import utcnow  # noqa: E402
 from remiss.core.settings import Settings  # noqa: E402
 from remiss.mail.exchange import ExchangeMailer, clear_connections  # noqa: E402
 from remiss.outbox.sending import send_batch  # noqa: E402
-from remiss.rounds import start as operations  # noqa: E402
+from remiss.rounds import start as rounds_start  # noqa: E402
 
 SENDER = "remiss@stockholm.example"
 KEY = "RemissIdempotencyKey"
@@ -72,7 +72,7 @@ def exchange(world: World, data_dir: Path, ews: RemoteEws) -> Settings:
     from remiss.core.settings import load_settings
 
     settings = load_settings()
-    operations.init(settings, now=utcnow())
+    rounds_start.init(settings, now=utcnow())
     return settings
 
 
@@ -136,10 +136,10 @@ def loop(world: World, data_dir: Path, ews: RemoteEws) -> float:
     settings = exchange(world, data_dir, ews)
     mailer = ExchangeMailer(settings)
     start = time.perf_counter()
-    round_id = operations.prepare_round(
+    round_id = rounds_start.prepare_round(
         settings, world.case, now=utcnow(), to=None, deadline=world.deadline
     )
-    ids = operations.pending_missiv(settings, round_id)
+    ids = rounds_start.pending_missiv(settings, round_id)
     for i in range(0, len(ids), mailer.batch_size):
         send_batch(ids[i : i + mailer.batch_size], settings=settings, mailer=mailer, now=utcnow())
     return time.perf_counter() - start

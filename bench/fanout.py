@@ -5,7 +5,7 @@ time.perf_counter in a fresh SQLite data folder with the outbox mail backend:
 
   A  outbox only     N prebuilt OutgoingEmail objects written through OutboxMailer.send:
                      no database, no templates; the floor (MIME, write, fsync, rename).
-  B  service loop    operations.prepare_round, then a plain loop calling
+  B  service loop    rounds_start.prepare_round, then a plain loop calling
                      sending.send_missiv for every pending dispatch (claim, render, send,
                      mark sent): the whole domain cost, without Prefect.
   F  Prefect flow    flows.start_round.start_round(case, deadline=...): the same work as B,
@@ -60,7 +60,7 @@ from remiss.db.models import Event, OutgoingMessage
 from remiss.mail import Attachment, OutgoingEmail, load_mailer
 from remiss.mail.outbox import OutboxMailer
 from remiss.outbox.sending import send_missiv
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -252,11 +252,13 @@ def measure_outbox(world: World, data_dir: Path) -> Sample:
 
 def measure_loop(world: World, data_dir: Path) -> Sample:
     settings = configure(world, data_dir)
-    operations.init(settings, now=utcnow())
+    rounds_start.init(settings, now=utcnow())
     mailer = load_mailer(settings)
     clock = Clock()
-    round_id = operations.prepare_round(settings, world.case, now=utcnow(), deadline=world.deadline)
-    for dispatch_id in operations.pending_sends(settings, round_id):
+    round_id = rounds_start.prepare_round(
+        settings, world.case, now=utcnow(), deadline=world.deadline
+    )
+    for dispatch_id in rounds_start.pending_sends(settings, round_id):
         outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
         if outcome.result != "sent":
             raise BenchError(f"dispatch {dispatch_id}: {outcome.result} {outcome.detail}")
@@ -271,7 +273,7 @@ def measure_flow(world: World, data_dir: Path) -> Sample:
     from flows.start_round import start_round  # imports Prefect: only after prepare_prefect()
 
     settings = configure(world, data_dir)
-    operations.init(settings, now=utcnow())
+    rounds_start.init(settings, now=utcnow())
     clock = Clock()
     start_round(str(world.case), deadline=world.deadline)
     clock.stop()

@@ -43,7 +43,7 @@ from remiss.core import dates  # noqa: E402
 from remiss.core.dates import utcnow  # noqa: E402
 from remiss.mail.outbox import OutboxMailer  # noqa: E402
 from remiss.outbox.sending import send_missiv  # noqa: E402
-from remiss.rounds import start as operations  # noqa: E402
+from remiss.rounds import start as rounds_start  # noqa: E402
 
 SERVER = """
 import uvicorn
@@ -162,12 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     from remiss.core.settings import load_settings
 
     settings = load_settings()
-    operations.init(settings, now=dates.utcnow())
-    round_id = operations.prepare_round(
+    rounds_start.init(settings, now=dates.utcnow())
+    round_id = rounds_start.prepare_round(
         settings, world.case, now=dates.utcnow(), to=None, deadline=world.deadline
     )
     mailer = OutboxMailer(settings.outbox_dir)
-    for dispatch_id in operations.pending_sends(settings, round_id):
+    for dispatch_id in rounds_start.pending_sends(settings, round_id):
         send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     links = []
     for path in sorted(settings.outbox_dir.glob("*.eml")):

@@ -3,7 +3,7 @@
 For each size (default 10 000 and 100 000 open dispatches in 500 rounds, 1% due), on
 PostgreSQL (REMISS_TEST_POSTGRES_URL, as the tests use) or with --sqlite:
 
-  1. one round is started the ordinary way (operations.prepare_round) to N/500
+  1. one round is started the ordinary way (rounds_start.prepare_round) to N/500
      remissinstanser, and copied in SQL to 500 rounds; every remissmissiv counts as sent;
   2. 1% of the dispatches get a deadline two working days after the sweep's moment, so
      that the "2 working days before" reminder is due then; the rest are due weeks later;
@@ -47,7 +47,7 @@ from remiss.core.settings import Settings, load_settings  # noqa: E402
 from remiss.db.engine import get_engine, session_scope  # noqa: E402
 from remiss.db.models import Dispatch, OutgoingMessage, Round  # noqa: E402
 from remiss.reminders import sweep as reminding  # noqa: E402
-from remiss.rounds import start as operations  # noqa: E402
+from remiss.rounds import start as rounds_start  # noqa: E402
 
 ROUNDS = 500
 TZ = "Europe/Stockholm"
@@ -70,8 +70,8 @@ def build(n: int, root: Path, database_url: str, as_of: dt.datetime) -> Settings
     configure(world, root / f"data-{n}")
     os.environ["REMISS_DATABASE_URL"] = database_url
     settings = load_settings()
-    operations.init(settings, now=dates.utcnow())
-    first = operations.prepare_round(
+    rounds_start.init(settings, now=dates.utcnow())
+    first = rounds_start.prepare_round(
         settings, world.case, now=dates.utcnow(), to=None, deadline=world.deadline
     )
     engine = get_engine(settings.database_url)

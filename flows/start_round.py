@@ -14,7 +14,7 @@ from flows.messages import send_in_batches
 from remiss.core.dates import utcnow
 from remiss.core.errors import RemissError
 from remiss.core.settings import load_settings
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 
 class RoundIncomplete(RemissError):
@@ -30,7 +30,7 @@ def prepare_round_task(
     new_round: bool,
 ) -> int:
     settings = load_settings()
-    return operations.prepare_round(
+    return rounds_start.prepare_round(
         settings,
         Path(case_path),
         now=utcnow(),
@@ -50,7 +50,7 @@ def send_round(round_id: int) -> dict[str, int]:
     """Send every remissmissiv of a round that has not gone out yet."""
     settings = load_settings()
     quietly(label_round_run, round_id, "utskick")
-    ids = operations.pending_missiv(settings, round_id)
+    ids = rounds_start.pending_missiv(settings, round_id)
     outcomes = send_in_batches(ids)
     if outcomes["failed"]:
         get_run_logger().error(

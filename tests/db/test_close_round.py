@@ -11,7 +11,7 @@ from remiss.core.errors import ConflictError, NotFoundError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Round
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.service import close_round
 from tests.conftest import SettingsFactory
 
@@ -22,13 +22,13 @@ CLOSED_AT = dt.datetime(2027, 2, 3, 14, 30, tzinfo=dt.UTC)
 @pytest.fixture
 def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
     s = make_settings(database_url)
-    operations.init(s, now=NOW)
+    rounds_start.init(s, now=NOW)
     return s
 
 
 @pytest.fixture
 def round_id(settings: Settings, case_dir: Path) -> int:
-    return operations.prepare_round(
+    return rounds_start.prepare_round(
         settings, case_dir / "arende.yaml", now=NOW, deadline="2027-01-29"
     )
 

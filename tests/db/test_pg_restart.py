@@ -49,7 +49,7 @@ from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import OutgoingEmail
 from remiss.outbox.sending import SendOutcome, send_batch, send_message, send_missiv
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from tests.conftest import EXAMPLE_CASE, settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
 from tests.support.net import free_port
@@ -188,7 +188,7 @@ def settings(
     """Settings in the environment too: the flow's task loads its own."""
     url = cluster.url(cluster.create_database())
     s = settings_in_environment(monkeypatch, tmp_path / "data", url)
-    operations.init(s, now=T0)
+    rounds_start.init(s, now=T0)
     yield s
     get_engine(url).dispose()
 
@@ -248,10 +248,10 @@ class RestartBeforeStatement:
 
 
 def start_round(settings: Settings, mailer: RecordingOutbox) -> int:
-    round_id = operations.prepare_round(
+    round_id = rounds_start.prepare_round(
         settings, EXAMPLE_CASE, now=T0, to=[GROUP], deadline=DEADLINE.isoformat()
     )
-    dispatches = operations.pending_sends(settings, round_id)
+    dispatches = rounds_start.pending_sends(settings, round_id)
     assert len(dispatches) == ROUND_SIZE
     for dispatch_id in dispatches:
         assert send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0).result

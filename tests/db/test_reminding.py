@@ -31,7 +31,7 @@ from remiss.db.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
 from remiss.mail.outbox import filename_for
 from remiss.outbox.sending import SendOutcome, send_message, send_missiv
 from remiss.reminders import sweep as reminding
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from tests.conftest import settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
 
@@ -69,7 +69,7 @@ def d(text: str) -> dt.date:
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Settings:
     s = settings_in_environment(monkeypatch, tmp_path / "data", database_url)
-    operations.init(s, now=T0)
+    rounds_start.init(s, now=T0)
     return s
 
 
@@ -79,10 +79,10 @@ def mailer(settings: Settings) -> RecordingOutbox:
 
 
 def start_round(settings: Settings, case_dir: Path, mailer: RecordingOutbox) -> int:
-    round_id = operations.prepare_round(
+    round_id = rounds_start.prepare_round(
         settings, case_dir / "arende.yaml", now=T0, to=CODES, deadline=DEADLINE.isoformat()
     )
-    for dispatch_id in operations.pending_sends(settings, round_id):
+    for dispatch_id in rounds_start.pending_sends(settings, round_id):
         outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
         assert outcome.result == "sent"
     with session_scope(settings.database_url) as session:

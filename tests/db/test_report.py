@@ -19,7 +19,7 @@ from remiss.db.models import Answer, Dispatch, Round
 from remiss.outbox.sending import send_missiv
 from remiss.report.content import build_report
 from remiss.report.render import render_docx, render_html, render_markdown, render_pdf
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.storage.uploads import UploadLimits, check_files
 from tests.conftest import SettingsFactory
 from tests.support.documents import docx_bytes, pdf_bytes
@@ -50,7 +50,7 @@ def at(day: str, hour: int = 10) -> dt.datetime:
 @pytest.fixture
 def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
     s = make_settings(database_url)
-    operations.init(s, now=T0)
+    rounds_start.init(s, now=T0)
     return s
 
 
@@ -82,11 +82,11 @@ def give_answer(
 
 @pytest.fixture
 def round_id(settings: Settings, case_dir: Path) -> int:
-    rid = operations.prepare_round(
+    rid = rounds_start.prepare_round(
         settings, case_dir / "arende.yaml", now=T0, to=CODES, deadline=DEADLINE.isoformat()
     )
     mailer = RecordingOutbox(settings)
-    for dispatch_id in operations.pending_sends(settings, rid):
+    for dispatch_id in rounds_start.pending_sends(settings, rid):
         send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
     give_answer(
         settings,

@@ -24,7 +24,7 @@ from remiss.db.engine import alembic_config, session_scope
 from remiss.db.models import Case, Dispatch, Document, Event, OutgoingMessage, Round
 from remiss.mail import TemporaryMailError
 from remiss.outbox.sending import TemporarySendError, send_missiv
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.status import status_document
 from tests.conftest import SettingsFactory
 from tests.support.mailers import RecordingOutbox, send_calls
@@ -36,16 +36,16 @@ DEADLINE = "2027-01-29"
 @pytest.fixture
 def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
     s = make_settings(database_url)
-    operations.init(s, now=NOW)
+    rounds_start.init(s, now=NOW)
     return s
 
 
 def start(settings: Settings, case: Path, **kwargs: object) -> int:
-    return operations.prepare_round(settings, case, now=NOW, deadline=DEADLINE, **kwargs)  # type: ignore[arg-type]
+    return rounds_start.prepare_round(settings, case, now=NOW, deadline=DEADLINE, **kwargs)  # type: ignore[arg-type]
 
 
 def send_all(settings: Settings, round_id: int, mailer: RecordingOutbox) -> None:
-    for dispatch_id in operations.pending_sends(settings, round_id):
+    for dispatch_id in rounds_start.pending_sends(settings, round_id):
         send_missiv(dispatch_id, settings=settings, mailer=mailer, now=NOW)
 
 
@@ -160,7 +160,7 @@ def test_each_remissinstans_gets_one_missiv_with_its_own_link(
 
 def test_concurrent_senders_send_each_message_once(settings: Settings, case_dir: Path) -> None:
     round_id = start(settings, case_dir / "arende.yaml")
-    ids = operations.pending_sends(settings, round_id)
+    ids = rounds_start.pending_sends(settings, round_id)
     mailer = RecordingOutbox(settings)
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
@@ -188,7 +188,7 @@ def test_a_crash_after_sending_is_recovered_without_a_second_copy(
     settings: Settings, case_dir: Path
 ) -> None:
     round_id = start(settings, case_dir / "arende.yaml")
-    dispatch_id = operations.pending_sends(settings, round_id)[0]
+    dispatch_id = rounds_start.pending_sends(settings, round_id)[0]
     mailer = RecordingOutbox(settings)
     send_missiv(dispatch_id, settings=settings, mailer=mailer, now=NOW)
     # Make the database look as if the process died between sending and marking it sent.
@@ -219,7 +219,7 @@ def test_temporary_failure_releases_the_claim_and_the_retry_sends(
     settings: Settings, case_dir: Path
 ) -> None:
     round_id = start(settings, case_dir / "arende.yaml")
-    dispatch_id = operations.pending_sends(settings, round_id)[0]
+    dispatch_id = rounds_start.pending_sends(settings, round_id)[0]
     mailer = RecordingOutbox(settings)
     mailer.flaky = True
     with pytest.raises(TemporarySendError, match="upptagen"):
@@ -296,7 +296,7 @@ def test_migrations_match_the_models(settings: Settings) -> None:
 
 def test_unreachable_mail_backend_is_temporary(settings: Settings, case_dir: Path) -> None:
     round_id = start(settings, case_dir / "arende.yaml")
-    dispatch_id = operations.pending_sends(settings, round_id)[0]
+    dispatch_id = rounds_start.pending_sends(settings, round_id)[0]
 
     class Unreachable(RecordingOutbox):
         def send(self, message: object) -> str:
@@ -304,4 +304,4 @@ def test_unreachable_mail_backend_is_temporary(settings: Settings, case_dir: Pat
 
     with pytest.raises(TemporarySendError):
         send_missiv(dispatch_id, settings=settings, mailer=Unreachable(settings), now=utcnow())
-    assert operations.pending_sends(settings, round_id)[0] == dispatch_id
+    assert rounds_start.pending_sends(settings, round_id)[0] == dispatch_id

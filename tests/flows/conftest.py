@@ -11,7 +11,7 @@ from prefect.testing.utilities import prefect_test_harness
 import flows.messages as messages_module
 from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from tests.conftest import SettingsFactory
 
 
@@ -40,5 +40,5 @@ def settings(
         messages_module.send_batch_task.with_options(retry_delay_seconds=0),
     )
     s = make_settings(REMISS_MAIL_BACKEND=env["REMISS_MAIL_BACKEND"])
-    operations.init(s, now=utcnow())
+    rounds_start.init(s, now=utcnow())
     return s

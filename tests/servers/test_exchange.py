@@ -29,7 +29,7 @@ from remiss.mail.exchange import (
     clear_connections,
 )
 from remiss.outbox.sending import TemporarySendError, send_batch
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.status import status_document
 from remiss.storage.uploads import upload_limits
 from tests.conftest import SettingsFactory, future_deadline
@@ -77,19 +77,19 @@ def settings(
     make_settings: SettingsFactory, database_url: str, ews_env: dict[str, str]
 ) -> Settings:
     s = make_settings(database_url, **ews_env)
-    operations.init(s, now=utcnow())
+    rounds_start.init(s, now=utcnow())
     return s
 
 
 def start(settings: Settings, case_dir: Path, to: list[str]) -> list[int]:
-    round_id = operations.prepare_round(
+    round_id = rounds_start.prepare_round(
         settings,
         case_dir / "arende.yaml",
         now=utcnow(),
         to=to,
         deadline=future_deadline().isoformat(),
     )
-    return operations.pending_missiv(settings, round_id)
+    return rounds_start.pending_missiv(settings, round_id)
 
 
 def mime(data: bytes) -> EmailMessage:
@@ -192,7 +192,7 @@ def test_with_30_percent_of_calls_failing_every_message_goes_exactly_once(
     settings = make_settings(
         f"sqlite:///{case_dir.parent / 'faults.db'}", REMISS_EWS_BATCH_SIZE="4", **ews_env
     )
-    operations.init(settings, now=utcnow())
+    rounds_start.init(settings, now=utcnow())
     ids = start(settings, case_dir, ["rad", "stadsdelsnamnder"])
     ews.fail_rate(
         0.3,

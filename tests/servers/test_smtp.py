@@ -46,7 +46,7 @@ from remiss.mail import (
 from remiss.mail.base import KEY_HEADER
 from remiss.mail.smtp import SmtpMailer
 from remiss.outbox.sending import TemporarySendError, send_missiv
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from tests.conftest import SettingsFactory, future_deadline
 from tests.support.net import free_port
 
@@ -528,15 +528,15 @@ CODES = ["socialnamnden", "servicenamnden", "kulturnamnden"]
 
 
 def start_round(settings: Settings, case_dir: Path) -> list[int]:
-    operations.init(settings, now=utcnow())
-    round_id = operations.prepare_round(
+    rounds_start.init(settings, now=utcnow())
+    round_id = rounds_start.prepare_round(
         settings,
         case_dir / "arende.yaml",
         now=utcnow(),
         to=CODES,
         deadline=future_deadline().isoformat(),
     )
-    return operations.pending_sends(settings, round_id)
+    return rounds_start.pending_sends(settings, round_id)
 
 
 def link_token(msg: EmailMessage) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
 from remiss.outbox.sending import send_missiv
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from tests.conftest import future_deadline
 from tests.support.mailers import RecordingOutbox
 
@@ -32,12 +32,12 @@ def link_in(msg: EmailMessage) -> str:
 
 def start_and_send(settings: Settings, case: Path, to: list[str]) -> dict[str, str]:
     """Start a round to `to` and send it; returns each token, read from its e-mail."""
-    operations.init(settings, now=utcnow())
-    round_id = operations.prepare_round(
+    rounds_start.init(settings, now=utcnow())
+    round_id = rounds_start.prepare_round(
         settings, case, now=utcnow(), to=to, deadline=future_deadline().isoformat()
     )
     mailer = RecordingOutbox(settings)
-    for dispatch_id in operations.pending_sends(settings, round_id):
+    for dispatch_id in rounds_start.pending_sends(settings, round_id):
         send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     tokens = {}
     for path in settings.outbox_dir.glob("*_missiv_0.eml"):

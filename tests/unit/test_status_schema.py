@@ -36,7 +36,7 @@ from remiss.inbox import poll as inbox
 from remiss.mail import OutgoingEmail
 from remiss.mail.outbox import FolderMailbox
 from remiss.outbox.sending import send_missiv
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.status import STATE_LABELS, status_document
 from remiss.storage.uploads import CONTENT_TYPES, UploadLimits, check_files, upload_limits
 from tests.conftest import settings_in_environment
@@ -135,8 +135,8 @@ def missiv(settings: Settings, code: str) -> EmailMessage:
 
 
 def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]]) -> None:
-    operations.init(settings, now=T0)
-    round_id = operations.prepare_round(
+    rounds_start.init(settings, now=T0)
+    round_id = rounds_start.prepare_round(
         settings, case, now=T0, to=list(ROLES), deadline=DEADLINE.isoformat()
     )
     mailer = SnapshotOutbox(settings, documents)
@@ -290,7 +290,7 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[st
             taken.append(status_document(session, now=at("2026-12-22"), tz=TZ))
             taken.append(status_document(session, now=at("2026-12-01"), tz=TZ))
         # The second round, started and closed through the CLI's own commands.
-        second = operations.prepare_round(settings, second_case(case_dir), now=T0)
+        second = rounds_start.prepare_round(settings, second_case(case_dir), now=T0)
         runner = CliRunner()
         closed = runner.invoke(app, ["round", "close", str(second)])
         assert closed.exit_code == 0, closed.output

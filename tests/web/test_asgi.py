@@ -11,14 +11,14 @@ from pathlib import Path
 import httpx
 
 from remiss.core.dates import utcnow
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from tests.conftest import ROOT, SettingsFactory
 
 
 def test_uvicorn_serves_the_factory_with_several_workers(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
-    operations.init(make_settings(), now=utcnow())
+    rounds_start.init(make_settings(), now=utcnow())
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -12,7 +12,7 @@ from remiss.cli.app import current_settings, out, run_flow, user_errors
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.db.engine import session_scope
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.service import find_round
 
 anstand_app = typer.Typer(help="Besluta om begärda anstånd.", no_args_is_help=True)
@@ -28,7 +28,7 @@ def anstand_list(
     """Visa begäranden om anstånd som väntar på beslut."""
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
         with session_scope(settings.database_url) as session:
             round_id = find_round(session, ref=round_ref).id if round_ref else None
             requests = anstand_service.pending(session, round_id=round_id)
@@ -57,7 +57,7 @@ def anstand_list(
 def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None) -> None:
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
         new_date = None
         if date:
             try:

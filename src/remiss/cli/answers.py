@@ -12,7 +12,7 @@ from remiss.answers import review
 from remiss.cli.app import current_settings, err, out, run_flow, user_errors
 from remiss.core import dates
 from remiss.core.errors import InputError
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 answers_app = typer.Typer(help="Inkomna svar.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def answers_process() -> None:
     """Behandla svar som inte hunnit behandlas (kvittenser) och skicka kvarvarande meddelanden."""
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
     from flows.messages import sweep
 
     result = run_flow(sweep)
@@ -77,7 +77,7 @@ def answers_review(
     """Granska svar som kom med e-post: utan argument listas de som väntar."""
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
         if round_ref is None:
             rows = review.answers_to_review(settings)
         elif code is None or position is None:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from remiss.core.errors import ConflictError, InputError, NotFoundError, RemissError
 from remiss.core.settings import Settings, load_settings
 from remiss.db.engine import session_scope
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.service import find_round
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def current_settings() -> Settings:
 
 def round_id(settings: Settings, round_ref: str) -> int:
     """The id of the round a user named; inside user_errors()."""
-    operations.ensure_schema(settings)
+    rounds_start.ensure_schema(settings)
     with session_scope(settings.database_url) as session:
         return find_round(session, ref=round_ref).id
 

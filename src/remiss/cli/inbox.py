@@ -10,7 +10,7 @@ from rich.table import Table
 from remiss.cli.app import current_settings, err, out, run_flow, user_errors
 from remiss.inbox.poll import list_unmatched
 from remiss.mail import load_mailbox
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 inbox_app = typer.Typer(
     help="Remissbrevlådan: svar, leveransrapporter och studsar som kommer med e-post.",
@@ -27,7 +27,7 @@ def inbox_poll(
     """Läs remissbrevlådan en gång: svar, leveransrapporter, studsar och läskvitton."""
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
         load_mailbox(settings)
     from flows.inbox import poll_mailbox
 

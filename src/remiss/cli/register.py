@@ -10,14 +10,14 @@ from rich.table import Table
 from remiss.cli.app import current_settings, out, user_errors
 from remiss.core import dates
 from remiss.register.instances import KINDS, load_register
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 
 def init() -> None:
     """Skapa eller uppgradera databasen och läs in registret över remissinstanser."""
     settings = current_settings()
     with user_errors():
-        register, changed = operations.init(settings, now=dates.utcnow())
+        register, changed = rounds_start.init(settings, now=dates.utcnow())
     out.print(f"Databas: {settings.database_url}")
     out.print(f"Datamapp: {settings.data_dir}")
     out.print(

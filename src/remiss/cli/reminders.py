@@ -13,7 +13,7 @@ from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.db.engine import session_scope
 from remiss.reminders import sweep as reminding
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 
 def _as_of(text: str | None, tz: str) -> dt.datetime:
@@ -46,7 +46,7 @@ def remind(
     """Skicka de påminnelser som ska gå ut nu (eller vid --as-of), var och en en gång."""
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
         now = _as_of(as_of, settings.timezone)
     when = dates.swedish_datetime(now, settings.timezone)
     if dry_run:

@@ -23,7 +23,7 @@ from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.register.meetings import check_meetings
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 from remiss.rounds.service import close_round, find_round
 from remiss.rounds.status import status_document, table_rows
 
@@ -67,10 +67,10 @@ def round_start(
     settings = current_settings()
     recipients = _split(to)
     with user_errors():
-        plan = operations.plan_from_file(
+        plan = rounds_start.plan_from_file(
             settings, case, now=dates.utcnow(), to=recipients, deadline=deadline, force=force
         )
-        operations.check_start(settings, plan, new_round=new_round)
+        rounds_start.check_start(settings, plan, new_round=new_round)
     out.print(
         f"Startar remissomgång för {plan.case.diarienummer} till {len(plan.recipients)} "
         f"remissinstanser, svar senast {dates.swedish_date(plan.deadline)}."
@@ -126,7 +126,7 @@ def round_close(
     """Avsluta en omgång: länkarna visar då bara vad som skickats in."""
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
         with session_scope(settings.database_url) as session:
             rnd = close_round(
                 session, round_id=find_round(session, ref=round_ref).id, now=dates.utcnow()
@@ -157,7 +157,7 @@ def status(
 
 
 def _status_doc(settings: Settings, round_ref: str | None) -> dict[str, Any]:
-    operations.ensure_schema(settings)
+    rounds_start.ensure_schema(settings)
     with session_scope(settings.database_url) as session:
         rounds = [find_round(session, ref=round_ref)] if round_ref else None
         return status_document(session, now=dates.utcnow(), tz=settings.timezone, rounds=rounds)

@@ -8,7 +8,7 @@ import typer
 
 from remiss.cli.app import current_settings, out, user_errors
 from remiss.core import dates
-from remiss.rounds import start as operations
+from remiss.rounds import start as rounds_start
 
 
 def portal(
@@ -24,7 +24,7 @@ def portal(
 
     settings = current_settings()
     with user_errors():
-        operations.ensure_schema(settings)
+        rounds_start.ensure_schema(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     out.print(
         f"Svarssidan: http://{host}:{port}/ (länkarna i e-posten börjar med {settings.base_url})"
@@ -49,7 +49,7 @@ def up(
 
     settings = current_settings()
     with user_errors():
-        operations.init(settings, now=dates.utcnow())
+        rounds_start.init(settings, now=dates.utcnow())
         code = Service(
             settings, host=host, ui_port=ui_port, port=port, say=lambda s: out.print(s)
         ).run()
