@@ -8,12 +8,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from remiss.core.settings import Settings
 from remiss.core.states import DispatchState, EventKind, MessageState, RoundState
-from remiss.db.engine import session_scope
+from remiss.db.engine import alembic_config, migrate, session_scope
 from remiss.db.models import Dispatch, OutgoingMessage
 from remiss.rounds import start as rounds_start
 from tests.conftest import SettingsFactory
@@ -75,3 +76,30 @@ def test_the_models_refuse_an_unknown_state_before_the_database_sees_it(
         _store_unknown_state(settings.database_url)
     with session_scope(settings.database_url) as session:
         assert {d.state for d in session.scalars(select(Dispatch))} == {DispatchState.PENDING}
+
+
+def test_migration_0007_keeps_the_rows_and_their_links_both_ways(settings: Settings) -> None:
+    """On SQLite adding a CHECK constraint recreates the table: the round's rows, and the
+    foreign keys that point at them, survive the way down and up again."""
+    url = settings.database_url
+
+    def counts() -> dict[str, int]:
+        with session_scope(url) as session:
+            return {
+                table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+                for table in ("remissomgang", "utskick", "utgaende_meddelande", "handelse")
+            }
+
+    before = counts()
+    assert before["utskick"] > 0
+    command.downgrade(alembic_config(url), "0006")
+    with session_scope(url) as session:
+        session.execute(text("UPDATE utskick SET state = 'bogus'"))  # no constraint at 0006
+        session.execute(text("UPDATE utskick SET state = 'pending'"))
+    migrate(url)
+    assert counts() == before
+    with pytest.raises(IntegrityError), session_scope(url) as session:
+        session.execute(text("UPDATE utskick SET state = 'bogus'"))
+    if url.startswith("sqlite"):
+        with session_scope(url) as session:
+            assert session.execute(text("PRAGMA foreign_key_check")).all() == []
