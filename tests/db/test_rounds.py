@@ -15,6 +15,7 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
+from remiss.answers import service as answers
 from remiss.core.dates import utcnow
 from remiss.core.errors import ConflictError, InputError
 from remiss.core.settings import Settings
@@ -23,11 +24,13 @@ from remiss.core.tokens import hash_token
 from remiss.db.engine import alembic_config, session_scope
 from remiss.db.models import Case, Dispatch, Document, Event, OutgoingMessage, Round
 from remiss.mail import TemporaryMailError
+from remiss.outbox.compose import build_message
 from remiss.outbox.sending import TemporarySendError, send_missiv
 from remiss.rounds import start as rounds_start
 from remiss.rounds.status import status_document
 from tests.conftest import SettingsFactory
 from tests.support.mailers import RecordingOutbox, send_calls
+from tests.support.rounds import link_in
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 DEADLINE = "2027-01-29"
@@ -305,3 +308,27 @@ def test_unreachable_mail_backend_is_temporary(settings: Settings, case_dir: Pat
     with pytest.raises(TemporarySendError):
         send_missiv(dispatch_id, settings=settings, mailer=Unreachable(settings), now=utcnow())
     assert rounds_start.pending_sends(settings, round_id)[0] == dispatch_id
+
+
+def test_every_copy_of_a_missiv_carries_the_same_working_link(
+    settings: Settings, case_dir: Path
+) -> None:
+    """A sender whose claim was taken over may still get its copy out (issue 23): the link
+    is fixed when the missiv is first composed, so both copies open the answer page."""
+    round_id = start(settings, case_dir / "arende.yaml")
+    dispatch_id = rounds_start.pending_sends(settings, round_id)[0]
+
+    def compose() -> str:
+        with session_scope(settings.database_url) as session:
+            message = session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.dispatch_id == dispatch_id)
+            ).one()
+            composed = build_message(session, message=message, settings=settings)
+            return link_in(composed.to_mime()).rsplit("/", 1)[1]
+
+    first, second = compose(), compose()
+    assert first == second
+    with session_scope(settings.database_url) as session:
+        found = answers.find_by_token(session, token=first, now=NOW, valid_days_after_close=30)
+        assert found is not None
+        assert found.id == dispatch_id

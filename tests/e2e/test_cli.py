@@ -235,3 +235,14 @@ def test_a_round_from_case_file_to_outbox(
     table = run_cli("status", str(rnd["id"]))
     assert "Järva stadsdelsnämnd" in table.stdout
     assert "18 av 18 skickade" in table.stdout
+
+
+def test_init_shows_the_database_without_its_password(
+    run_cli: RunCli, cli_env: dict[str, str], postgres_url: str
+) -> None:
+    assert ":remiss@" in postgres_url, "the test database's address carries a password"
+    env = {**cli_env, "REMISS_DATABASE_URL": postgres_url}
+    result = run_cli("init", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Databas: postgresql+psycopg://remiss:***@" in result.stdout
+    assert ":remiss@" not in result.stdout + result.stderr

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from remiss.cli.app import current_settings, out, user_errors
 from remiss.core import dates
+from remiss.db.engine import shown_url
 from remiss.register.instances import KINDS, load_register
 from remiss.rounds import start as rounds_start
 
@@ -18,7 +19,7 @@ def init() -> None:
     settings = current_settings()
     with user_errors():
         register, changed = rounds_start.init(settings, now=dates.utcnow())
-    out.print(f"Databas: {settings.database_url}")
+    out.print(f"Databas: {shown_url(settings.database_url)}")
     out.print(f"Datamapp: {settings.data_dir}")
     out.print(
         f"Register: {settings.register} ({len(register.instanser)} remissinstanser, "

@@ -65,6 +65,11 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def shown_url(url: str) -> str:
+    """The database's address as printed and logged: never with its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def schema_is_current(url: str) -> bool:
     """Whether the database is at the newest migration; RemissError if it cannot be reached."""
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
@@ -72,8 +77,9 @@ def schema_is_current(url: str) -> bool:
         with get_engine(url).connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
-        where = make_url(url).render_as_string(hide_password=True)
-        raise RemissError(f"Kan inte ansluta till databasen ({where}): {exc.orig}") from exc
+        raise RemissError(
+            f"Kan inte ansluta till databasen ({shown_url(url)}): {exc.orig}"
+        ) from exc
     return current == head
 
 

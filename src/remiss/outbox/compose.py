@@ -78,8 +78,10 @@ def dispatch_link(dispatch: Dispatch, settings: Settings) -> str:
 
 def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
     dispatch = message.dispatch
-    # A fresh link for each attempt: this attempt's message is the one that goes out.
-    dispatch.token_nonce = new_nonce()
+    # The link is fixed when the missiv is first composed: a retry, or a second sender that
+    # took over the claim, sends the same link, so every copy that ever leaves works.
+    if dispatch.token_nonce is None:
+        dispatch.token_nonce = new_nonce()
     token = derive_token(settings.secret_key(), dispatch.id, dispatch.token_nonce)
     dispatch.token_hash = hash_token(token)
     documents = dispatch.round.case.documents

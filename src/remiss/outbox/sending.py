@@ -266,8 +266,7 @@ def send_batch(
                     )
                     to_send.remove(claim)
                     continue
-                # Rendering a missiv gives the dispatch a fresh link: the token lives only
-                # in the message, and this attempt's message is the one that goes out.
+                # Composed in a transaction: the first missiv fixes the dispatch's link.
                 emails.append(build_message(session, message=message, settings=settings))
         # Each group of results is recorded as it comes, in one transaction: a backend
         # that sends one by one has each message marked sent before the next goes, so a
