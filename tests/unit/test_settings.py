@@ -219,6 +219,29 @@ def test_a_zero_lease_from_the_environment_is_refused_too(write_config: ConfigWr
     assert "fältet send_lease_seconds" in message
 
 
+def test_exchange_retries_must_end_inside_the_send_lease(write_config: ConfigWriter) -> None:
+    """A sender still retrying when its claim runs out could be overtaken by another process,
+    and the remiss would go out twice (issue 23): such settings are refused at start."""
+    message = _error(
+        write_config("mail_backend: exchange\nsend_lease_seconds: 200\n"),
+        REMISS_EWS_MAX_WAIT_SECONDS="150",
+    )
+    assert "fältet ews_max_wait_seconds" in message
+    assert "(210 s) ska vara kortare än send_lease_seconds (200 s)" in message
+    assert "två gånger" in message
+
+
+def test_the_shipped_exchange_settings_end_their_retries_inside_the_lease(
+    write_config: ConfigWriter,
+) -> None:
+    settings = _load(write_config("mail_backend: exchange\n"))
+    assert settings.ews_max_wait_seconds + settings.ews_timeout_seconds < (
+        settings.send_lease_seconds
+    )
+    shipped = _load(PROJECT_ROOT / "config" / "settings.yaml", REMISS_MAIL_BACKEND="exchange")
+    assert shipped.ews_max_wait_seconds + shipped.ews_timeout_seconds < (shipped.send_lease_seconds)
+
+
 def test_a_missing_settings_file_named_by_remiss_config_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "config" / "saknas.yaml"
     message = _error(path)

@@ -98,7 +98,7 @@ _INTEGERS = {
     "smtp_timeout_seconds": 30,
     "mail_concurrency": 4,
     "ews_timeout_seconds": 60,
-    "ews_max_wait_seconds": 300,
+    "ews_max_wait_seconds": 180,
     "ews_batch_size": 100,
 }
 
@@ -147,7 +147,7 @@ class Settings:
     ews_mailbox: str | None = None
     ews_access: EwsAccess = "delegate"
     ews_timeout_seconds: int = 60
-    ews_max_wait_seconds: int = 300
+    ews_max_wait_seconds: int = 180
     ews_batch_size: int = 100
     ews_processed_folder: str = "Remiss behandlade"
     ews_unmatched_folder: str = "Remiss omatchade"
@@ -301,6 +301,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             source=str(path),
             field="answer_trigger",
             value=raw.get("answer_trigger"),
+        )
+    budget = integers["ews_max_wait_seconds"] + integers["ews_timeout_seconds"]
+    if raw.get("mail_backend") == "exchange" and budget >= integers["send_lease_seconds"]:
+        # A sender still retrying when its claim runs out can be taken over by another
+        # process, and the message goes out twice (issue 23).
+        raise InputError(
+            f"ews_max_wait_seconds + ews_timeout_seconds ({budget} s) ska vara kortare än "
+            f"send_lease_seconds ({integers['send_lease_seconds']} s): annars kan en annan "
+            "process ta över ett utskick som fortfarande skickas, och det går ut två gånger",
+            source=str(path),
+            field="ews_max_wait_seconds",
+            value=raw.get("ews_max_wait_seconds", integers["ews_max_wait_seconds"]),
         )
     if integers["ews_batch_size"] > 100:
         # EWS servers refuse larger CreateItem requests under the default throttling policy.
