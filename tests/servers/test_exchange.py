@@ -256,7 +256,12 @@ def test_mail_check_explains_each_misconfiguration(
         check_backend(settings)
 
 
-def test_mail_check_reports_what_it_found(settings: Settings, ews: EwsServer) -> None:
+def test_mail_check_reports_what_it_found(
+    make_settings: SettingsFactory, ews_env: dict[str, str], ews: EwsServer
+) -> None:
+    # The check makes a dozen calls; the fixture's 1 s timeout (for the fault tests) timed
+    # out here on a loaded machine.
+    settings = make_settings(**{**ews_env, "REMISS_EWS_TIMEOUT_SECONDS": "20"})
     lines = check_backend(settings)
     assert any(line.startswith("Inkorgen: 0 meddelanden") for line in lines)
     assert "Mappen Remiss omatchade: finns inte ännu (skapas vid första läsningen)" in lines
