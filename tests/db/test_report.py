@@ -15,15 +15,14 @@ from remiss.answers import anstand
 from remiss.answers import service as answers
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Dispatch, Round
+from remiss.db.models import Answer, Round
 from remiss.outbox.sending import send_missiv
 from remiss.report.content import build_report
 from remiss.report.render import render_docx, render_html, render_markdown, render_pdf
 from remiss.rounds import start as rounds_start
-from remiss.storage.uploads import UploadLimits, check_files
 from tests.conftest import SettingsFactory
-from tests.support.documents import docx_bytes, pdf_bytes
 from tests.support.mailers import RecordingOutbox
+from tests.support.rounds import answer_with_files, dispatch_of
 
 TZ = "Europe/Stockholm"
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
@@ -54,32 +53,6 @@ def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
     return s
 
 
-def dispatch(session: object, code: str) -> Dispatch:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    return session.scalars(select(Dispatch).where(Dispatch.remissinstans.has(code=code))).one()
-
-
-def give_answer(
-    settings: Settings, code: str, when: dt.datetime, form: answers.AnswerForm, channel: str = "web"
-) -> None:
-    files = check_files([("svar.pdf", pdf_bytes()), ("svar.docx", docx_bytes())], UploadLimits())
-    with session_scope(settings.database_url) as session:
-        d = dispatch(session, code)
-        values = answers.check_answer(d, form, now=when, tz=TZ)
-        # "email": as the mailbox poll (a later issue) will store answers that came by e-mail.
-        answers.submit_answer(
-            session,
-            dispatch=d,
-            values=values,
-            files=files,
-            store=settings.documents_dir,
-            now=when,
-            channel=channel,
-        )
-
-
 @pytest.fixture
 def round_id(settings: Settings, case_dir: Path) -> int:
     rid = rounds_start.prepare_round(
@@ -88,7 +61,7 @@ def round_id(settings: Settings, case_dir: Path) -> int:
     mailer = RecordingOutbox(settings)
     for dispatch_id in rounds_start.pending_sends(settings, rid):
         send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
-    give_answer(
+    answer_with_files(
         settings,
         "socialnamnden",
         at("2026-12-10"),
@@ -101,10 +74,10 @@ def round_id(settings: Settings, case_dir: Path) -> int:
             reservationer="Ledamöterna från V reserverar sig till förmån för eget förslag.",
         ),
     )
-    give_answer(
+    answer_with_files(
         settings, "servicenamnden", at("2026-12-21"), answers.AnswerForm(position="tillstyrker")
     )
-    give_answer(
+    answer_with_files(
         settings,
         "exploateringsnamnden",
         at("2026-12-15"),
@@ -113,25 +86,25 @@ def round_id(settings: Settings, case_dir: Path) -> int:
     with session_scope(settings.database_url) as session:
         request = anstand.request_anstand(
             session,
-            dispatch=dispatch(session, "bromma"),
+            dispatch=dispatch_of(session, "bromma"),
             new_date="2027-01-15",
             reason="Nämnden sammanträder i januari.",
             requested_by=None,
             now=at("2026-12-01"),
         )
         anstand.decide(session, anstand_id=request.id, grant=True, now=at("2026-12-02"), tz=TZ)
-    give_answer(
+    answer_with_files(
         settings, "bromma", at("2027-01-12"), answers.AnswerForm(position="inga_synpunkter")
     )
     with session_scope(settings.database_url) as session:
         answers.decline(
             session,
-            dispatch=dispatch(session, "kpr"),
+            dispatch=dispatch_of(session, "kpr"),
             reason="Berör inte rådet.",
             now=at("2026-12-03"),
             tz=TZ,
         )
-    give_answer(
+    answer_with_files(
         settings,
         "farsta",
         at("2026-12-17"),
@@ -206,7 +179,7 @@ def test_every_format_says_the_same(settings: Settings, round_id: int) -> None:
 
 
 def test_a_complete_round_is_final(settings: Settings, round_id: int) -> None:
-    give_answer(
+    answer_with_files(
         settings, "skarholmen", at("2027-01-19"), answers.AnswerForm(position="tillstyrker")
     )
     with session_scope(settings.database_url) as session:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import re
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from remiss.answers import service as answers
 from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Dispatch
 from remiss.outbox.sending import send_missiv
 from remiss.rounds import start as rounds_start
+from remiss.storage.uploads import UploadLimits, check_files
 from tests.conftest import future_deadline
+from tests.support.documents import docx_bytes, pdf_bytes
 from tests.support.mailers import RecordingOutbox
 
 
@@ -44,3 +53,36 @@ def start_and_send(settings: Settings, case: Path, to: list[str]) -> dict[str, s
         code = path.name.split("_", 1)[1].rsplit("_missiv_0.eml", 1)[0]
         tokens[code] = link_in(read_eml(path)).rsplit("/", 1)[1]
     return tokens
+
+
+def dispatch_of(session: Session, code: str, round_id: int | None = None) -> Dispatch:
+    """The dispatch to the remissinstans `code` (in `round_id` when there are several)."""
+    query = select(Dispatch).where(Dispatch.remissinstans.has(code=code))
+    if round_id is not None:
+        query = query.where(Dispatch.round_id == round_id)
+    return session.scalars(query).one()
+
+
+def answer_with_files(
+    settings: Settings,
+    code: str,
+    when: dt.datetime,
+    form: answers.AnswerForm,
+    *,
+    channel: str = "web",
+) -> int:
+    """Store an answer with a PDF and a DOCX as the answer page does; its id."""
+    files = check_files([("svar.pdf", pdf_bytes()), ("svar.docx", docx_bytes())], UploadLimits())
+    with session_scope(settings.database_url) as session:
+        d = dispatch_of(session, code)
+        values = answers.check_answer(d, form, now=when, tz=settings.timezone)
+        answer = answers.submit_answer(
+            session,
+            dispatch=d,
+            values=values,
+            files=files,
+            store=settings.documents_dir,
+            now=when,
+            channel=channel,
+        )
+        return answer.id

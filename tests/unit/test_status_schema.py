@@ -22,7 +22,6 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from remiss.answers import anstand, processing, review
@@ -38,12 +37,12 @@ from remiss.mail.outbox import FolderMailbox
 from remiss.outbox.sending import send_missiv
 from remiss.rounds import start as rounds_start
 from remiss.rounds.status import STATE_LABELS, status_document
-from remiss.storage.uploads import CONTENT_TYPES, UploadLimits, check_files, upload_limits
+from remiss.storage.uploads import CONTENT_TYPES, upload_limits
 from tests.conftest import settings_in_environment
-from tests.support.documents import docx_bytes, pdf_bytes
+from tests.support.documents import pdf_bytes
 from tests.support.incoming import read_receipt, reply, report
 from tests.support.mailers import RecordingOutbox
-from tests.support.rounds import read_eml
+from tests.support.rounds import answer_with_files, dispatch_of, read_eml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "docs" / "reference" / "status.schema.json"
@@ -93,12 +92,6 @@ def at(day: str, hour: int = 10) -> dt.datetime:
     return local.replace(tzinfo=dt.timezone(dt.timedelta(hours=1))).astimezone(dt.UTC)
 
 
-def dispatch(session: Session, code: str, round_id: int = 1) -> Dispatch:
-    return session.scalars(
-        select(Dispatch).where(Dispatch.round_id == round_id, Dispatch.remissinstans.has(code=code))
-    ).one()
-
-
 class SnapshotOutbox(RecordingOutbox):
     """The outbox, taking the status document while one remissmissiv is claimed and sent."""
 
@@ -112,17 +105,6 @@ class SnapshotOutbox(RecordingOutbox):
             with session_scope(self.settings.database_url) as session:
                 self.documents.append(status_document(session, now=T0, tz=TZ))
         return super().send(message)
-
-
-def web_answer(settings: Settings, code: str, when: dt.datetime, form: answers.AnswerForm) -> int:
-    files = check_files([("svar.pdf", pdf_bytes()), ("svar.docx", docx_bytes())], UploadLimits())
-    with session_scope(settings.database_url) as session:
-        d = dispatch(session, code)
-        values = answers.check_answer(d, form, now=when, tz=TZ)
-        answer = answers.submit_answer(
-            session, dispatch=d, values=values, files=files, store=settings.documents_dir, now=when
-        )
-        return answer.id
 
 
 def mail_in(settings: Settings, name: str, data: bytes) -> None:
@@ -148,10 +130,10 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
             send_missiv(dispatch_id, settings=settings, mailer=mailer, now=T0)
 
     # The answer page.
-    web_answer(
+    answer_with_files(
         settings, "socialnamnden", at("2026-12-01"), answers.AnswerForm(position="avstyrker")
     )
-    latest = web_answer(
+    latest = answer_with_files(
         settings,
         "socialnamnden",
         at("2026-12-10"),
@@ -163,20 +145,20 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
             decision_paragraph="§ 12",
         ),
     )
-    web_answer(
+    answer_with_files(
         settings,
         "exploateringsnamnden",
         at("2026-12-15"),
         answers.AnswerForm(position="besvarad", joint_with=["fastighetsnamnden"]),
     )
-    web_answer(
+    answer_with_files(
         settings, "servicenamnden", at("2026-12-21"), answers.AnswerForm(position="tillstyrker")
     )
     with session_scope(settings.database_url) as session:
         processing.mark_processed(session, answer_id=latest, now=at("2026-12-10", 11))
         granted = anstand.request_anstand(
             session,
-            dispatch=dispatch(session, "bromma"),
+            dispatch=dispatch_of(session, "bromma", round_id=1),
             new_date="2027-01-15",
             reason="Nämnden sammanträder i januari.",
             requested_by=None,
@@ -185,7 +167,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         anstand.decide(session, anstand_id=granted.id, grant=True, now=at("2026-12-02"), tz=TZ)
         anstand.request_anstand(
             session,
-            dispatch=dispatch(session, "sodermalm"),
+            dispatch=dispatch_of(session, "sodermalm", round_id=1),
             new_date="2027-01-19",
             reason="Nämnden sammanträder först efter svarsdagen.",
             requested_by="registrator.sodermalm@stockholm.example",
@@ -193,7 +175,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         )
         refused = anstand.request_anstand(
             session,
-            dispatch=dispatch(session, "skarholmen"),
+            dispatch=dispatch_of(session, "skarholmen", round_id=1),
             new_date="2027-02-01",
             reason="Vi hinner inte.",
             requested_by=None,
@@ -209,23 +191,25 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         )
         answers.decline(
             session,
-            dispatch=dispatch(session, "kpr"),
+            dispatch=dispatch_of(session, "kpr", round_id=1),
             reason="Berör inte rådet.",
             now=at("2026-12-03"),
             tz=TZ,
         )
         answers.confirm_receipt(
             session,
-            dispatch=dispatch(session, "hasselby_vallingby"),
+            dispatch=dispatch_of(session, "hasselby_vallingby", round_id=1),
             their_diarienummer="HV 2026/123",
             contact_name="Anna Berg",
             contact_email="anna.berg@stockholm.example",
             now=at("2026-12-02"),
         )
         answers.record_opening(
-            session, dispatch=dispatch(session, "kungsholmen"), now=at("2026-12-02")
+            session, dispatch=dispatch_of(session, "kungsholmen", round_id=1), now=at("2026-12-02")
         )
-    web_answer(settings, "bromma", at("2027-01-12"), answers.AnswerForm(position="inga_synpunkter"))
+    answer_with_files(
+        settings, "bromma", at("2027-01-12"), answers.AnswerForm(position="inga_synpunkter")
+    )
 
     # The remiss mailbox: two answers by e-mail, a delivery report, a read receipt, a bounce.
     tu = pdf_bytes("Tjänsteutlåtande")
@@ -250,7 +234,7 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
     with session_scope(settings.database_url) as session:
         review.review_answer(
             session,
-            dispatch=dispatch(session, "kulturnamnden"),
+            dispatch=dispatch_of(session, "kulturnamnden", round_id=1),
             position="avstyrker",
             att_sats_positions={1: "avstyrker"},
             summary=None,
