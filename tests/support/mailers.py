@@ -46,7 +46,9 @@ class RecordingOutbox(OutboxMailer):
     REMISS_TEST_HANG_AFTER=N: after the Nth message is written, hang (the test kills us).
     REMISS_TEST_HANG_BEFORE=N: hang before writing the Nth message.
     REMISS_TEST_FAIL_KEYS=a,b: raise a permanent failure for keys containing a or b.
-    REMISS_TEST_FLAKY=1: every key fails temporarily on its first send.
+    REMISS_TEST_FLAKY=N: every key fails temporarily on its first N sends (1: once).
+    REMISS_TEST_LOST_REPLY=1: every key's first send goes out, then fails temporarily (the
+    server took the message but its answer was lost).
     """
 
     name = "test-outbox"
@@ -57,16 +59,19 @@ class RecordingOutbox(OutboxMailer):
         self.hang_after = int(os.environ.get("REMISS_TEST_HANG_AFTER", "0"))
         self.hang_before = int(os.environ.get("REMISS_TEST_HANG_BEFORE", "0"))
         self.fail_keys = [k for k in os.environ.get("REMISS_TEST_FAIL_KEYS", "").split(",") if k]
-        self.flaky = os.environ.get("REMISS_TEST_FLAKY") == "1"
+        self.flaky = int(os.environ.get("REMISS_TEST_FLAKY") or "0")
+        self.lost_reply = os.environ.get("REMISS_TEST_LOST_REPLY") == "1"
 
     def send(self, message: OutgoingEmail) -> str:
         key = message.idempotency_key
         if any(part in key for part in self.fail_keys):
             raise PermanentMailError(f"mottagaren {message.to[0]} finns inte")
-        marker = self.log.parent / f"flaky-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-        if self.flaky and not marker.exists():
-            marker.touch()
-            raise TemporaryMailError("servern är upptagen, försök igen senare")
+        if self.flaky:
+            marker = self.log.parent / f"flaky-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+            failed = int(marker.read_text() or "0") if marker.exists() else 0
+            if failed < self.flaky:
+                marker.write_text(str(failed + 1))
+                raise TemporaryMailError("servern är upptagen, försök igen senare")
         with _lock:
             count = len(list(self.directory.glob("*.eml"))) + 1 if self.directory.exists() else 1
             if self.hang_before and count == self.hang_before:
@@ -75,6 +80,11 @@ class RecordingOutbox(OutboxMailer):
             result = super().send(message)
             if self.hang_after and count == self.hang_after:
                 _hang()
+        if self.lost_reply:
+            lost = self.log.parent / f"lost-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+            if not lost.exists():
+                lost.touch()
+                raise TemporaryMailError("anslutningen bröts innan servern svarade")
         return result
 
 

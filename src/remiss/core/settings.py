@@ -49,6 +49,7 @@ _ENV = {
     "inbox_dir": "REMISS_INBOX_DIR",
     "answer_trigger": "REMISS_ANSWER_TRIGGER",
     "operator_address": "REMISS_OPERATOR_ADDRESS",
+    "alarm_block": "REMISS_ALARM_BLOCK",
     "mail_concurrency": "REMISS_MAIL_CONCURRENCY",
     "ews_url": "REMISS_EWS_URL",
     "ews_autodiscover": "REMISS_EWS_AUTODISCOVER",
@@ -135,6 +136,7 @@ class Settings:
     inbox_dir: Path | None = None
     answer_trigger: AnswerTrigger = "thread"
     operator_address: str | None = None
+    alarm_block: str | None = None
     mail_concurrency: int = 4
     ews_url: str | None = None
     ews_autodiscover: bool = False
@@ -192,6 +194,23 @@ def _smtp_host(value: object, *, source: str) -> str | None:
         field="smtp_host",
         value=value,
     )
+
+
+def _alarm_block(value: object, *, source: str) -> str | None:
+    """A Prefect block's `type-slug/name`, the form `Block.load` takes (no block's class
+    needs to be named)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip() if isinstance(value, str) else ""
+    kind, _, name = text.partition("/")
+    if not kind or not name or "/" in name or any(c.isspace() for c in kind):
+        raise InputError(
+            "ska vara blockets typ och namn, t.ex. ms-teams-webhook/remiss-larm",
+            source=source,
+            field="alarm_block",
+            value=value,
+        )
+    return text
 
 
 def _default_config_file() -> Path:
@@ -294,6 +313,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise InputError("ska vara en text", source=str(path), field=key, value=raw[key])
     smtp_host = _smtp_host(raw.get("smtp_host"), source=str(path))
     ews = _ews_settings(raw, source=str(path))
+    alarm_block = _alarm_block(raw.get("alarm_block"), source=str(path))
     answer_trigger = str(raw.get("answer_trigger") or "thread").strip().lower()
     if answer_trigger not in ANSWER_TRIGGER_VALUES:
         raise InputError(
@@ -358,6 +378,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         inbox_dir=resolve_key("inbox_dir") if raw.get("inbox_dir") else None,
         answer_trigger=answer_trigger,
         operator_address=str(raw["operator_address"]) if raw.get("operator_address") else None,
+        alarm_block=alarm_block,
         mail_concurrency=integers["mail_concurrency"],
         ews_timeout_seconds=integers["ews_timeout_seconds"],
         ews_max_wait_seconds=integers["ews_max_wait_seconds"],
