@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,8 +16,9 @@ from prefect.client.schemas.actions import (
     GlobalConcurrencyLimitUpdate,
 )
 from prefect.events import emit_event
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import MissingContextError, ObjectNotFound
 
+from flows import retries
 from flows.compile import compile_round
 from flows.dashboard import (
     label_answer_run,
@@ -27,7 +27,7 @@ from flows.dashboard import (
     publish_events,
     quietly,
 )
-from flows.retries import SEND_RETRIES
+from flows.retries import DB_RETRIES
 from remiss.answers.processing import (
     answers_to_process,
     prepare_kvittens,
@@ -37,7 +37,8 @@ from remiss.core.dates import utcnow
 from remiss.core.errors import RemissError
 from remiss.core.settings import load_settings
 from remiss.mail import load_mailer
-from remiss.outbox.sending import messages_to_send, results_of, send_batch
+from remiss.outbox.outcomes import SendOutcome, SendResult, problems, summary, tally
+from remiss.outbox.sending import messages_to_send, outcomes_of, send_batch, settle
 from remiss.report.compiling import extract_texts, rounds_to_compile
 
 # The Prefect global concurrency limit every call to the mail server holds a slot of:
@@ -74,6 +75,8 @@ def mail_slot(lease_seconds: float = 60) -> Iterator[None]:
     that a worker killed mid-batch blocks its slot for a minute (plus the server's 15 s
     reaper pass), not for as long as the longest batch might take.
     """
+    logger = logging.getLogger(__name__)
+    waited = 0.0
     with get_client(sync_client=True) as client:
         while True:
             try:
@@ -84,7 +87,19 @@ def mail_slot(lease_seconds: float = 60) -> Iterator[None]:
             except httpx.HTTPStatusError as exc:
                 if exc.response.status_code != 423:  # 423: every slot is taken
                     raise
-                time.sleep(float(exc.response.headers.get("Retry-After", "1")))
+                if waited == 0:
+                    # Say so: a dead worker's slot comes back only when its lease runs out.
+                    _run_logger().info(
+                        "Alla platser för e-post (%s) är upptagna; väntar på en ledig. En "
+                        "process som dött lämnar tillbaka sin plats inom %.0f sekunder.",
+                        MAIL_LIMIT,
+                        lease_seconds + 15,
+                    )
+                delay = float(exc.response.headers.get("Retry-After", "1"))
+                time.sleep(delay)
+                waited += delay
+        if waited:
+            _run_logger().info("Fick en plats för e-post efter %.0f sekunder.", waited)
         lease_id = response.json()["lease_id"]
         released = threading.Event()
 
@@ -93,7 +108,7 @@ def mail_slot(lease_seconds: float = 60) -> Iterator[None]:
                 try:
                     client.renew_concurrency_lease(lease_id, lease_seconds)
                 except httpx.HTTPError as exc:  # the next pass tries again
-                    logging.getLogger(__name__).warning("mail slot lease not renewed: %s", exc)
+                    logger.warning("mail slot lease not renewed: %s", exc)
 
         renewer = threading.Thread(target=renew, name="mail-slot-lease", daemon=True)
         renewer.start()
@@ -105,32 +120,61 @@ def mail_slot(lease_seconds: float = 60) -> Iterator[None]:
             client.release_concurrency_slots_with_lease(lease_id)
 
 
-@task(name="skicka-meddelanden", task_run_name="skicka-{message_ids[0]}-och-fler", **SEND_RETRIES)
-def send_batch_task(message_ids: list[int]) -> list[str]:
-    """One batch: claims per message, one call to the mail server for all of them."""
+def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+@task(name="skicka-meddelanden", task_run_name="skicka-{message_ids[0]}-och-fler", **DB_RETRIES)
+def send_batch_task(message_ids: list[int]) -> list[SendOutcome]:
+    """One batch: claims per message, one call to the mail server for all of them; what
+    the mail server did not take now is tried again after a pause (retries.MAIL_RETRY_DELAYS)."""
     settings = load_settings()
     mailer = load_mailer(settings)
-    with mail_slot():
-        outcomes = send_batch(message_ids, settings=settings, mailer=mailer, now=utcnow())
-    return [o.result for o in outcomes]
+    begun = utcnow()
+    outcomes: dict[int, SendOutcome] = {}
+    todo = list(message_ids)
+    for delay in (*retries.MAIL_RETRY_DELAYS, None):
+        with mail_slot():
+            done = send_batch(todo, settings=settings, mailer=mailer, now=utcnow())
+        outcomes.update(zip(todo, done, strict=True))
+        todo = [m for m in todo if outcomes[m].result == SendResult.UNSENT]
+        if not todo or delay is None:
+            break
+        get_run_logger().warning(
+            "%s meddelanden kunde inte skickas nu (%s); nytt försök om %.0f sekunder.",
+            len(todo),
+            outcomes[todo[0]].detail,
+            delay,
+        )
+        time.sleep(delay)
+    settled = settle(settings, outcomes, since=begun)
+    return [settled[m] for m in message_ids]
 
 
-def send_in_batches(message_ids: list[int]) -> Counter[str]:
-    """Send stored messages in the backend's batches; what happened to each, by result."""
+def send_in_batches(message_ids: list[int]) -> list[SendOutcome]:
+    """Send stored messages in the backend's batches; what happened to each, in order."""
     settings = load_settings()
     if not message_ids:
-        return Counter()
+        return []
+    begun = utcnow()
     ensure_mail_limit(settings.mail_concurrency)
     size = load_mailer(settings).batch_size
     batches = [message_ids[i : i + size] for i in range(0, len(message_ids), size)]
-    outcomes: Counter[str] = Counter()
+    outcomes: list[SendOutcome] = []
     for batch, future in zip(batches, send_batch_task.map(batches), strict=True):
         results = future.result(raise_on_failure=False)
         if isinstance(results, list):
-            outcomes.update(results)
+            outcomes += results
         else:
-            # The batch gave up after its retries: each message's state says how far it got.
-            outcomes.update(results_of(settings, message_ids=batch))
+            # The database failed under the batch, past its retries: each message's
+            # stored state says how far it got.
+            outcomes += outcomes_of(settings, message_ids=batch, since=begun)
+    logger = get_run_logger()
+    counts = tally(outcomes)
+    (logger.warning if problems(counts) else logger.info)("%s", summary(counts))
     return outcomes
 
 
@@ -160,12 +204,14 @@ def process_answer(answer_id: int) -> None:
     quietly(label_answer_run, answer_id)
     extract_texts_task(answer_id)
     message_id = queue_kvittens_task(answer_id)
-    result = next(iter(send_in_batches([message_id])))
-    if result == "failed":
+    (outcome,) = send_in_batches([message_id])
+    if outcome.result == SendResult.FAILED:
         # Permanent (e.g. the address is refused): retrying cannot help; the status shows it.
         get_run_logger().error("Kvittensen för svar %s kunde inte skickas.", answer_id)
-    elif result not in ("sent", "recovered", "already_sent"):
-        raise NotDelivered(f"Kvittensen för svar {answer_id} kunde inte skickas nu ({result}).")
+    elif outcome.result == SendResult.UNSENT:
+        raise NotDelivered(
+            f"Kvittensen för svar {answer_id} kunde inte skickas nu ({outcome.detail})."
+        )
     mark_processed_task(answer_id)
     quietly(publish_answer_round, answer_id)
     quietly(publish_events)
@@ -183,7 +229,7 @@ def process_answer(answer_id: int) -> None:
 
 @flow(name="skicka-meddelanden")
 def send_messages(message_ids: list[int]) -> dict[str, int]:
-    return dict(send_in_batches(message_ids))
+    return tally(send_in_batches(message_ids))
 
 
 @flow(name="svep-svar-och-meddelanden")

@@ -8,18 +8,21 @@ from prefect import flow, task
 
 from flows.dashboard import label_dated_run, publish_events, quietly
 from flows.messages import send_in_batches
-from flows.retries import SEND_RETRIES
+from flows.retries import DB_RETRIES
 from remiss.core.dates import utcnow
 from remiss.core.settings import load_settings
+from remiss.outbox.outcomes import tally
 from remiss.reminders import sweep as reminding
 
 
-# Retried like a send: a database that restarts mid-sweep would otherwise leave the day's
-# reminders to the next working day. Each stage is claimed once, so a retry claims the rest.
-@task(name="köa-påminnelser", **SEND_RETRIES)
+# Retried when the database failed: a database that restarts mid-sweep would otherwise
+# leave the day's reminders to the next working day. Each stage is claimed once, so a
+# retry claims the rest.
+@task(name="köa-påminnelser", **DB_RETRIES)
 def queue_due_reminders(as_of: dt.datetime) -> list[int]:
     """Claim every due stage (a hundred dispatches per transaction); also pick up earlier
-    leftovers."""
+    leftovers, and the stages another sweep claimed at the same moment (so that the sums
+    count them)."""
     return reminding.queue_due(load_settings(), now=as_of)
 
 
@@ -28,6 +31,6 @@ def remind(as_of: dt.datetime | None = None) -> dict[str, int]:
     """Send the reminders that are due at `as_of` (now if not given), each stage once."""
     quietly(label_dated_run, "Påminnelser")
     message_ids = queue_due_reminders(as_of or utcnow())
-    results = dict(send_in_batches(message_ids))
+    results = tally(send_in_batches(message_ids))
     quietly(publish_events)
     return results

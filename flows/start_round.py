@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.dashboard import label_round_run, publish_events, publish_round, quietly
@@ -14,6 +16,7 @@ from flows.messages import send_in_batches
 from remiss.core.dates import utcnow
 from remiss.core.errors import RemissError
 from remiss.core.settings import load_settings
+from remiss.outbox.outcomes import SendResult, problems, summary, tally
 from remiss.rounds import start as rounds_start
 
 
@@ -46,28 +49,33 @@ def prepare_round_task(
     name="skicka-remissomgång",
     task_runner=ThreadPoolTaskRunner[Any](max_workers=4),  # type: ignore[arg-type]  # Prefect types its runners invariantly
 )
-def send_round(round_id: int) -> dict[str, int]:
-    """Send every remissmissiv of a round that has not gone out yet."""
+def send_round(round_id: int) -> dict[str, int] | State:
+    """Send every remissmissiv of a round that has not gone out yet.
+
+    Ends Failed only when some message has not reached its recipient and no process is
+    at work on it; a message another process sends (a worker beside `remiss round send`)
+    is counted, not reported as a failure. The Failed state carries the Swedish message
+    without a traceback: the operator reads it in the CLI and in the dashboard.
+    """
     settings = load_settings()
     quietly(label_round_run, round_id, "utskick")
     ids = rounds_start.pending_missiv(settings, round_id)
-    outcomes = send_in_batches(ids)
-    if outcomes["failed"]:
-        get_run_logger().error(
-            "%s utskick i omgång %s misslyckades; se `remiss status %s`.",
-            outcomes["failed"],
-            round_id,
-            round_id,
-        )
+    counts = tally(send_in_batches(ids))
     quietly(publish_round, round_id)
     quietly(publish_events)
-    problems = outcomes["failed"] + outcomes["unsent"] + outcomes["busy"]
-    if problems:
-        raise RoundIncomplete(
-            f"{problems} av {len(ids)} utskick i omgång {round_id} kunde inte skickas nu. "
-            f"Se `remiss status {round_id}` och kör `remiss round send {round_id}` igen."
+    if problems(counts):
+        message = (
+            f"{problems(counts)} av {len(ids)} utskick i omgång {round_id} har inte gått "
+            f"iväg. {summary(counts)} Se `remiss status {round_id}`"
+            + (
+                f" och kör `remiss round send {round_id}` igen."
+                if counts.get(SendResult.UNSENT)
+                else "."
+            )
         )
-    return dict(outcomes)
+        get_run_logger().error("%s", message)
+        return Failed(message=message, data=RoundIncomplete(message))
+    return counts
 
 
 @flow(name="starta-remissomgång")
@@ -77,9 +85,11 @@ def start_round(
     deadline: str | None = None,
     force: bool = False,
     new_round: bool = False,
-) -> int:
+) -> int | State:
     """Validate the case, store the round, then fan out one send per remissinstans."""
     round_id = prepare_round_task(case_path, to, deadline, force, new_round)
     quietly(label_round_run, round_id, "start")
-    send_round(round_id)
+    sent = send_round(round_id, return_state=True)
+    if sent.is_failed():
+        return Failed(message=sent.message, data=RoundIncomplete(sent.message or ""))
     return round_id

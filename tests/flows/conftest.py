@@ -9,6 +9,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 import flows.messages as messages_module
+from flows import retries
 from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
 from remiss.rounds import start as rounds_start
@@ -34,6 +35,7 @@ def settings(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setattr(retries, "MAIL_RETRY_DELAYS", (0, 0, 0, 0))
     monkeypatch.setattr(
         messages_module,
         "send_batch_task",

@@ -12,6 +12,7 @@ from remiss.cli.app import current_settings, out, run_flow, user_errors
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.db.engine import session_scope
+from remiss.outbox.outcomes import SendResult, problems
 from remiss.rounds import start as rounds_start
 from remiss.rounds.service import find_round
 
@@ -80,16 +81,14 @@ def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None)
     from flows.messages import send_messages
 
     result = run_flow(lambda: send_messages([message_id]))
-    sent = result.get("sent", 0) + result.get("recovered", 0)
     verdict = "beviljat" if grant else "inte beviljat"
-    out.print(
-        f"Anstånd {verdict} för {name}. "
-        + (
-            "Beslutet är skickat med e-post."
-            if sent
-            else "Beslutet kunde inte skickas än; kör `remiss answers process` senare."
-        )
-    )
+    if problems(result):
+        note = "Beslutet kunde inte skickas än; kör `remiss answers process` senare."
+    elif result.get(SendResult.BUSY):
+        note = "Beslutet skickas just nu av en annan process."
+    else:
+        note = "Beslutet är skickat med e-post."
+    out.print(f"Anstånd {verdict} för {name}. {note}", markup=False)
 
 
 @anstand_app.command("grant")

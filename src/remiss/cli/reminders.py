@@ -12,6 +12,7 @@ from remiss.cli.app import current_settings, out, run_flow, user_errors
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.db.engine import session_scope
+from remiss.outbox.outcomes import problems, summary
 from remiss.reminders import sweep as reminding
 from remiss.rounds import start as rounds_start
 
@@ -76,8 +77,9 @@ def remind(
     from flows.reminders import remind as remind_flow
 
     result = run_flow(lambda: remind_flow(now))
-    sent = result.get("sent", 0) + result.get("recovered", 0)
-    out.print(f"Påminnelser {when}: {sent} skickade.")
+    out.print(f"Påminnelser {when}. {summary(result)}", markup=False)
+    if problems(result):
+        raise typer.Exit(1)
 
 
 def reminder_label(kind: str, days: int) -> str:

@@ -22,6 +22,7 @@ from remiss.cli.app import (
 from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
+from remiss.outbox.outcomes import summary
 from remiss.register.meetings import check_meetings
 from remiss.rounds import start as rounds_start
 from remiss.rounds.service import close_round, find_round
@@ -115,7 +116,8 @@ def round_send(
     from flows.start_round import send_round
 
     result = run_flow(lambda: send_round(chosen))
-    out.print(f"Skickade nu: {result.get('sent', 0) + result.get('recovered', 0)}.")
+    assert isinstance(result, dict)  # a round that did not go out raises RoundIncomplete
+    out.print(summary(result), markup=False)
     _print_status(settings, str(chosen))
 
 

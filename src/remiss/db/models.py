@@ -352,7 +352,10 @@ class OutgoingMessage(Base):
         StateType(MessageState, 20), default=MessageState.PENDING
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the current claim was taken, and when its holder last said it was still at work:
+    # a claim whose heartbeat is older than the send lease may be taken over.
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claim_renewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     provider_id: Mapped[str | None] = mapped_column(Text)

@@ -1,20 +1,28 @@
 """Send each message exactly once: claim it in the database, send, then mark it sent.
 
-A claim left behind by a crashed process is taken over: at once if that process
-ran on this machine and is gone, otherwise after `send_lease_seconds`. Every
-attempt after the first asks the mail backend whether the message already went
-out (by its idempotency key) before it sends again.
+The claim is a lease and a fencing token. While a sender works it renews the lease of
+every claim it holds (a heartbeat, every quarter of `send_lease_seconds`); before each
+call to the mail server it checks that the claims are still its own, and the statement
+that records a result matches the claim's holder and attempt, so a sender whose claim
+was taken over never sends or records again. A claim whose heartbeat stopped (the
+process died or hangs) is taken over: at once if that process ran on this machine and
+is gone, otherwise once the lease has run out. Every attempt after the first asks the
+mail backend whether the message already went out (by its idempotency key) before it
+sends again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import logging
 import os
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -24,22 +32,12 @@ from remiss.core.states import UNSENT, DispatchState, EventKind, MessageKind, Me
 from remiss.db.engine import session_scope
 from remiss.db.events import log_event
 from remiss.db.models import Dispatch, OutgoingMessage
-from remiss.mail import Mailer, MailError, PermanentMailError
+from remiss.mail import Mailer, MailError, OutgoingEmail, PermanentMailError
 from remiss.outbox.compose import build_message
+from remiss.outbox.outcomes import SendOutcome, SendResult
 from remiss.reminders import schedule
 
-Result = Literal["sent", "recovered", "already_sent", "busy", "failed"]
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    dispatch_id: int
-    result: Result
-    detail: str = ""
-
-
-class TemporarySendError(Exception):
-    """Not sent this time; the claim is released so that a retry can try again."""
+log = logging.getLogger(__name__)
 
 
 def current_owner() -> str:
@@ -63,10 +61,13 @@ def claim_is_stale(
     now: dt.datetime,
     lease_seconds: int,
     host: str,
+    renewed_at: dt.datetime | None = None,
     pid_alive: Callable[[int], bool] = _pid_alive,
 ) -> bool:
-    """Whether a 'sending' claim can be taken over."""
-    if claimed_at is None or now - claimed_at >= dt.timedelta(seconds=lease_seconds):
+    """Whether a 'sending' claim can be taken over: its last sign of life is older than
+    the lease, or its holder ran on this machine and is gone."""
+    alive_at = max((t for t in (claimed_at, renewed_at) if t is not None), default=None)
+    if alive_at is None or now - alive_at >= dt.timedelta(seconds=lease_seconds):
         return True
     owner_host, _, owner_pid = (claimed_by or "").rpartition(":")
     return owner_host == host and owner_pid.isdigit() and not pid_alive(int(owner_pid))
@@ -82,18 +83,21 @@ class _Claim:
     kind: str
     key: str
     attempt: int
+    owner: str
 
     def ours(self) -> list[ColumnElement[bool]]:
+        """The fencing condition: the claim is still this holder's, at this attempt."""
         return [
             OutgoingMessage.id == self.message_id,
             OutgoingMessage.state == MessageState.SENDING,
             OutgoingMessage.attempts == self.attempt,
+            OutgoingMessage.claimed_by == self.owner,
         ]
 
     def finish(
         self,
         session: Any,
-        result: Result,
+        result: SendResult,
         *,
         provider_id: str | None = None,
         error: str | None = None,
@@ -104,13 +108,13 @@ class _Claim:
         `joint`: schedule.jointly_answered() by round, when the caller finishes many.
         """
         at = self.now
-        state = MessageState.FAILED if result == "failed" else MessageState.SENT
+        state = MessageState.FAILED if result == SendResult.FAILED else MessageState.SENT
         values: dict[str, Any] = {"state": state, "last_error": error}
         if state == MessageState.SENT:
             values.update(sent_at=at, provider_id=provider_id)
         done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
         if done.rowcount != 1:
-            return SendOutcome(self.dispatch_id, "busy", "utskicket togs över under sändningen")
+            return _taken_over(session, self)
         if self.kind == MessageKind.MISSIV:
             dispatch = session.get_one(Dispatch, self.dispatch_id)
             dispatch.state = DispatchState(state)
@@ -128,19 +132,26 @@ class _Claim:
             EventKind.SENT if state == MessageState.SENT else EventKind.SEND_FAILED,
             at,
             provider_id=provider_id,
-            recovered=result == "recovered",
+            recovered=result == SendResult.RECOVERED,
             error=error,
         )
         return SendOutcome(self.dispatch_id, result, error or "")
 
-    def release(self, session: Any, error: str) -> None:
-        """Give the claim back; attempts stays counted so the next one checks the backend."""
-        session.execute(
+    def release(self, session: Any, error: str) -> SendOutcome:
+        """Give the claim back, as failed for now; attempts stays counted so that the next
+        attempt asks the backend first."""
+        done = session.execute(
             update(OutgoingMessage)
             .where(*self.ours())
             .values(state=MessageState.PENDING, last_error=error)
         )
+        if done.rowcount != 1:
+            return _taken_over(session, self)
+        if self.kind == MessageKind.MISSIV:
+            # Nothing is at work on it any more: the status says it waits, not that it sends.
+            session.get_one(Dispatch, self.dispatch_id).state = DispatchState.PENDING
         self._event(session, EventKind.SEND_RETRY, self.now, error=error)
+        return SendOutcome(self.dispatch_id, SendResult.UNSENT, error)
 
     def _event(self, session: Any, kind: EventKind, at: dt.datetime, **detail: Any) -> None:
         log_event(
@@ -154,6 +165,109 @@ class _Claim:
             backend=self.mailer.name,
             **detail,
         )
+
+
+def _taken_over(session: Any, claim: _Claim) -> SendOutcome:
+    """What another process made of a message whose claim this one lost."""
+    msg = session.get_one(OutgoingMessage, claim.message_id)
+    session.refresh(msg)
+    return _as_found(msg, claim.dispatch_id, since=claim.now)
+
+
+def _as_found(msg: OutgoingMessage, dispatch_id: int, *, since: dt.datetime) -> SendOutcome:
+    """The outcome for a message this run does not hold, from its stored state."""
+    if msg.state == MessageState.SENT:
+        by_other = msg.sent_at is not None and msg.sent_at >= since
+        return SendOutcome(
+            dispatch_id, SendResult.BY_OTHER if by_other else SendResult.ALREADY_SENT
+        )
+    if msg.state == MessageState.FAILED:
+        return SendOutcome(dispatch_id, SendResult.FAILED, msg.last_error or "")
+    if msg.state == MessageState.SENDING:
+        return SendOutcome(
+            dispatch_id,
+            SendResult.BUSY,
+            "skickas av en annan process",
+            holder=msg.claimed_by or "",
+            since=msg.claimed_at,
+        )
+    return SendOutcome(dispatch_id, SendResult.UNSENT, msg.last_error or "")
+
+
+class ClaimLost(Exception):
+    """Another process took over a claim this one still meant to send."""
+
+
+@dataclass
+class _Heartbeat:
+    """Keeps a sender's claims alive while it works, and tells it which it still holds.
+
+    A thread renews every held claim each quarter of the lease. `check()`, called just
+    before each call to the mail server, renews too (at most once a second) and says
+    whether any claim still to be sent was taken over meanwhile. Time is the run's `now`
+    plus what a monotonic clock measured since, so that a run given a `now` keeps to it.
+    """
+
+    settings: Settings
+    now: dt.datetime
+    held: dict[int, _Claim] = field(default_factory=dict)
+    lost: set[int] = field(default_factory=set)
+    _started: float = field(default_factory=time.monotonic)
+    _renewed: float = float("-inf")
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def clock(self) -> dt.datetime:
+        return self.now + dt.timedelta(seconds=time.monotonic() - self._started)
+
+    def hold(self, claims: list[_Claim]) -> None:
+        with self._lock:
+            self.held.update((c.message_id, c) for c in claims)
+
+    def drop(self, message_ids: Iterator[int] | list[int]) -> None:
+        with self._lock:
+            for message_id in message_ids:
+                self.held.pop(message_id, None)
+
+    def renew(self) -> None:
+        with self._lock:
+            claims = list(self.held.values())
+            if not claims:
+                return
+            at = self.clock()
+            with session_scope(self.settings.database_url) as session:
+                for claim in claims:
+                    renewed = session.execute(
+                        update(OutgoingMessage).where(*claim.ours()).values(claim_renewed_at=at)
+                    )
+                    if renewed.rowcount != 1:  # type: ignore[attr-defined]
+                        self.lost.add(claim.message_id)
+            self._renewed = time.monotonic()
+
+    def check(self, message_ids: list[int]) -> None:
+        """Raise ClaimLost if any of these claims is no longer this process's."""
+        if time.monotonic() - self._renewed > 1.0:
+            self.renew()
+        if self.lost.intersection(message_ids):
+            raise ClaimLost(f"{len(self.lost)} utskick togs över av en annan process")
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread = threading.Thread(target=self._beat, name="send-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.settings.send_lease_seconds / 4):
+            try:
+                self.renew()
+            except Exception as exc:  # the next beat, or the check before a send, tries again
+                log.warning("Utskickens lås kunde inte förnyas: %s", exc)
 
 
 def _load(session: Any, message_ids: list[int]) -> tuple[list[OutgoingMessage], list[Dispatch]]:
@@ -181,18 +295,18 @@ def _claim(
     """Compare-and-set on (state, attempts): of two processes, exactly one wins."""
     msg = session.get_one(OutgoingMessage, message_id)
     dispatch_id = msg.dispatch_id
-    if msg.state == MessageState.SENT:
-        return SendOutcome(dispatch_id, "already_sent")
-    if msg.state == MessageState.FAILED:
-        return SendOutcome(dispatch_id, "failed", msg.last_error or "")
-    if msg.state == MessageState.SENDING and not claim_is_stale(
-        claimed_at=msg.claimed_at,
-        claimed_by=msg.claimed_by,
-        now=now,
-        lease_seconds=settings.send_lease_seconds,
-        host=owner.rpartition(":")[0],
+    if msg.state in (MessageState.SENT, MessageState.FAILED) or (
+        msg.state == MessageState.SENDING
+        and not claim_is_stale(
+            claimed_at=msg.claimed_at,
+            renewed_at=msg.claim_renewed_at,
+            claimed_by=msg.claimed_by,
+            now=now,
+            lease_seconds=settings.send_lease_seconds,
+            host=owner.rpartition(":")[0],
+        )
     ):
-        return SendOutcome(dispatch_id, "busy", f"skickas av {msg.claimed_by}")
+        return _as_found(msg, dispatch_id, since=now)
     attempt = msg.attempts + 1
     claimed = session.execute(
         update(OutgoingMessage)
@@ -201,11 +315,18 @@ def _claim(
             OutgoingMessage.state == msg.state,
             OutgoingMessage.attempts == msg.attempts,
         )
-        .values(state=MessageState.SENDING, attempts=attempt, claimed_at=now, claimed_by=owner)
+        .values(
+            state=MessageState.SENDING,
+            attempts=attempt,
+            claimed_at=now,
+            claim_renewed_at=None,
+            claimed_by=owner,
+        )
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        return SendOutcome(dispatch_id, "busy", "en annan process tog utskicket")
+        session.refresh(msg)
+        return _as_found(msg, dispatch_id, since=now)
     if msg.kind == MessageKind.MISSIV:
         session.get_one(Dispatch, dispatch_id).state = DispatchState.SENDING
     return _Claim(
@@ -217,6 +338,7 @@ def _claim(
         kind=msg.kind,
         key=msg.idempotency_key,
         attempt=attempt,
+        owner=owner,
     )
 
 
@@ -233,8 +355,10 @@ def send_batch(
     `now` is when the batch began: its claims, marks and events carry that time.
 
     Claims, states and events stay per message; the sends go to the backend together
-    (one call for up to `mailer.batch_size`). Raises TemporarySendError, after
-    recording everything that is known, when a retry may send what did not go out.
+    (one call for up to `mailer.batch_size`). Every message gets an outcome: a temporary
+    failure is UNSENT (its claim given back, for a later attempt), a message another
+    process holds is BUSY. Only errors that are not the mail server's (the database, a
+    fault in the code) are raised, after every claim not yet recorded has been given back.
     """
     who = owner or current_owner()
     outcomes: dict[int, SendOutcome] = {}
@@ -251,78 +375,120 @@ def send_batch(
                 outcomes[message_id] = claim
             else:
                 claims.append(claim)
-    retry: dict[int, str] = {}  # released for a later attempt, with the reason
+    heartbeat = _Heartbeat(settings, now)
+    heartbeat.hold(claims)
     try:
-        to_send = _recover(claims, mailer, outcomes)
-        emails = []
-        with session_scope(settings.database_url) as session:
-            messages, _dispatches = _load(session, [c.message_id for c in to_send])
-            loaded = {m.id: m for m in messages}
-            for claim in list(to_send):
-                message = loaded[claim.message_id]
-                if (message.state, message.attempts) != (MessageState.SENDING, claim.attempt):
-                    outcomes[claim.message_id] = SendOutcome(
-                        claim.dispatch_id, "busy", "utskicket togs över av en annan process"
-                    )
-                    to_send.remove(claim)
-                    continue
-                # Composed in a transaction: the first missiv fixes the dispatch's link.
-                emails.append(build_message(session, message=message, settings=settings))
-        # Each group of results is recorded as it comes, in one transaction: a backend
-        # that sends one by one has each message marked sent before the next goes, so a
-        # crash leaves at most one in doubt; Exchange's batch is marked at once.
-        pending = iter(to_send)
-        for group in mailer.send_many(emails) if emails else iter(()):
-            finished, released = _record(
-                list(itertools.islice(pending, len(group))), group, settings=settings
-            )
-            outcomes.update(finished)
-            retry.update(released)
-        if any(c.message_id not in outcomes and c.message_id not in retry for c in to_send):
-            raise RuntimeError("e-postservern svarade inte för varje meddelande")
+        with heartbeat:
+            _send_claimed(claims, mailer, heartbeat, outcomes)
     except BaseException as exc:
-        for claim in claims:
-            if claim.message_id not in outcomes and claim.message_id not in retry:
-                with session_scope(settings.database_url) as session:
-                    claim.release(session, str(exc) or type(exc).__name__)
-        if isinstance(exc, MailError):
-            raise TemporarySendError(str(exc)) from exc
+        _give_back(claims, outcomes, str(exc) or type(exc).__name__)
         raise
-    if retry:
-        first = next(iter(retry.values()))
-        raise TemporarySendError(f"{len(retry)} meddelanden kunde inte skickas nu: {first}")
     return [outcomes[m] for m in message_ids]
+
+
+def _send_claimed(
+    claims: list[_Claim], mailer: Mailer, heartbeat: _Heartbeat, outcomes: dict[int, SendOutcome]
+) -> None:
+    """Recover, compose and send the claimed messages, recording each result as it comes."""
+    settings = heartbeat.settings
+    try:
+        to_send = _recover(claims, mailer, outcomes, heartbeat)
+        emails = _compose(to_send, settings, outcomes)
+        to_send = [c for c in to_send if c.message_id not in outcomes]
+    except MailError as exc:
+        _give_back(claims, outcomes, str(exc))
+        return
+    # Each group of results is recorded as it comes, in one transaction: a backend that
+    # sends one by one has each message marked sent before the next goes, so a crash
+    # leaves at most one in doubt; Exchange's batch is marked at once. Before each call
+    # to the server the claims still to be sent are checked: a claim taken over is not
+    # sent by this process.
+    groups = mailer.send_many(emails) if emails else iter(())
+    remaining = list(to_send)
+    try:
+        while remaining:
+            heartbeat.check([c.message_id for c in remaining])
+            group = next(groups, None)
+            if group is None:
+                break
+            done, remaining = remaining[: len(group)], remaining[len(group) :]
+            outcomes.update(_record(done, group, settings=settings))
+            heartbeat.drop([c.message_id for c in done])
+    except ClaimLost as exc:
+        _close(groups)
+        _give_back(remaining, outcomes, str(exc))
+        return
+    except MailError as exc:
+        _give_back(remaining, outcomes, str(exc))
+        return
+    _give_back(remaining, outcomes, "e-postservern svarade inte för varje meddelande")
+
+
+def _close(groups: Iterator[Any]) -> None:
+    close = getattr(groups, "close", None)
+    if close is not None:
+        close()
+
+
+def _give_back(claims: list[_Claim], outcomes: dict[int, SendOutcome], error: str) -> None:
+    """Release every claim not yet recorded, each in its own transaction: failed for now."""
+    for claim in claims:
+        if claim.message_id not in outcomes:
+            with session_scope(claim.settings.database_url) as session:
+                outcomes[claim.message_id] = claim.release(session, error)
+
+
+def _compose(
+    to_send: list[_Claim], settings: Settings, outcomes: dict[int, SendOutcome]
+) -> list[OutgoingEmail]:
+    """The e-mails of the claims still this process's (in one transaction)."""
+    emails = []
+    with session_scope(settings.database_url) as session:
+        messages, _dispatches = _load(session, [c.message_id for c in to_send])
+        loaded = {m.id: m for m in messages}
+        for claim in to_send:
+            message = loaded[claim.message_id]
+            if (message.state, message.attempts, message.claimed_by) != (
+                MessageState.SENDING,
+                claim.attempt,
+                claim.owner,
+            ):
+                outcomes[claim.message_id] = _as_found(message, claim.dispatch_id, since=claim.now)
+                continue
+            # Composed in a transaction: the first missiv fixes the dispatch's link.
+            emails.append(build_message(session, message=message, settings=settings))
+    return emails
 
 
 def _record(
     claims: list[_Claim], results: list[str | MailError], *, settings: Settings
-) -> tuple[dict[int, SendOutcome], dict[int, str]]:
-    """Record one group of results in one transaction: (outcomes, released with reason).
+) -> dict[int, SendOutcome]:
+    """Record one group of results in one transaction.
 
     Returned only once committed, so that a group whose transaction failed counts as
     unrecorded, and its claims are given back.
     """
     outcomes: dict[int, SendOutcome] = {}
-    released: dict[int, str] = {}
     with session_scope(settings.database_url) as session:
         dispatches = schedule.load_for_rules(session, dispatch_ids=[c.dispatch_id for c in claims])
         rounds = {d.round_id for d in dispatches}
         joint = {r: schedule.jointly_answered(session, round_id=r) for r in rounds}
         for claim, result in zip(claims, results, strict=True):
             if isinstance(result, PermanentMailError):
-                outcomes[claim.message_id] = claim.finish(session, "failed", error=str(result))
+                outcome = claim.finish(session, SendResult.FAILED, error=str(result))
             elif isinstance(result, MailError):
-                claim.release(session, str(result))
-                released[claim.message_id] = str(result)
+                outcome = claim.release(session, str(result))
             else:
-                outcomes[claim.message_id] = claim.finish(
-                    session, "sent", provider_id=result, joint=joint
-                )
-    return outcomes, released
+                outcome = claim.finish(session, SendResult.SENT, provider_id=result, joint=joint)
+            outcomes[claim.message_id] = outcome
+    return outcomes
 
 
 def _recover(
-    claims: list[_Claim], mailer: Mailer, outcomes: dict[int, SendOutcome]
+    claims: list[_Claim],
+    mailer: Mailer,
+    outcomes: dict[int, SendOutcome],
+    heartbeat: _Heartbeat,
 ) -> list[_Claim]:
     """Ask the backend about every claim that was tried before; the rest still need sending."""
     to_send = []
@@ -330,7 +496,10 @@ def _recover(
         found = mailer.find_sent(claim.key) if claim.attempt > 1 else None
         if found:
             with session_scope(claim.settings.database_url) as session:
-                outcomes[claim.message_id] = claim.finish(session, "recovered", provider_id=found)
+                outcomes[claim.message_id] = claim.finish(
+                    session, SendResult.RECOVERED, provider_id=found
+                )
+            heartbeat.drop([claim.message_id])
         else:
             to_send.append(claim)
     return to_send
@@ -383,10 +552,34 @@ def messages_to_send(settings: Settings) -> list[int]:
         return unsent_messages(session)
 
 
-def results_of(settings: Settings, *, message_ids: list[int]) -> list[str]:
-    """Per message, as a send result: sent, failed, or unsent (still to be sent)."""
+def settle(
+    settings: Settings, outcomes: dict[int, SendOutcome], *, since: dt.datetime
+) -> dict[int, SendOutcome]:
+    """The outcomes at the end of a run: a message another process held (BUSY) is looked
+    up again, so that the sums count what the others sent meanwhile."""
+    unsettled = [m for m, o in outcomes.items() if o.result == SendResult.BUSY]
+    if not unsettled:
+        return outcomes
     with session_scope(settings.database_url) as session:
-        states = session.scalars(
-            select(OutgoingMessage.state).where(OutgoingMessage.id.in_(message_ids))
-        )
-        return [s if s in ("sent", "failed") else "unsent" for s in states]
+        for msg in session.scalars(
+            select(OutgoingMessage).where(OutgoingMessage.id.in_(unsettled))
+        ):
+            found = _as_found(msg, msg.dispatch_id, since=since)
+            if found.result == SendResult.ALREADY_SENT:  # it was at work during this run
+                found = SendOutcome(found.dispatch_id, SendResult.BY_OTHER)
+            outcomes[msg.id] = found
+    return outcomes
+
+
+def outcomes_of(
+    settings: Settings, *, message_ids: list[int], since: dt.datetime
+) -> list[SendOutcome]:
+    """Per message, its outcome as its stored state tells it (when a run could not say)."""
+    with session_scope(settings.database_url) as session:
+        messages = {
+            m.id: m
+            for m in session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.id.in_(message_ids))
+            )
+        }
+        return [_as_found(messages[m], messages[m].dispatch_id, since=since) for m in message_ids]

@@ -86,7 +86,8 @@ def claim(
     tz: str,
     joint: set[str] | None = None,
 ) -> int | None:
-    """Queue the due reminder once (the message's unique key decides races); its message id.
+    """Queue the due reminder once (the message's unique key decides races); its message id,
+    also when another sweep queued it first.
 
     `joint`: jointly_answered() for the dispatch's round, when the caller claims many.
     """
@@ -102,7 +103,15 @@ def claim(
                 session, dispatch=dispatch, kind=stage.message_kind, stage=stage.message_stage
             )
     except IntegrityError:
-        return None  # another sweep queued it at the same moment; it sends it
+        # Another sweep queued it at the same moment. Its id is returned all the same: the
+        # claim on sending decides who sends it, and the sums then count it.
+        return session.scalars(
+            select(OutgoingMessage.id).where(
+                OutgoingMessage.dispatch_id == dispatch_id,
+                OutgoingMessage.kind == stage.message_kind,
+                OutgoingMessage.stage == stage.message_stage,
+            )
+        ).first()
     if not any(
         e.kind == EventKind.REMINDER_QUEUED and e.detail.get("message_id") == message.id
         for e in dispatch.events

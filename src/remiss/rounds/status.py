@@ -105,6 +105,13 @@ def dispatch_status(
         "overdue": not done and now > dates.deadline_end(dispatch.deadline, tz),
         "attempts": msg.attempts if msg else 0,
         "last_error": msg.last_error if msg else None,
+        # While it is being sent: which process holds the remissmissiv, since when, and
+        # when it last showed that it is still at work (its claim's heartbeat).
+        "claimed_by": msg.claimed_by if msg and dispatch.state == "sending" else None,
+        "claimed_at": _iso(msg.claimed_at) if msg and dispatch.state == "sending" else None,
+        "claim_renewed_at": (
+            _iso(msg.claim_renewed_at) if msg and dispatch.state == "sending" else None
+        ),
         "progress": state,
         "progress_label": PROGRESS_LABELS[state],
         "opened_at": _iso(dispatch.opened_at),
@@ -230,7 +237,12 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
     for d in round_doc["dispatches"]:
         sent = dates.iso_local(dt.datetime.fromisoformat(d["sent_at"]), tz) if d["sent_at"] else "–"
         state = d["progress_label"]
-        if d["last_error"] and d["state"] != "sent":
+        if d["state"] == "sending" and d.get("claimed_by"):
+            since = dates.iso_local(dt.datetime.fromisoformat(d["claimed_at"]), tz)
+            state += f" av {d['claimed_by']} sedan {since}"
+        elif d["last_error"] and d["state"] == "pending":
+            state += f" (senaste försöket misslyckades: {d['last_error']})"
+        elif d["last_error"] and d["state"] != "sent":
             state += f" ({d['last_error']})"
         if d["answer"] and d["answer"]["version"] > 1:
             state += f" (version {d['answer']['version']})"
