@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -49,7 +48,7 @@ def prepare_round_task(
     name="skicka-remissomgång",
     task_runner=ThreadPoolTaskRunner[Any](max_workers=4),  # type: ignore[arg-type]  # Prefect types its runners invariantly
 )
-def send_round(round_id: int) -> dict[str, int] | State:
+def send_round(round_id: int) -> dict[str, int]:
     """Send every remissmissiv of a round that has not gone out yet.
 
     Ends Failed only when some message has not reached its recipient and no process is
@@ -74,7 +73,8 @@ def send_round(round_id: int) -> dict[str, int] | State:
             )
         )
         get_run_logger().error("%s", message)
-        return Failed(message=message, data=RoundIncomplete(message))
+        # A returned state becomes the run's own: a caller gets RoundIncomplete raised.
+        return Failed(message=message, data=RoundIncomplete(message))  # type: ignore[return-value]
     return counts
 
 
@@ -85,11 +85,12 @@ def start_round(
     deadline: str | None = None,
     force: bool = False,
     new_round: bool = False,
-) -> int | State:
+) -> int:
     """Validate the case, store the round, then fan out one send per remissinstans."""
     round_id = prepare_round_task(case_path, to, deadline, force, new_round)
     quietly(label_round_run, round_id, "start")
     sent = send_round(round_id, return_state=True)
     if sent.is_failed():
-        return Failed(message=sent.message, data=RoundIncomplete(sent.message or ""))
+        message = sent.message or ""
+        return Failed(message=message, data=RoundIncomplete(message))  # type: ignore[return-value]
     return round_id

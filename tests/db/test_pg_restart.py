@@ -48,7 +48,8 @@ from remiss.core.states import PAMINNELSE_PREFIX
 from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage
 from remiss.mail import OutgoingEmail
-from remiss.outbox.sending import SendOutcome, send_batch, send_message, send_missiv
+from remiss.outbox.outcomes import SendOutcome
+from remiss.outbox.sending import send_batch, send_message, send_missiv
 from remiss.rounds import start as rounds_start
 from tests.conftest import EXAMPLE_CASE, settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls

@@ -29,7 +29,8 @@ from remiss.core.states import PAMINNELSE_PREFIX
 from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
 from remiss.mail.outbox import filename_for
-from remiss.outbox.sending import SendOutcome, send_message, send_missiv
+from remiss.outbox.outcomes import SendOutcome
+from remiss.outbox.sending import send_message, send_missiv
 from remiss.reminders import sweep as reminding
 from remiss.rounds import start as rounds_start
 from tests.conftest import settings_in_environment
