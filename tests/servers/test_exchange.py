@@ -4,8 +4,12 @@ and `remiss mail check`'s explanations."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
+import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -13,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from remiss.core.dates import utcnow
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
-from remiss.db.models import Event
+from remiss.db.models import Event, OutgoingMessage
 from remiss.inbox import poll as inbox
 from remiss.mail import check_backend
 from remiss.mail.exchange import (
@@ -28,15 +33,18 @@ from remiss.mail.exchange import (
     ExchangeMailer,
     clear_connections,
 )
+from remiss.outbox.outcomes import SendOutcome
 from remiss.outbox.sending import send_batch
 from remiss.rounds import start as rounds_start
 from remiss.rounds.status import status_document
 from remiss.storage.uploads import upload_limits
+from remiss.web.app import create_app
 from tests.conftest import SettingsFactory, future_deadline
 from tests.support.documents import pdf_bytes
 from tests.support.ews_server import EwsServer, Rights
 from tests.support.incoming import reply
 from tests.support.net import free_port
+from tests.support.rounds import link_in
 
 BOX = "remiss@stockholm.example"
 KEY_PROPERTY = "RemissIdempotencyKey"
@@ -274,3 +282,71 @@ def test_missing_secret_is_a_clear_input_error(
     monkeypatch.delenv("REMISS_EWS_SECRET")
     with pytest.raises(InputError, match="REMISS_EWS_SECRET"):
         check_backend(make_settings(**ews_env))
+
+
+def test_a_sender_stuck_in_503_retries_past_the_lease_keeps_its_claim_and_each_copy_works(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    """Issue 23: Exchange answered 503 for longer than the send lease while exchangelib
+    retried, and a second sender took the messages over and sent them too. Here the lease
+    (2 s) is shorter than the retry budget on purpose (the settings refuse that; the
+    heartbeat must hold even so): the second sender finds them being sent and leaves
+    them, each goes out once, and the link in every copy opens the answer page."""
+    stuck = dataclasses.replace(settings, send_lease_seconds=2, ews_max_wait_seconds=8)
+    ids = start(settings, case_dir, ["kpr", "konstradet"])
+    ews.fail_next("CreateItem", "503", count=4, retry_after=1)
+    first: list[list[SendOutcome]] = []
+    sender = threading.Thread(
+        target=lambda: first.append(
+            send_batch(ids, settings=stuck, mailer=ExchangeMailer(stuck), now=utcnow())
+        )
+    )
+    sender.start()
+    time.sleep(3)  # past the lease, while the first sender is still in its 503 retries
+    assert sender.is_alive(), "the first sender should still be retrying"
+    second = send_batch(
+        ids, settings=stuck, mailer=ExchangeMailer(stuck), now=utcnow(), owner="other-host:99"
+    )
+    sender.join(timeout=30)
+
+    assert [o.result for o in second] == ["busy", "busy"]
+    assert all(o.holder.endswith(f":{os.getpid()}") and o.since for o in second)
+    assert [o.result for o in first[0]] == ["sent", "sent"]
+    assert set(sent_keys(ews).values()) == {1}
+    assert len(ews.sent_log) == 2
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        for sent in ews.sent_log:
+            token = link_in(mime(sent.mime)).rsplit("/", 1)[1]
+            assert client.get(f"/r/{token}").status_code == 200
+
+
+def test_a_sender_whose_claims_were_taken_over_sends_no_more(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    """The claim is a fencing token: once another process holds a message (here: it took
+    the claim over while this sender was away), this sender neither sends nor records it."""
+    ids = start(settings, case_dir, ["kpr", "konstradet"])
+
+    class TakenOverMeanwhile(ExchangeMailer):
+        def find_sent(self, idempotency_key: str) -> str | None:
+            return None
+
+    mailer = TakenOverMeanwhile(settings)
+    original = mailer.send_many
+
+    def taken_over_first(messages: Any) -> Any:
+        # Another process takes the claims over just before this one would call Exchange.
+        with session_scope(settings.database_url) as session:
+            for message in session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.id.in_(ids))
+            ):
+                message.attempts += 1
+                message.claimed_by = "other-host:7"
+        return original(messages)
+
+    mailer.send_many = taken_over_first  # type: ignore[method-assign]
+    outcomes = send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
+
+    assert [o.result for o in outcomes] == ["busy", "busy"]
+    assert {o.holder for o in outcomes} == {"other-host:7"}
+    assert ews.sent_log == []
