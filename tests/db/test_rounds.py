@@ -234,6 +234,8 @@ def test_temporary_failure_releases_the_claim_and_the_retry_sends(
         ).one()
         assert (msg.state, msg.attempts) == ("pending", 1)
         assert "upptagen" in (msg.last_error or "")
+        # Nothing is at work on it: the status says it waits, not that it is being sent.
+        assert session.get_one(Dispatch, dispatch_id).state == "pending"
     outcome = send_missiv(dispatch_id, settings=settings, mailer=mailer, now=utcnow())
     assert outcome.result == "sent"
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1

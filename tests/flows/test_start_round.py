@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,16 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
+from sqlalchemy import select
 
 from flows.start_round import RoundIncomplete, send_round, start_round
+from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
+from remiss.core.states import DispatchState, MessageState
 from remiss.db.engine import session_scope
-from remiss.db.models import Dispatch, Round
+from remiss.db.models import Dispatch, OutgoingMessage, Round
+from remiss.rounds import start as rounds_start
+from remiss.rounds.status import status_document, table_rows
 from tests.conftest import future_deadline
 from tests.support.mailers import send_calls
 
@@ -104,3 +110,54 @@ def test_runs_and_status_table_are_visible_in_prefect(settings: Settings, case_d
         "Äldrenämnden",
     }
     assert {row["Status"] for row in table} == {"skickad"}
+
+
+def test_a_round_another_process_is_sending_is_counted_not_failed(
+    settings: Settings, case_dir: Path
+) -> None:
+    """Issue 23: `round send` beside a worker that was sending the same round printed a
+    traceback and "47 av 47 … kunde inte skickas nu" while the worker sent all 47."""
+    round_id = rounds_start.prepare_round(
+        settings, case_dir / "arende.yaml", now=utcnow(), deadline=DEADLINE, to=["rad"]
+    )
+    with session_scope(settings.database_url) as session:  # a live worker holds them all
+        for message in session.scalars(select(OutgoingMessage)):
+            message.state = MessageState.SENDING
+            message.attempts, message.claimed_by = 1, "worker-host:4242"
+            message.claimed_at = message.claim_renewed_at = utcnow()
+            message.dispatch.state = DispatchState.SENDING
+
+    state = send_round(round_id, return_state=True)
+
+    assert state.is_completed(), state.message
+    assert state.result() == {"busy": 5}
+    assert send_calls(settings.outbox_dir) == {}
+    with session_scope(settings.database_url) as session:
+        doc = status_document(session, now=utcnow(), tz=settings.timezone)
+    rows = table_rows(doc["rounds"][0], settings.timezone)
+    assert all(row[1].startswith("skickas av worker-host:4242 sedan ") for row in rows)
+
+
+def test_a_round_that_did_not_go_out_fails_with_one_swedish_line_and_no_traceback(
+    settings: Settings, case_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    round_id = rounds_start.prepare_round(
+        settings, case_dir / "arende.yaml", now=utcnow(), deadline=DEADLINE, to=["rad"]
+    )
+    os.environ["REMISS_TEST_FAIL_KEYS"] = "/"
+    try:
+        state = send_round(round_id, return_state=True)
+    finally:
+        del os.environ["REMISS_TEST_FAIL_KEYS"]
+
+    assert state.is_failed()
+    assert state.message == (
+        f"5 av 5 utskick i omgång {round_id} har inte gått iväg. Kunde inte skickas alls "
+        "(mottagaren eller meddelandet nekades): 5. Se `remiss status "
+        f"{round_id}`."
+    )
+    assert state.message in caplog.text
+    assert "Traceback" not in caplog.text
+    assert "Encountered exception" not in caplog.text
+    with pytest.raises(RoundIncomplete):
+        state.result()
