@@ -32,9 +32,8 @@ ambiguous failure (a timeout or a dropped connection after the server may alread
 have accepted the DATA, or a crash between the server's 250 and the database update)
 the retry sends the message again, and the recipient may get a second copy. The copy
 carries the same Message-ID and X-Remiss-Key header, so receiving systems and the
-mailbox poll can recognise it as the same message. (A remissmissiv is rendered afresh
-for each attempt with a new answer link, and only the latest link works: the link in
-the first copy then no longer opens the answer page.) The Exchange backend closes this
+mailbox poll can recognise it as the same message, and the same answer link (fixed
+when the remissmissiv was first composed), which works in both. The Exchange backend closes this
 gap by looking in Sent Items before it sends again; use it where exactly-once matters
 more than simplicity.
 """
