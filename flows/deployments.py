@@ -29,12 +29,37 @@ BOUNCE_ALERT = DeploymentEventTrigger(
         "key": "händelse-{{ event.id }}",
     },
 )
+# A flow run's events name its flow among their related resources. Runs of the larm flow
+# raise no alarm: a larm run that failed or crashed would otherwise set off another larm.
+NOT_THE_ALARM: dict[str, str | list[str]] = {
+    "prefect.resource.role": "flow",
+    "prefect.resource.name": f"!{alert.name}",
+}
 FAILED_RUN_ALERT = DeploymentEventTrigger(
     name="Larm: flödeskörning misslyckades",
     expect={"prefect.flow-run.Failed"},
+    match_related=NOT_THE_ALARM,
     parameters={
         "subject": "Flödeskörningen {{ event.resource['prefect.resource.name'] }} misslyckades",
         "text": "{{ event.payload.validated_state.message }}",
+        "key": "händelse-{{ event.id }}",
+    },
+)
+# Crashed: the process that ran the flow died. The worker says so when only the flow's
+# process died; when the worker died too, the automation in flows/automations.py does.
+CRASHED_RUN_ALERT = DeploymentEventTrigger(
+    name="Larm: flödeskörning avbröts",
+    expect={"prefect.flow-run.Crashed"},
+    match_related=NOT_THE_ALARM,
+    parameters={
+        "subject": (
+            "Flödeskörningen {{ event.resource['prefect.resource.name'] }} avbröts (processen dog)"
+        ),
+        "text": (
+            "{{ event.payload.validated_state.message }} Det som hann sparas finns kvar och "
+            "inget skickas två gånger: kör flödet igen i Prefect, eller motsvarande "
+            "remiss-kommando (till exempel remiss round send), när en arbetare är igång."
+        ),
         "key": "händelse-{{ event.id }}",
     },
 )
@@ -104,7 +129,10 @@ def deployments() -> list[RunnerDeployment]:
         _deployment(
             alert,
             name="larm",
-            description="Mejla driften när en remiss studsar eller en flödeskörning misslyckas.",
-            triggers=[BOUNCE_ALERT, FAILED_RUN_ALERT],
+            description=(
+                "Mejla driften när en remiss studsar eller en flödeskörning misslyckas "
+                "eller avbryts."
+            ),
+            triggers=[BOUNCE_ALERT, FAILED_RUN_ALERT, CRASHED_RUN_ALERT],
         ),
     ]

@@ -6,8 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from prefect.events.schemas.automations import EventTrigger as ClientEventTrigger
+from prefect.events.schemas.events import ResourceSpecification as ClientResourceSpecification
+from prefect.server.events.schemas.events import RelatedResource, ResourceSpecification
 
-from flows.deployments import deployments
+from flows.automations import (
+    CRASHED_AFTER_SECONDS,
+    HEARTBEAT_ENV,
+    HEARTBEAT_SECONDS,
+    crash_automation,
+)
+from flows.deployments import CRASHED_RUN_ALERT, FAILED_RUN_ALERT, deployments
 from remiss.core.settings import PROJECT_ROOT
 
 
@@ -36,10 +45,60 @@ def test_the_yaml_and_the_served_deployments_agree() -> None:
             for s in d.schedules
             if hasattr(s.schedule, "interval")
         ], name
-        triggers = [(t["name"], t["expect"], t["parameters"]) for t in y.get("triggers", [])]
-        assert triggers == [(t.name, sorted(t.expect), t.parameters) for t in d.triggers], name
+        triggers = [
+            (t["name"], t["expect"], t.get("match_related", {}), t["parameters"])
+            for t in y.get("triggers", [])
+        ]
+        assert triggers == [
+            (t.name, sorted(t.expect), t.match_related.model_dump(), t.parameters)
+            for t in d.triggers
+        ], name
 
 
 def test_the_reminder_schedule_is_in_stockholm_time() -> None:
     (schedule,) = declared()["paminnelser"]["schedules"]
     assert schedule == {"cron": "0 8 * * 1-5", "timezone": "Europe/Stockholm"}
+
+
+def test_the_alarm_on_failed_and_crashed_runs_leaves_out_the_larm_flow() -> None:
+    (larm,) = [d for d in deployments() if d.name == "larm"]
+    assert FAILED_RUN_ALERT in larm.triggers
+    assert CRASHED_RUN_ALERT in larm.triggers
+    assert sorted(FAILED_RUN_ALERT.expect) == ["prefect.flow-run.Failed"]
+    assert sorted(CRASHED_RUN_ALERT.expect) == ["prefect.flow-run.Crashed"]
+    assert CRASHED_RUN_ALERT.parameters
+    assert "avbröts (processen dog)" in CRASHED_RUN_ALERT.parameters["subject"]
+
+    def related(flow: str) -> list[RelatedResource]:
+        # As the server relates a flow run's state event: its flow, deployment and tags.
+        return [
+            RelatedResource.model_validate(
+                {"prefect.resource.id": "prefect.flow.1", "prefect.resource.role": "flow",
+                 "prefect.resource.name": flow}
+            ),
+            RelatedResource.model_validate(
+                {"prefect.resource.id": "prefect.deployment.2",
+                 "prefect.resource.role": "deployment", "prefect.resource.name": "larm"}
+            ),
+            RelatedResource.model_validate(
+                {"prefect.resource.id": "prefect.tag.larm", "prefect.resource.role": "tag"}
+            ),
+        ]  # fmt: skip
+
+    for trigger in (FAILED_RUN_ALERT, CRASHED_RUN_ALERT):
+        assert isinstance(trigger.match_related, ClientResourceSpecification)
+        # Matched as Prefect's server matches a trigger's match_related.
+        spec = ResourceSpecification.model_validate(trigger.match_related.model_dump())
+        assert spec.includes(related("starta-remissomgång")), trigger.name
+        assert spec.includes(related("skicka-remissomgång")), trigger.name
+        assert not spec.includes(related("larm")), trigger.name
+
+
+def test_flow_runs_beat_often_enough_for_the_crash_automation() -> None:
+    doc = yaml.safe_load((PROJECT_ROOT / "deployments" / "prefect.yaml").read_text("utf-8"))
+    env = doc["definitions"]["work_pool"]["job_variables"]["env"]
+    assert env == HEARTBEAT_ENV == {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+    trigger = crash_automation().trigger
+    assert isinstance(trigger, ClientEventTrigger)
+    assert trigger.within.total_seconds() == CRASHED_AFTER_SECONDS == 3 * HEARTBEAT_SECONDS
+    assert trigger.posture == "Proactive"

@@ -3,8 +3,9 @@
 Three processes, each in its own process group so that stopping reaches their children:
 a Prefect server (SQLite in PREFECT_HOME unless PREFECT_API_DATABASE_CONNECTION_URL says
 otherwise; its UI on `ui_port`), `python -m flows.serve` serving every deployment with
-its schedules and triggers, and the answer page (`remiss portal`), which hands answers
-on as events (answer_trigger: event).
+its schedules and triggers (and creating the automation that marks a flow run Crashed
+when its process stops sending heartbeats), and the answer page (`remiss portal`), which
+hands answers on as events (answer_trigger: event).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from types import FrameType
 
 import httpx
 
+from flows.automations import HEARTBEAT_ENV
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import PROJECT_ROOT, Settings
 
@@ -60,6 +62,8 @@ class Service:
             env.setdefault(key, value)
         env["PREFECT_API_URL"] = self.api_url
         env["REMISS_ANSWER_TRIGGER"] = "event"
+        # Flow runs beat as often as the crash automation expects (flows/automations.py).
+        env.update(HEARTBEAT_ENV)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
         )
