@@ -102,3 +102,14 @@ def test_flow_runs_beat_often_enough_for_the_crash_automation() -> None:
     assert isinstance(trigger, ClientEventTrigger)
     assert trigger.within.total_seconds() == CRASHED_AFTER_SECONDS == 3 * HEARTBEAT_SECONDS
     assert trigger.posture == "Proactive"
+
+
+def test_a_flow_run_by_a_command_beats_as_often_as_a_workers() -> None:
+    """Prefect's default (180 s) is longer than the automation waits (90 s): a command's
+    run longer than that would be marked Crashed, and raise a false alarm, while working."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from flows.automations import HEARTBEAT_SECONDS
+    from remiss.cli.app import run_flow
+
+    assert run_flow(PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value) == HEARTBEAT_SECONDS

@@ -69,9 +69,18 @@ def round_id(settings: Settings, round_ref: str) -> int:
 
 
 def run_flow(call: Callable[[], T]) -> T:
-    """Run a Prefect flow; a failure is one line, and exit code 1."""
+    """Run a Prefect flow; a failure is one line, and exit code 1.
+
+    The run sends heartbeats as often as a worker's do: the automation that marks a run
+    Crashed when they stop (flows/automations.py) must not take a long command for dead.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.automations import HEARTBEAT_SECONDS
+
     try:
-        return call()
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
+            return call()
     except RemissError as exc:
         raise _exit_for(exc) from exc
     except DBAPIError as exc:
