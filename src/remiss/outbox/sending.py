@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -225,7 +225,7 @@ class _Heartbeat:
         with self._lock:
             self.held.update((c.message_id, c) for c in claims)
 
-    def drop(self, message_ids: Iterator[int] | list[int]) -> None:
+    def drop(self, message_ids: Iterable[int]) -> None:
         with self._lock:
             for message_id in message_ids:
                 self.held.pop(message_id, None)
@@ -249,8 +249,8 @@ class _Heartbeat:
         """Raise ClaimLost if any of these claims is no longer this process's."""
         if time.monotonic() - self._renewed > 1.0:
             self.renew()
-        if self.lost.intersection(message_ids):
-            raise ClaimLost(f"{len(self.lost)} utskick togs över av en annan process")
+        if lost := self.lost.intersection(message_ids):
+            raise ClaimLost(f"{len(lost)} utskick togs över av en annan process")
 
     def __enter__(self) -> _Heartbeat:
         self._thread = threading.Thread(target=self._beat, name="send-heartbeat", daemon=True)
