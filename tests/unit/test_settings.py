@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -267,3 +270,26 @@ def test_the_shipped_settings_file_loads() -> None:
     settings = load_settings({"REMISS_CONFIG": str(PROJECT_ROOT / "config" / "settings.yaml")})
     assert settings.base_url.startswith(("http://", "https://"))
     assert settings.register.is_file()
+
+
+def test_processes_starting_at_once_on_a_fresh_data_folder_share_one_whole_secret_key(
+    write_config: ConfigWriter, tmp_path: Path
+) -> None:
+    """Found with two workers on a fresh data folder (issue 23): the key file was created
+    with O_EXCL and written afterwards, so a second process failed with FileExistsError
+    or read an empty key, and its links could not be made again for reminders."""
+    for attempt in range(20):
+        settings = dataclasses.replace(
+            _load(write_config("")), data_dir=tmp_path / f"data-{attempt}"
+        )
+        barrier = threading.Barrier(8)
+
+        def read_key(s: Settings = settings, b: threading.Barrier = barrier) -> bytes:
+            b.wait()
+            return s.secret_key()
+
+        with ThreadPoolExecutor(8) as pool:
+            keys = [f.result() for f in [pool.submit(read_key) for _ in range(8)]]
+        assert len(set(keys)) == 1
+        assert len(keys[0]) == 64
+        assert [p.name for p in settings.data_dir.iterdir()] == ["secret.key"]

@@ -6,9 +6,11 @@ environment or a Prefect Secret block.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -169,11 +171,28 @@ class Settings:
             return self.secret_key_override.encode()
         path = self.data_dir / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
+            _create_once(path, secrets.token_urlsafe(48).encode())
         return path.read_bytes().strip()
+
+
+def _create_once(path: Path, content: bytes) -> None:
+    """Create `path` with `content` unless it exists; whole or not at all.
+
+    Several processes may start at once on a fresh data folder: each writes its own
+    temporary file and links it into place, and the first link wins, so nobody ever
+    reads a half-written or empty file, and nobody fails because another was first.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 def _smtp_host(value: object, *, source: str) -> str | None:
