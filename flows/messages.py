@@ -133,12 +133,13 @@ def send_batch_task(message_ids: list[int]) -> list[SendOutcome]:
     the mail server did not take now is tried again after a pause (retries.MAIL_RETRY_DELAYS)."""
     settings = load_settings()
     mailer = load_mailer(settings)
-    begun = utcnow()
     outcomes: dict[int, SendOutcome] = {}
     todo = list(message_ids)
     for delay in (*retries.MAIL_RETRY_DELAYS, None):
         with mail_slot():
-            done = send_batch(todo, settings=settings, mailer=mailer, now=utcnow())
+            done = send_batch(
+                todo, settings=settings, mailer=mailer, now=utcnow(), listed_unsent=True
+            )
         outcomes.update(zip(todo, done, strict=True))
         todo = [m for m in todo if outcomes[m].result == SendResult.UNSENT]
         if not todo or delay is None:
@@ -150,8 +151,7 @@ def send_batch_task(message_ids: list[int]) -> list[SendOutcome]:
             delay,
         )
         time.sleep(delay)
-    settled = settle(settings, outcomes, since=begun)
-    return [settled[m] for m in message_ids]
+    return [outcomes[m] for m in message_ids]
 
 
 def send_in_batches(message_ids: list[int]) -> list[SendOutcome]:
@@ -159,23 +159,24 @@ def send_in_batches(message_ids: list[int]) -> list[SendOutcome]:
     settings = load_settings()
     if not message_ids:
         return []
-    begun = utcnow()
     ensure_mail_limit(settings.mail_concurrency)
     size = load_mailer(settings).batch_size
     batches = [message_ids[i : i + size] for i in range(0, len(message_ids), size)]
-    outcomes: list[SendOutcome] = []
+    outcomes: dict[int, SendOutcome] = {}
     for batch, future in zip(batches, send_batch_task.map(batches), strict=True):
         results = future.result(raise_on_failure=False)
-        if isinstance(results, list):
-            outcomes += results
-        else:
+        if not isinstance(results, list):
             # The database failed under the batch, past its retries: each message's
             # stored state says how far it got.
-            outcomes += outcomes_of(settings, message_ids=batch, since=begun)
+            results = outcomes_of(settings, message_ids=batch)
+        outcomes.update(zip(batch, results, strict=True))
+    # Those another process held are looked up again once every batch is done, so that
+    # the sums say what the others sent meanwhile.
+    settled = settle(settings, outcomes)
     logger = get_run_logger()
-    counts = tally(outcomes)
+    counts = tally(settled.values())
     (logger.warning if problems(counts) else logger.info)("%s", summary(counts))
-    return outcomes
+    return [settled[m] for m in message_ids]
 
 
 @task(name="köa-kvittens")

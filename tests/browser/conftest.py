@@ -456,14 +456,17 @@ ERROR_CASES = [
 # --- The browser ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it
+# is started, and Prefect (3.9) then takes every later sync call in the session for an
+# async one (it hands back coroutines). It stops when the browser tests are done.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     p = sync_playwright().start()
     yield p
     p.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is required for the browser tests and is missing at {CHROMIUM}")

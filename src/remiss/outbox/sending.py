@@ -171,15 +171,18 @@ def _taken_over(session: Any, claim: _Claim) -> SendOutcome:
     """What another process made of a message whose claim this one lost."""
     msg = session.get_one(OutgoingMessage, claim.message_id)
     session.refresh(msg)
-    return _as_found(msg, claim.dispatch_id, since=claim.now)
+    return _as_found(msg, claim.dispatch_id, meanwhile=True)
 
 
-def _as_found(msg: OutgoingMessage, dispatch_id: int, *, since: dt.datetime) -> SendOutcome:
-    """The outcome for a message this run does not hold, from its stored state."""
+def _as_found(msg: OutgoingMessage, dispatch_id: int, *, meanwhile: bool) -> SendOutcome:
+    """The outcome for a message this run does not hold, from its stored state.
+
+    `meanwhile`: the message was unsent when this run listed (or claimed) it, so if it is
+    sent now, another process sent it while this run was at work.
+    """
     if msg.state == MessageState.SENT:
-        by_other = msg.sent_at is not None and msg.sent_at >= since
         return SendOutcome(
-            dispatch_id, SendResult.BY_OTHER if by_other else SendResult.ALREADY_SENT
+            dispatch_id, SendResult.BY_OTHER if meanwhile else SendResult.ALREADY_SENT
         )
     if msg.state == MessageState.FAILED:
         return SendOutcome(dispatch_id, SendResult.FAILED, msg.last_error or "")
@@ -291,6 +294,7 @@ def _claim(
     mailer: Mailer,
     now: dt.datetime,
     owner: str,
+    listed_unsent: bool,
 ) -> _Claim | SendOutcome:
     """Compare-and-set on (state, attempts): of two processes, exactly one wins."""
     msg = session.get_one(OutgoingMessage, message_id)
@@ -306,7 +310,7 @@ def _claim(
             host=owner.rpartition(":")[0],
         )
     ):
-        return _as_found(msg, dispatch_id, since=now)
+        return _as_found(msg, dispatch_id, meanwhile=listed_unsent)
     attempt = msg.attempts + 1
     claimed = session.execute(
         update(OutgoingMessage)
@@ -326,7 +330,7 @@ def _claim(
     )
     if claimed.rowcount != 1:
         session.refresh(msg)
-        return _as_found(msg, dispatch_id, since=now)
+        return _as_found(msg, dispatch_id, meanwhile=True)
     if msg.kind == MessageKind.MISSIV:
         session.get_one(Dispatch, dispatch_id).state = DispatchState.SENDING
     return _Claim(
@@ -349,10 +353,13 @@ def send_batch(
     mailer: Mailer,
     now: dt.datetime,
     owner: str | None = None,
+    listed_unsent: bool = False,
 ) -> list[SendOutcome]:
     """Send stored messages, each at most once, and at least once if it can be sent.
 
     `now` is when the batch began: its claims, marks and events carry that time.
+    `listed_unsent`: the caller's run listed these messages as unsent, so one found sent
+    was sent by another process meanwhile (BY_OTHER), not before (ALREADY_SENT).
 
     Claims, states and events stay per message; the sends go to the backend together
     (one call for up to `mailer.batch_size`). Every message gets an outcome: a temporary
@@ -369,7 +376,13 @@ def send_batch(
         _held = _load(session, message_ids)  # kept: the session holds its objects weakly
         for message_id in message_ids:
             claim = _claim(
-                session, message_id, settings=settings, mailer=mailer, now=now, owner=who
+                session,
+                message_id,
+                settings=settings,
+                mailer=mailer,
+                now=now,
+                owner=who,
+                listed_unsent=listed_unsent,
             )
             if isinstance(claim, SendOutcome):
                 outcomes[message_id] = claim
@@ -453,7 +466,7 @@ def _compose(
                 claim.attempt,
                 claim.owner,
             ):
-                outcomes[claim.message_id] = _as_found(message, claim.dispatch_id, since=claim.now)
+                outcomes[claim.message_id] = _as_found(message, claim.dispatch_id, meanwhile=True)
                 continue
             # Composed in a transaction: the first missiv fixes the dispatch's link.
             emails.append(build_message(session, message=message, settings=settings))
@@ -552,9 +565,7 @@ def messages_to_send(settings: Settings) -> list[int]:
         return unsent_messages(session)
 
 
-def settle(
-    settings: Settings, outcomes: dict[int, SendOutcome], *, since: dt.datetime
-) -> dict[int, SendOutcome]:
+def settle(settings: Settings, outcomes: dict[int, SendOutcome]) -> dict[int, SendOutcome]:
     """The outcomes at the end of a run: a message another process held (BUSY) is looked
     up again, so that the sums count what the others sent meanwhile."""
     unsettled = [m for m, o in outcomes.items() if o.result == SendResult.BUSY]
@@ -564,17 +575,13 @@ def settle(
         for msg in session.scalars(
             select(OutgoingMessage).where(OutgoingMessage.id.in_(unsettled))
         ):
-            found = _as_found(msg, msg.dispatch_id, since=since)
-            if found.result == SendResult.ALREADY_SENT:  # it was at work during this run
-                found = SendOutcome(found.dispatch_id, SendResult.BY_OTHER)
-            outcomes[msg.id] = found
+            outcomes[msg.id] = _as_found(msg, msg.dispatch_id, meanwhile=True)
     return outcomes
 
 
-def outcomes_of(
-    settings: Settings, *, message_ids: list[int], since: dt.datetime
-) -> list[SendOutcome]:
-    """Per message, its outcome as its stored state tells it (when a run could not say)."""
+def outcomes_of(settings: Settings, *, message_ids: list[int]) -> list[SendOutcome]:
+    """Per message listed unsent by a run, its outcome as its stored state tells it (when
+    the run could not say)."""
     with session_scope(settings.database_url) as session:
         messages = {
             m.id: m
@@ -582,4 +589,6 @@ def outcomes_of(
                 select(OutgoingMessage).where(OutgoingMessage.id.in_(message_ids))
             )
         }
-        return [_as_found(messages[m], messages[m].dispatch_id, since=since) for m in message_ids]
+        return [
+            _as_found(messages[m], messages[m].dispatch_id, meanwhile=True) for m in message_ids
+        ]
