@@ -6,13 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT
+from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database
 
 REMISS = Path(sys.executable).parent / "remiss"
 
@@ -60,3 +64,22 @@ def status_json(run_cli: RunCli, *args: str, env: dict[str, str] | None = None) 
     assert result.returncode == 0, result.stderr
     doc: dict[str, Any] = json.loads(result.stdout)
     return doc
+
+
+@contextmanager
+def fresh_prefect_database() -> Iterator[str]:
+    """A new PostgreSQL database for a Prefect server of the test's own; its URL."""
+    name = f"prefect_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def prefect_database(postgres_available: None) -> Iterator[str]:
+    with fresh_prefect_database() as url:
+        yield url

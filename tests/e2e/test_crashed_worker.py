@@ -16,58 +16,26 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-import pytest
-from sqlalchemy.engine import make_url
 
 from flows.automations import CRASHED_AFTER_SECONDS, HEARTBEAT_ENV, HEARTBEAT_SECONDS, MESSAGE
 from flows.messages import MAIL_LIMIT
-from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database, future_deadline
+from tests.conftest import ROOT, future_deadline
 from tests.e2e.conftest import RunCli
 from tests.support.mailers import send_calls
 from tests.support.net import answers_ok, free_port, wait_until
-from tests.support.processes import PREFECT, start, stop
+from tests.support.processes import PREFECT, descendants, start, stop
 
 RUNS = ("Remiss KS 2025/348 – start", "Remiss KS 2025/348 – utskick")
-
-
-@pytest.fixture
-def prefect_database(postgres_available: None) -> Iterator[str]:
-    name = f"prefect_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
-    yield url.render_as_string(hide_password=False)
-    drop_database(name)
-
-
-def children(pid: int) -> list[int]:
-    """Every process below pid, read from /proc (the flow process runs in a session of its
-    own, so killing the worker's process group does not reach it)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def kill_with_everything_below(process: subprocess.Popen[bytes]) -> list[bytes]:
     """SIGKILL to the process, every process below it and their groups; the killed
     processes' environments."""
-    below = children(process.pid)
+    below = descendants(process.pid)
     environments = []
     for pid in below:
         with contextlib.suppress(OSError):

@@ -37,10 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from remiss.core.settings import load_settings
 from remiss.core.states import MessageKind, MessageState
@@ -49,11 +47,11 @@ from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage, Round
 from remiss.mail.outbox import filename_for
 from remiss.outbox.outcomes import SendResult, summary
-from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database
-from tests.e2e.conftest import REMISS, status_json
+from tests.conftest import ROOT
+from tests.e2e.conftest import REMISS, fresh_prefect_database, status_json
 from tests.support.mailers import send_calls, sent_again
 from tests.support.net import answers_ok, free_port, wait_until
-from tests.support.processes import PREFECT, start, stop
+from tests.support.processes import PREFECT, descendants, start, stop
 from tests.support.worlds import World, build_world, working_day_ahead
 
 N = 40  # remissinstanser
@@ -100,19 +98,17 @@ def prefect(
 ) -> Iterator[PrefectSetup]:
     """Prefect's server on PostgreSQL with the work pool and the deployments the scenarios
     use (deployments/prefect.yaml), the reminder deployment without its schedule."""
-    name = f"prefect_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
-    home = tmp_path_factory.mktemp("prefect-overlap")
+    with fresh_prefect_database() as database:
+        yield from _prefect_on(database, tmp_path_factory.mktemp("prefect-overlap"))
+
+
+def _prefect_on(database: str, home: Path) -> Iterator[PrefectSetup]:
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = dict(_base_env(home), PREFECT_API_URL=api)
     server = start(
         [str(PREFECT), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        dict(
-            env, PREFECT_API_DATABASE_CONNECTION_URL=database.render_as_string(hide_password=False)
-        ),
+        dict(env, PREFECT_API_DATABASE_CONNECTION_URL=database),
         home / "server.log",
     )
     try:
@@ -136,7 +132,6 @@ def prefect(
         yield PrefectSetup(api, home)
     finally:
         stop(server)
-        drop_database(name)
 
 
 # --- One scenario: its own application database, data folder, round and workers -------------
@@ -276,23 +271,6 @@ def scene(
 
 
 # --- Killing a worker with everything below it ----------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below pid, from /proc (a process worker starts each flow run in a
-    session of its own, so the worker's process group does not hold it)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            parents.setdefault(ppid, []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def kill(pids: list[int]) -> None:

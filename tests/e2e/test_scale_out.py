@@ -5,30 +5,15 @@ own that runs a round."""
 from __future__ import annotations
 
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-import pytest
-from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database, future_deadline
+from tests.conftest import ROOT, future_deadline
 from tests.e2e.conftest import RunCli, status_json
 from tests.support.net import answers_ok, free_port, wait_until
 from tests.support.processes import PREFECT, start, stop
-
-
-@pytest.fixture
-def prefect_database(postgres_available: None) -> Iterator[str]:
-    name = f"prefect_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
-    yield url.render_as_string(hide_password=False)
-    drop_database(name)
 
 
 def test_a_round_runs_through_a_separate_worker_on_postgresql(

@@ -335,13 +335,15 @@ def test_a_sender_whose_claims_were_taken_over_sends_no_more(
     original = mailer.send_many
 
     def taken_over_first(messages: Any) -> Any:
-        # Another process takes the claims over just before this one would call Exchange.
+        # Another process takes the claims over just before this one would call Exchange,
+        # as if this one had stood still (a paused VM) past its lease.
         with session_scope(settings.database_url) as session:
             for message in session.scalars(
                 select(OutgoingMessage).where(OutgoingMessage.id.in_(ids))
             ):
                 message.attempts += 1
                 message.claimed_by = "other-host:7"
+        time.sleep(1.1)
         return original(messages)
 
     mailer.send_many = taken_over_first  # type: ignore[method-assign]

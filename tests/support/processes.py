@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,3 +51,20 @@ def prefect_server(env: dict[str, str], log: Path) -> Iterator[str]:
         yield api
     finally:
         stop(server)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid, from /proc (a process worker starts each flow run in a
+    session of its own, so the worker's process group does not hold it)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            parents.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

@@ -216,7 +216,8 @@ class _Heartbeat:
     held: dict[int, _Claim] = field(default_factory=dict)
     lost: set[int] = field(default_factory=set)
     _started: float = field(default_factory=time.monotonic)
-    _renewed: float = float("-inf")
+    # Made right after the claims: a claim taken a moment ago needs no renewing yet.
+    _renewed: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
