@@ -136,6 +136,7 @@ def test_a_round_another_process_is_sending_is_counted_not_failed(
         doc = status_document(session, now=utcnow(), tz=settings.timezone)
     rows = table_rows(doc["rounds"][0], settings.timezone)
     assert all(row[1].startswith("skickas av worker-host:4242 sedan ") for row in rows)
+    assert all(", senast aktiv " in row[1] for row in rows)  # its last heartbeat
 
 
 def test_a_round_that_did_not_go_out_fails_with_one_swedish_line_and_no_traceback(

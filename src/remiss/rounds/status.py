@@ -240,6 +240,10 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
         if d["state"] == "sending" and d.get("claimed_by"):
             since = dates.iso_local(dt.datetime.fromisoformat(d["claimed_at"]), tz)
             state += f" av {d['claimed_by']} sedan {since}"
+            if d["claim_renewed_at"]:
+                # A holder that died stops renewing: its last sign of life tells the operator.
+                alive = dt.datetime.fromisoformat(d["claim_renewed_at"])
+                state += f", senast aktiv {dates.iso_local(alive, tz)[-5:]}"
         elif d["last_error"] and d["state"] == "pending":
             state += f" (senaste försöket misslyckades: {d['last_error']})"
         elif d["last_error"] and d["state"] != "sent":
