@@ -5,6 +5,7 @@ and `remiss mail check`'s explanations."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email
 import email.policy
 import os
@@ -20,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from remiss.core import dates
 from remiss.core.dates import utcnow
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
@@ -35,6 +37,7 @@ from remiss.mail.exchange import (
 )
 from remiss.outbox.outcomes import SendOutcome
 from remiss.outbox.sending import send_batch
+from remiss.reminders import sweep as reminding
 from remiss.rounds import start as rounds_start
 from remiss.rounds.status import status_document
 from remiss.storage.uploads import upload_limits
@@ -352,3 +355,51 @@ def test_a_sender_whose_claims_were_taken_over_sends_no_more(
     assert [o.result for o in outcomes] == ["busy", "busy"]
     assert {o.holder for o in outcomes} == {"other-host:7"}
     assert ews.sent_log == []
+
+
+def test_an_address_exchange_refuses_fails_only_its_own_message_for_good(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    """Issue 17: with one address refused (ErrorInvalidRecipients for that message only),
+    exchangelib raised for the whole CreateItem call; the dispatch was retried for minutes,
+    stayed "skickas" and `round send` repeated it. Now it fails for good, with a reason the
+    handläggare can act on, and the rest of the batch is sent once, in one call."""
+    ids = start(settings, case_dir, ["namnder", "stadsdelsnamnder", "bolag", "rad"])
+    assert len(ids) > 40
+    refused = progress(settings)["konstradet"]["email"]
+    ews.refused = {refused}
+
+    outcomes = send_batch(ids, settings=settings, mailer=ExchangeMailer(settings), now=utcnow())
+
+    results = Counter(o.result for o in outcomes)
+    assert results == {"sent": len(ids) - 1, "failed": 1}
+    assert ews.calls.count("CreateItem") == 1
+    assert set(sent_keys(ews).values()) == {1}
+    assert refused not in {r for m in ews.sent_log for r in m.recipients}
+    state = progress(settings)["konstradet"]
+    assert state["state"] == "failed"
+    assert state["last_error"].startswith("Exchange tog inte emot mottagarens adress (")
+    assert "Rätta adressen" in state["last_error"]
+    # A second send does not try it again.
+    again = send_batch(ids, settings=settings, mailer=ExchangeMailer(settings), now=utcnow())
+    assert {o.result for o in again} == {"already_sent", "failed"}
+    assert ews.calls.count("CreateItem") == 1
+
+
+def test_a_reminder_to_an_address_exchange_now_refuses_fails_alone(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir, ["stadsdelsnamnder", "rad"])
+    mailer = ExchangeMailer(settings)
+    sent = send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
+    assert {o.result for o in sent} == {"sent"}
+    ews.refused = {progress(settings)["kpr"]["email"]}  # the address has stopped working
+    deadline = dt.date.fromisoformat(progress(settings)["kpr"]["deadline"])
+    after = dates.local_instant(dates.add_working_days(deadline, 1), 8, 0, settings.timezone)
+
+    reminders = reminding.queue_due(settings, now=after)
+    outcomes = send_batch(reminders, settings=settings, mailer=mailer, now=after)
+
+    assert len(reminders) == len(ids)
+    assert Counter(o.result for o in outcomes) == {"sent": len(ids) - 1, "failed": 1}
+    assert set(sent_keys(ews).values()) == {1}

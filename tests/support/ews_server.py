@@ -982,6 +982,8 @@ class EwsServer:
         self.domain = domain
         self.latency = 0.0  # seconds slept before every answer
         self.undeliverable: set[str] = set()  # recipients that get an NDR instead of the message
+        # Recipients Exchange refuses outright: ErrorInvalidRecipients for that message only.
+        self.refused: set[str] = set()
         self.sent_log: list[SentMessage] = []
         self.calls: list[str] = []  # operation names, in arrival order, once authenticated
         self._lock = threading.RLock()
@@ -1361,6 +1363,9 @@ class EwsServer:
         recipients = [a for _, a in item.addresses("To") + item.addresses("Cc") + item.bcc]
         if not recipients:
             raise EwsError("ErrorInvalidRecipients", "At least one recipient is required.")
+        refused = {a.lower() for a in self.refused}
+        if any(r.lower() in refused for r in recipients):
+            raise EwsError("ErrorInvalidRecipients", "One or more recipients are invalid.")
         item.sent, item.is_draft = _now(), False
         self.sent_log.append(
             SentMessage(

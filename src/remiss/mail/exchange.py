@@ -47,8 +47,9 @@ from exchangelib import (  # type: ignore[import-untyped]
     Version,
 )
 from exchangelib import errors as ews_errors
-from exchangelib.items import SEND_AND_SAVE_COPY  # type: ignore[import-untyped]
+from exchangelib.items import SEND_AND_SAVE_COPY, SEND_TO_NONE  # type: ignore[import-untyped]
 from exchangelib.protocol import Protocol  # type: ignore[import-untyped]
+from exchangelib.services import CreateItem  # type: ignore[import-untyped]
 
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import EWS_SECRET_VARIABLE, Settings
@@ -207,10 +208,39 @@ def _describe(exc: BaseException) -> str:
     return f"Exchange: {type(exc).__name__}: {text}"[:500]
 
 
+# What the handläggare reads for the permanent errors they can act on.
+_REFUSED = {
+    "ErrorInvalidRecipients": "Exchange tog inte emot mottagarens adress",
+    "ErrorNonExistentMailbox": "Mottagarens brevlåda finns inte",
+    "ErrorMailRecipientNotFound": "Mottagaren finns inte",
+    "ErrorSendAsDenied": "Remissbrevlådan får inte skicka som avsändaren",
+    "ErrorMessageSizeExceeded": "Meddelandet är större än Exchange tar emot",
+}
+
+
 def _item_error(exc: BaseException) -> MailError:
     if isinstance(exc, _TEMPORARY_ITEM_ERRORS):
         return TemporaryMailError(_describe(exc))
+    reason = _REFUSED.get(type(exc).__name__)
+    if reason:
+        return PermanentMailError(
+            f"{reason} ({_describe(exc)}). Rätta adressen (eller meddelandet) och skicka "
+            "igen till den remissinstansen."
+        )
     return PermanentMailError(_describe(exc))
+
+
+class _CreateEachItem(CreateItem):  # type: ignore[misc]
+    """CreateItem whose per-message errors are that message's result.
+
+    exchangelib returns only a few per-message errors and raises the rest for the whole
+    call, although the server has handled every message of it: one refused address then
+    looked like a failure of the batch, and the message was tried again and again. And a
+    per-message busy error made exchangelib post the whole call again, re-sending what
+    had gone out. Here every error Exchange gives for one message belongs to it alone.
+    """
+
+    ERRORS_TO_CATCH_IN_RESPONSE = ews_errors.ResponseMessageError
 
 
 class ExchangeMailer:
@@ -255,11 +285,13 @@ class ExchangeMailer:
             return
         try:
             items = [self._message(m) for m in messages]
-            results = self.account.bulk_create(
-                folder=self.account.sent,
-                items=items,
-                message_disposition=SEND_AND_SAVE_COPY,
-                chunk_size=self.batch_size,
+            results = list(
+                _CreateEachItem(account=self.account, chunk_size=self.batch_size).call(
+                    items=items,
+                    folder=self.account.sent,
+                    message_disposition=SEND_AND_SAVE_COPY,
+                    send_meeting_invitations=SEND_TO_NONE,
+                )
             )
         except InputError:
             raise
