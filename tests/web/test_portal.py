@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from remiss.core.states import EventKind, RoundState
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, Document, Round
+from tests.conftest import future_deadline
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.web.conftest import Portal
 
@@ -370,6 +371,7 @@ def test_receipt_anstand_and_declining(portal: Portal) -> None:
     )
     assert ok.status_code == 303
     assert "Mottagandet av remissen är bekräftat" in portal.client.get(ok.headers["location"]).text
+    later = future_deadline(weeks=12)  # four weeks after the round's: within the longest anstånd
     early = portal.client.post(
         f"/r/{service}/anstand",
         data={"csrf": portal.csrf(service), "datum": "2020-01-07", "skal": "möte"},
@@ -378,7 +380,11 @@ def test_receipt_anstand_and_declining(portal: Portal) -> None:
     assert "senare än nuvarande svarsdag" in early.text
     asked = portal.client.post(
         f"/r/{service}/anstand",
-        data={"csrf": portal.csrf(service), "datum": "2030-01-07", "skal": "Nämnden sammanträder"},
+        data={
+            "csrf": portal.csrf(service),
+            "datum": later.isoformat(),
+            "skal": "Nämnden sammanträder",
+        },
     )
     assert asked.status_code == 303
     declined = portal.client.post(
@@ -388,5 +394,5 @@ def test_receipt_anstand_and_declining(portal: Portal) -> None:
     with session_scope(portal.settings.database_url) as session:
         by_code = {d.remissinstans.code: d for d in session.scalars(select(Dispatch))}
         assert by_code["socialnamnden"].their_diarienummer == "SN 2026/1234"
-        assert by_code["servicenamnden"].anstand[0].requested_date == dt.date(2030, 1, 7)
+        assert by_code["servicenamnden"].anstand[0].requested_date == later
         assert by_code["kpr"].decline_reason == "Berör inte rådet"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,11 +11,100 @@ from sqlalchemy.orm import Session
 from remiss.answers.service import clean_email, clean_text, require_open
 from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
+from remiss.core.settings import DEFAULT_ANSTAND_MAX_DAYS
 from remiss.core.states import AnstandState, EventKind, MessageKind
 from remiss.db.events import log_event
 from remiss.db.models import Anstand, Dispatch, OutgoingMessage
+from remiss.register.meetings import motion_limit
 from remiss.reminders import schedule
 from remiss.rounds.service import queue_message
+
+
+@dataclass(frozen=True)
+class AnstandDate:
+    """What the rule says of a date asked or granted: the latest date allowed, and why
+    the date is refused (in Swedish, for the official or the handläggare), or None."""
+
+    latest: dt.date
+    refusal: str | None
+
+
+def latest_anstand_date(
+    *, round_deadline: dt.date, max_days: int, vackt: dt.date | None
+) -> tuple[dt.date, str]:
+    """The latest working day an anstånd may reach, and what sets it (in Swedish).
+
+    At most `max_days` calendar days after the round's deadline (not the dispatch's, which
+    an earlier anstånd may have moved), and never after a motion's one-year limit.
+    """
+    latest = round_deadline + dt.timedelta(days=max_days)
+    why = f"{max_days} dagar efter remissens svarsdag {round_deadline.isoformat()}"
+    if vackt is not None and motion_limit(vackt) < latest:
+        latest = motion_limit(vackt)
+        why = (
+            f"motionen väcktes {vackt.isoformat()} och ska avgöras inom ett år, "
+            "kommunallagen 5 kap. 35 §"
+        )
+    while not dates.is_working_day(latest):
+        latest -= dt.timedelta(days=1)
+    return latest, why
+
+
+def check_anstand_date(
+    day: dt.date,
+    *,
+    current_deadline: dt.date,
+    round_deadline: dt.date,
+    max_days: int,
+    vackt: dt.date | None,
+) -> AnstandDate:
+    """A date for an anstånd must lie after the current deadline, be a working day, and
+    reach no further than `latest_anstand_date`."""
+    latest, why = latest_anstand_date(round_deadline=round_deadline, max_days=max_days, vackt=vackt)
+    if day <= current_deadline:
+        refusal: str | None = (
+            "Det nya datumet måste vara senare än nuvarande svarsdag "
+            f"({current_deadline.isoformat()})."
+        )
+    elif latest <= current_deadline:
+        refusal = (
+            f"Svarsdagen kan inte flyttas längre än till {latest.isoformat()} ({why}); "
+            f"nuvarande svarsdag är {current_deadline.isoformat()}."
+        )
+    elif day > latest:
+        refusal = (
+            f"Anstånd kan ges till och med {latest.isoformat()} ({why}). Välj ett tidigare datum."
+        )
+    elif not dates.is_working_day(day):
+        refusal = (
+            f"Datumet är ingen arbetsdag ({dates.non_working_reason(day)}). Välj en arbetsdag."
+        )
+    else:
+        refusal = None
+    return AnstandDate(latest=latest, refusal=refusal)
+
+
+def _motion_vackt(dispatch: Dispatch) -> dt.date | None:
+    case = dispatch.round.case
+    return case.vackt if case.arendetyp == "motion" else None
+
+
+def latest_for(dispatch: Dispatch, *, max_days: int) -> dt.date:
+    """The latest date this dispatch's anstånd may reach (shown by the answer page)."""
+    latest, _ = latest_anstand_date(
+        round_deadline=dispatch.round.svar_senast, max_days=max_days, vackt=_motion_vackt(dispatch)
+    )
+    return latest
+
+
+def _check_for(dispatch: Dispatch, day: dt.date, *, max_days: int) -> AnstandDate:
+    return check_anstand_date(
+        day,
+        current_deadline=dispatch.deadline,
+        round_deadline=dispatch.round.svar_senast,
+        max_days=max_days,
+        vackt=_motion_vackt(dispatch),
+    )
 
 
 def pending(session: Session, *, round_id: int | None = None) -> list[Anstand]:
@@ -33,6 +123,7 @@ def decide(
     tz: str,
     new_date: dt.date | None = None,
     note: str | None = None,
+    max_days: int = DEFAULT_ANSTAND_MAX_DAYS,
 ) -> OutgoingMessage:
     """Grant (moving the dispatch's deadline) or refuse; returns the decision e-mail to send."""
     request = session.get(Anstand, anstand_id)
@@ -46,19 +137,10 @@ def decide(
     dispatch = request.dispatch
     if grant:
         day = new_date or request.requested_date
-        if not dates.is_working_day(day):
-            raise InputError(
-                f"svarsdagen måste vara en arbetsdag ({dates.non_working_reason(day)})",
-                field="--date",
-                value=day.isoformat(),
-            )
-        if day <= dispatch.deadline:
-            raise InputError(
-                "ett anstånd måste gå längre än nuvarande svarsdag "
-                f"{dispatch.deadline.isoformat()}",
-                field="--date",
-                value=day.isoformat(),
-            )
+        # The requested date too: one stored before the form was bounded may lie too far.
+        refusal = _check_for(dispatch, day, max_days=max_days).refusal
+        if refusal is not None:
+            raise InputError(refusal, field="--date", value=day.isoformat())
         request.granted_date = day
         previous = dispatch.deadline
         dispatch.deadline = day
@@ -89,6 +171,7 @@ def request_anstand(
     reason: str | None,
     requested_by: str | None,
     now: dt.datetime,
+    max_days: int = DEFAULT_ANSTAND_MAX_DAYS,
 ) -> Anstand:
     require_open(dispatch)
     if dispatch.current_answer is not None or dispatch.declined_at is not None:
@@ -99,17 +182,14 @@ def request_anstand(
         raise InputError(
             "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2027-02-15.", field="datum"
         ) from exc
-    if not dates.is_working_day(day):
-        raise InputError(
-            f"Datumet är ingen arbetsdag ({dates.non_working_reason(day)}). Välj en arbetsdag.",
-            field="datum",
-        )
-    if day <= dispatch.deadline or day <= dates.local_today(now):
-        raise InputError(
+    refusal = _check_for(dispatch, day, max_days=max_days).refusal
+    if refusal is None and day <= dates.local_today(now):
+        refusal = (
             "Det nya datumet måste vara senare än nuvarande svarsdag "
-            f"({dispatch.deadline.isoformat()}).",
-            field="datum",
+            f"({dispatch.deadline.isoformat()})."
         )
+    if refusal is not None:
+        raise InputError(refusal, field="datum")
     reason_text = clean_text(reason, field="skal", max_len=2000, required=True)
     assert reason_text is not None
     if any(a.state == AnstandState.REQUESTED for a in dispatch.anstand):

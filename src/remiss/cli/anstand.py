@@ -76,6 +76,7 @@ def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None)
                 tz=settings.timezone,
                 new_date=new_date,
                 note=note,
+                max_days=settings.anstand_max_days,
             )
             message_id, name = message.id, message.dispatch.name
     from flows.messages import send_messages

@@ -40,6 +40,7 @@ _ENV = {
     "upload_max_total_mb": "REMISS_UPLOAD_MAX_TOTAL_MB",
     "upload_max_files": "REMISS_UPLOAD_MAX_FILES",
     "compile_grace_days": "REMISS_COMPILE_GRACE_DAYS",
+    "anstand_max_days": "REMISS_ANSTAND_MAX_DAYS",
     "admin_password_hash": "REMISS_ADMIN_PASSWORD_HASH",
     "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
     "smtp_host": "REMISS_SMTP_HOST",
@@ -90,6 +91,9 @@ EWS_AUTH_VALUES: tuple[EwsAuth, ...] = ("ntlm", "basic", "oauth2")
 EwsAccess = Literal["delegate", "impersonation"]
 EWS_ACCESS_VALUES: tuple[EwsAccess, ...] = ("delegate", "impersonation")
 
+# An anstånd reaches at most this many calendar days past the round's deadline.
+DEFAULT_ANSTAND_MAX_DAYS = 60
+
 # Positive integers, with their defaults.
 _INTEGERS = {
     "send_lease_seconds": 300,
@@ -98,6 +102,7 @@ _INTEGERS = {
     "upload_max_total_mb": 100,
     "upload_max_files": 10,
     "compile_grace_days": 3,
+    "anstand_max_days": DEFAULT_ANSTAND_MAX_DAYS,
     "smtp_timeout_seconds": 30,
     "mail_concurrency": 4,
     "ews_timeout_seconds": 60,
@@ -124,6 +129,7 @@ class Settings:
     upload_max_total_mb: int = 100
     upload_max_files: int = 10
     compile_grace_days: int = 3
+    anstand_max_days: int = DEFAULT_ANSTAND_MAX_DAYS
     admin_password_hash: str | None = None
     admin_sso_header: str | None = None
     secret_key_override: str | None = None
@@ -382,6 +388,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_max_total_mb=integers["upload_max_total_mb"],
         upload_max_files=integers["upload_max_files"],
         compile_grace_days=integers["compile_grace_days"],
+        anstand_max_days=integers["anstand_max_days"],
         admin_password_hash=str(raw["admin_password_hash"])
         if raw.get("admin_password_hash")
         else None,

@@ -91,6 +91,7 @@ def view(
         "vantande_anstand": next(
             (a for a in dispatch.anstand if a.state == AnstandState.REQUESTED), None
         ),
+        "anstand_senast": anstand.latest_for(dispatch, max_days=settings.anstand_max_days),
         "ovriga": others,
         "gemensamt_fran": [
             d.name for d in others if d.current_answer and code in d.current_answer.joint_with
@@ -247,6 +248,7 @@ def post_anstand(
             reason=skal,
             requested_by=epost,
             now=dates.utcnow(),
+            max_days=post.link.settings.anstand_max_days,
         ),
         fields={"epost": "epost_anstand"},
     )
