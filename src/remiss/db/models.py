@@ -414,6 +414,16 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class EndedStaffSession(Base):
+    """A staff login ended by logging out: its cookie is refused until it would have expired."""
+
+    __tablename__ = "avslutad_personalsession"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 @event.listens_for(Session, "before_flush")
 def _records_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
     """Events and answers are public records: never changed or removed once stored."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 import time
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,6 +16,7 @@ from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.core.terms import POSITION_LABELS
 from remiss.db.engine import session_scope
+from remiss.db.staff_sessions import end_session, session_ended
 from remiss.rounds.status import all_round_statuses, round_with_files, table_rows
 from remiss.storage.documents import find_document
 from remiss.web.deps import Csrf, CsrfDep, PagesDep, SettingsDep
@@ -30,12 +34,33 @@ def staff_user(request: Request, settings: SettingsDep) -> str | None:
         user = request.headers.get(settings.admin_sso_header, "").strip()
         if user:
             return user
+    login = password_session(request, settings)
+    if login is None:
+        return None
+    with session_scope(settings.database_url) as session:
+        if session_ended(session, session_id=login.session_id):
+            return None
+    return login.user
+
+
+@dataclass(frozen=True)
+class PasswordSession:
+    """What the signed cookie of a password login holds: who, until when, which login."""
+
+    user: str
+    expires: int
+    session_id: str
+
+
+def password_session(request: Request, settings: Settings) -> PasswordSession | None:
+    """The request's unexpired, correctly signed login cookie (revoked or not), or None."""
     value = unsign(request.cookies.get(ADMIN_COOKIE), settings.secret_key())
-    if value:
-        user, _, expires = value.rpartition("|")
-        if expires.isdigit() and int(expires) > time.time():
-            return user
-    return None
+    if not value or value.count("|") < 2:
+        return None
+    user, expires, session_id = value.rsplit("|", 2)
+    if not expires.isdigit() or int(expires) <= time.time() or not session_id:
+        return None
+    return PasswordSession(user, int(expires), session_id)
 
 
 # Not a dependency that refuses by itself: a route checks it first thing, after FastAPI has
@@ -86,7 +111,7 @@ def login(
     expires = int(time.time()) + SESSION_SECONDS
     response.set_cookie(
         ADMIN_COOKIE,
-        sign(f"personal|{expires}", settings.secret_key()),
+        sign(f"personal|{expires}|{secrets.token_urlsafe(24)}", settings.secret_key()),
         httponly=True,
         samesite="strict",
         secure=settings.base_url.startswith("https://"),
@@ -97,8 +122,20 @@ def login(
 
 
 @router.post("/logout")
-def logout(csrf_guard: CsrfDep, csrf: Annotated[str, Form()] = "") -> Response:
+def logout(
+    request: Request, settings: SettingsDep, csrf_guard: CsrfDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
     csrf_guard.check(csrf, "Formuläret har gått ut.")
+    login = password_session(request, settings)
+    if login is not None:
+        # Ended for every portal process: a copy of the cookie no longer logs anyone in.
+        with session_scope(settings.database_url) as session:
+            end_session(
+                session,
+                session_id=login.session_id,
+                now=dates.utcnow(),
+                expires_at=dt.datetime.fromtimestamp(login.expires, dt.UTC),
+            )
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/admin")
     return response

@@ -53,7 +53,9 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 404:
         return pages.not_found()
     if exc.status_code == 429:
-        return pages.error(429, "För många försök", NOT_FOUND_TEXT)
+        refused = pages.error(429, "För många försök", NOT_FOUND_TEXT)
+        refused.headers.update(exc.headers or {})
+        return refused
     if exc.status_code == 405:
         return pages.error(405, "Det går inte att göra så här", "Gå tillbaka och försök igen.")
     if exc.status_code == 400:

@@ -7,11 +7,10 @@ is retried in a new transaction, which a session ending with the request could n
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -76,9 +75,9 @@ class Link:
     def open(self) -> Iterator[tuple[Session, Dispatch]]:
         """The link's dispatch in a transaction, or a 404 that looks the same for every
         failure (429 once the client has failed too often)."""
-        if self.throttle.blocked(self.client):
-            # Slowed down, whatever the token: guessing links gets expensive.
-            time.sleep(self.throttle.delay)
+        if not self.throttle.admit(self.client):
+            # Refused at once, whatever the token: no lookup, no pause holding a thread.
+            self.refuse(429)
         with session_scope(self.settings.database_url) as session:
             dispatch = answers.find_by_token(
                 session,
@@ -88,9 +87,13 @@ class Link:
             )
             if dispatch is None:
                 self.throttle.fail(self.client)
-                status = 429 if self.throttle.blocked(self.client) else 404
-                raise StarletteHTTPException(status_code=status, detail=NOT_FOUND_TEXT)
+                self.refuse(429 if self.throttle.blocked(self.client) else 404)
             yield session, dispatch
+
+    def refuse(self, status: int) -> NoReturn:
+        """The same answer for every token: 404, or 429 with when to try again."""
+        headers = {"Retry-After": self.throttle.retry_after} if status == 429 else None
+        raise StarletteHTTPException(status_code=status, detail=NOT_FOUND_TEXT, headers=headers)
 
 
 def get_link(

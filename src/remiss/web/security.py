@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
+import math
 import re
 import secrets
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -87,19 +90,32 @@ class BodyLimit:
             await _too_large(send, limit)
             return
         seen = 0
+        too_large = False
+        started = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except BodyTooLarge:
+        async def guarded(message: Message) -> None:
+            # Once the body is over the limit, whatever the app answers (a form parser that
+            # swallowed BodyTooLarge answers 400) gives way to the 413 below.
+            nonlocal started
+            if too_large:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        with contextlib.suppress(BodyTooLarge):  # or swallowed by the app: answered below
+            await self.app(scope, counted, guarded)
+        if too_large and not started:
             await _too_large(send, limit)
 
 
@@ -140,27 +156,65 @@ def csrf_valid(request: Request, submitted: object) -> bool:
 
 
 class FailureThrottle:
-    """Slows down a client after repeated failed link lookups (per process, in memory)."""
+    """Stops a client after repeated failed link lookups (per process, in memory).
 
-    def __init__(self, *, limit: int = 10, window: float = 600.0, delay: float = 1.0) -> None:
+    A blocked client may still look up a link now and then (`delay` seconds apart, a few at
+    once), so an official behind the same address reaches their own link; any other request
+    from it is answered 429 at once, without a lookup and without holding a thread."""
+
+    def __init__(
+        self, *, limit: int = 10, window: float = 600.0, delay: float = 1.0, burst: int = 3
+    ) -> None:
         self.limit = limit
         self.window = window
         self.delay = delay
+        self.burst = burst
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._allowance: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def retry_after(self) -> str:
+        """The Retry-After header of a 429, in whole seconds."""
+        return str(max(1, math.ceil(self.delay)))
 
     def _recent(self, client: str, now: float) -> deque[float]:
         q = self._failures[client]
         while q and now - q[0] > self.window:
             q.popleft()
+        if not q:
+            del self._failures[client]
+            self._allowance.pop(client, None)
         return q
 
     def blocked(self, client: str, now: float | None = None) -> bool:
-        return len(self._recent(client, time.monotonic() if now is None else now)) >= self.limit
+        if client not in self._failures:
+            return False
+        with self._lock:
+            at = time.monotonic() if now is None else now
+            return len(self._recent(client, at)) >= self.limit
+
+    def admit(self, client: str, now: float | None = None) -> bool:
+        """Whether the client may look up a link now: always unless blocked; then one
+        lookup per `delay` seconds, up to `burst` saved up."""
+        if not self.blocked(client, now):
+            return True
+        if self.delay <= 0:
+            return True
+        at = time.monotonic() if now is None else now
+        with self._lock:
+            saved, since = self._allowance.get(client, (float(self.burst), at))
+            saved = min(float(self.burst), saved + (at - since) / self.delay)
+            if saved < 1:
+                self._allowance[client] = (saved, at)
+                return False
+            self._allowance[client] = (saved - 1, at)
+            return True
 
     def fail(self, client: str, now: float | None = None) -> None:
-        self._recent(client, time.monotonic() if now is None else now).append(
-            time.monotonic() if now is None else now
-        )
+        at = time.monotonic() if now is None else now
+        with self._lock:
+            self._failures[client].append(at)
 
 
 # Staff passwords: scrypt from the standard library, stored as scrypt$n$r$p$salt$hash.
