@@ -570,13 +570,8 @@ def settle(settings: Settings, outcomes: dict[int, SendOutcome]) -> dict[int, Se
     """The outcomes at the end of a run: a message another process held (BUSY) is looked
     up again, so that the sums count what the others sent meanwhile."""
     unsettled = [m for m, o in outcomes.items() if o.result == SendResult.BUSY]
-    if not unsettled:
-        return outcomes
-    with session_scope(settings.database_url) as session:
-        for msg in session.scalars(
-            select(OutgoingMessage).where(OutgoingMessage.id.in_(unsettled))
-        ):
-            outcomes[msg.id] = _as_found(msg, msg.dispatch_id, meanwhile=True)
+    if unsettled:
+        outcomes.update(zip(unsettled, outcomes_of(settings, message_ids=unsettled), strict=True))
     return outcomes
 
 

@@ -91,6 +91,7 @@ def dispatch_status(
     dispatch: Dispatch, *, now: dt.datetime, tz: str, joint_answer: Answer | None = None
 ) -> dict[str, Any]:
     msg = _missiv(dispatch)
+    claim = msg if dispatch.state == "sending" else None
     state = progress(dispatch, joint_answer=joint_answer)
     done = state in ("answered", "declined")
     answer = dispatch.current_answer
@@ -107,11 +108,9 @@ def dispatch_status(
         "last_error": msg.last_error if msg else None,
         # While it is being sent: which process holds the remissmissiv, since when, and
         # when it last showed that it is still at work (its claim's heartbeat).
-        "claimed_by": msg.claimed_by if msg and dispatch.state == "sending" else None,
-        "claimed_at": _iso(msg.claimed_at) if msg and dispatch.state == "sending" else None,
-        "claim_renewed_at": (
-            _iso(msg.claim_renewed_at) if msg and dispatch.state == "sending" else None
-        ),
+        "claimed_by": claim.claimed_by if claim else None,
+        "claimed_at": _iso(claim.claimed_at) if claim else None,
+        "claim_renewed_at": _iso(claim.claim_renewed_at) if claim else None,
         "progress": state,
         "progress_label": PROGRESS_LABELS[state],
         "opened_at": _iso(dispatch.opened_at),
