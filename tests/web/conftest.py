@@ -53,6 +53,7 @@ def make_portal(
             create_app(settings, trigger=record),
             base_url="https://testserver",  # the CSRF cookie is Secure, as base_url is https
             follow_redirects=False,
+            client=("127.0.0.1", 50000),  # as a reverse proxy on the same host
         )
         clients.append(client)
         return Portal(settings, client, tokens, triggered)

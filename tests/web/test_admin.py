@@ -79,3 +79,29 @@ def test_sso_header_from_the_reverse_proxy_logs_in(make_portal: Callable[..., Po
     page = portal.client.get("/admin", headers={"X-Remote-User": "karin.lindqvist"})
     assert page.status_code == 200
     assert "karin.lindqvist" in page.text
+
+
+def test_sso_header_from_an_address_that_is_not_a_trusted_proxy_is_ignored(
+    make_portal: Callable[..., Portal],
+) -> None:
+    portal = make_portal(REMISS_ADMIN_SSO_HEADER="X-Remote-User", REMISS_TRUSTED_PROXIES="10.0.0.5")
+    page = portal.client.get("/admin", headers={"X-Remote-User": "karin.lindqvist"})
+    assert (page.status_code, page.headers["location"]) == (303, "/admin/login")
+
+
+def test_a_user_without_a_role_gets_a_clear_403_page(make_portal: Callable[..., Portal]) -> None:
+    portal = make_portal(
+        REMISS_ADMIN_SSO_HEADER="X-Remote-User",
+        REMISS_ADMIN_GROUP_HEADER="X-Remote-Groups",
+        REMISS_ADMIN_ROLES="karin.lindqvist=handlaggare;grupp:remiss-lasare=lasare",
+    )
+    stranger = portal.client.get("/admin", headers={"X-Remote-User": "okand.person"})
+    assert stranger.status_code == 403
+    assert "ingen roll i remisstjänsten" in stranger.text
+    assert "KS 2025/348" not in stranger.text
+    assert portal.client.get("/admin/omgang/1", headers={"X-Remote-User": "x"}).status_code == 403
+    reader = portal.client.get(
+        "/admin", headers={"X-Remote-User": "lars.berg", "X-Remote-Groups": "alla, remiss-lasare"}
+    )
+    assert reader.status_code == 200
+    assert "KS 2025/348" in reader.text

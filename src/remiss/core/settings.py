@@ -43,6 +43,9 @@ _ENV = {
     "anstand_max_days": "REMISS_ANSTAND_MAX_DAYS",
     "admin_password_hash": "REMISS_ADMIN_PASSWORD_HASH",
     "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
+    "admin_group_header": "REMISS_ADMIN_GROUP_HEADER",
+    "admin_roles": "REMISS_ADMIN_ROLES",
+    "trusted_proxies": "REMISS_TRUSTED_PROXIES",
     "smtp_host": "REMISS_SMTP_HOST",
     "smtp_port": "REMISS_SMTP_PORT",
     "smtp_security": "REMISS_SMTP_SECURITY",
@@ -132,6 +135,14 @@ class Settings:
     anstand_max_days: int = DEFAULT_ANSTAND_MAX_DAYS
     admin_password_hash: str | None = None
     admin_sso_header: str | None = None
+    admin_group_header: str | None = None
+    # user name or "grupp:<group>" -> role (core.states.Role); empty: everyone logged in
+    # is a handläggare.
+    admin_roles: dict[str, str] = field(default_factory=dict)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
     secret_key_override: str | None = None
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     source: str = "standardvärden"
@@ -236,6 +247,76 @@ def _alarm_block(value: object, *, source: str) -> str | None:
             value=value,
         )
     return text
+
+
+ROLE_VALUES = ("handlaggare", "lasare")
+
+
+def _admin_roles(value: object, *, source: str) -> dict[str, str]:
+    """`{user or grupp:<group>: role}` from the file, or `anna=handlaggare;grupp:x=lasare`
+    from the environment."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        pairs: list[tuple[object, object]] = []
+        for part in value.split(";"):
+            if part.strip():
+                name, sep, role = part.partition("=")
+                if not sep:
+                    raise InputError(
+                        "ska vara par som anna=handlaggare, åtskilda med semikolon",
+                        source=source,
+                        field="admin_roles",
+                        value=part.strip(),
+                    )
+                pairs.append((name.strip(), role.strip()))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        raise InputError(
+            "ska vara användare eller grupper med sin roll", source=source, field="admin_roles"
+        )
+    roles: dict[str, str] = {}
+    for name, role in pairs:
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(
+                "ett användarnamn saknas", source=source, field="admin_roles", value=name
+            )
+        if role not in ROLE_VALUES:
+            raise InputError(
+                f"rollen ska vara {' eller '.join(ROLE_VALUES)}",
+                source=source,
+                field=f"admin_roles.{name}",
+                value=role,
+            )
+        roles[name.strip()] = str(role)
+    return roles
+
+
+def _trusted_proxies(
+    value: object, *, source: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """IP addresses or networks (CIDR), as a list or separated by commas."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise InputError(
+            "ska vara en lista med IP-adresser eller nät", source=source, field="trusted_proxies"
+        )
+    networks = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError as exc:
+            raise InputError(
+                "ska vara IP-adresser eller nät, t.ex. 10.0.0.5 eller 10.0.0.0/24",
+                source=source,
+                field="trusted_proxies",
+                value=text,
+            ) from exc
+    return tuple(networks)
 
 
 def _default_config_file() -> Path:
@@ -393,6 +474,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if raw.get("admin_password_hash")
         else None,
         admin_sso_header=str(raw["admin_sso_header"]) if raw.get("admin_sso_header") else None,
+        admin_group_header=str(raw["admin_group_header"])
+        if raw.get("admin_group_header")
+        else None,
+        admin_roles=_admin_roles(raw.get("admin_roles"), source=str(path)),
+        trusted_proxies=_trusted_proxies(
+            raw.get("trusted_proxies", "127.0.0.1, ::1"), source=str(path)
+        ),
         secret_key_override=env.get("REMISS_SECRET_KEY") or None,
         source=str(path) if path.exists() else "standardvärden",
         smtp_host=smtp_host,

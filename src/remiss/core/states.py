@@ -43,6 +43,8 @@ class MessageKind(StrEnum):
     MISSIV = "missiv"
     KVITTENS = "kvittens"
     ANSTAND_BESLUT = "anstand_beslut"
+    GEMENSAMT_SVAR = "gemensamt_svar"  # asks a named partner to confirm a joint answer
+    BESLUT = "beslut"  # the decision on the case, sent back to every remissinstans
 
 
 PAMINNELSE_PREFIX = "paminnelse_"
@@ -99,6 +101,37 @@ class EventKind(StrEnum):
     AUTO_REPLY = "auto_reply"
     EMAIL_TO_REGISTRATOR = "email_to_registrator"
     EMAIL_FILES_REFUSED = "email_files_refused"
+    # Done by a handläggare in the workspace (who: the audit log, atgardslogg).
+    ADDED_TO_ROUND = "added_to_round"
+    ADDRESS_CORRECTED = "address_corrected"
+    DEADLINE_EXTENDED = "deadline_extended"
+    JOINT_CLAIMED = "joint_claimed"
+    JOINT_CONFIRMED = "joint_confirmed"
+    JOINT_REJECTED = "joint_rejected"
+    DECISION_SENT = "decision_sent"
+
+
+class JointState(StrEnum):
+    """A remissinstans named in another's answer as answering jointly with it."""
+
+    CLAIMED = "claimed"  # named; counts as answered only once confirmed
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class DraftState(StrEnum):
+    """A case being prepared in the workspace, until its round is started (once)."""
+
+    DRAFT = "draft"
+    STARTING = "starting"
+    STARTED = "started"
+
+
+class Role(StrEnum):
+    """What a member of staff may do in the workspace at /admin."""
+
+    HANDLAGGARE = "handlaggare"  # everything
+    LASARE = "lasare"  # read only
 
 
 class InboundKind(StrEnum):

@@ -32,8 +32,10 @@ from remiss.core.states import (
     PAMINNELSE_PREFIX,
     AnstandState,
     DispatchState,
+    DraftState,
     EventKind,
     InboundKind,
+    JointState,
     MessageKind,
     MessageState,
     RoundState,
@@ -122,6 +124,9 @@ class RemissinstansRow(Base):
     groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Added for one case only (an outside organisation named in the workspace or the case
+    # file), not from the register: never offered when choosing recipients for another case.
+    ad_hoc: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Case(Base):
@@ -195,6 +200,10 @@ class Document(Base):
     # Extracted once, when the answer is processed; never again at compile time.
     text: Mapped[str | None] = mapped_column(Text)
     text_error: Mapped[str | None] = mapped_column(Text)
+    # A handling uploaded to a case still being prepared in the workspace, and the
+    # protokollsutdrag of a decision.
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("arendeutkast.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("beslut.id"), index=True)
 
 
 class Round(Base):
@@ -414,6 +423,79 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class CaseDraft(Base):
+    """A case being prepared in the workspace; `data` holds the form as last saved.
+
+    Started once: the start moves it from draft to starting by compare-and-set, so a double
+    click or a reload finds it taken and sends nothing twice."""
+
+    __tablename__ = "arendeutkast"
+    __table_args__ = (one_of("state", DraftState, "draft_state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[DraftState] = mapped_column(StateType(DraftState, 20), default=DraftState.DRAFT)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("remissomgang.id"))
+
+    documents: Mapped[list[Document]] = relationship(order_by="Document.position")
+
+
+class JointAnswer(Base):
+    """A remissinstans named in another's answer as answering jointly with it. It counts
+    as answered only once confirmed (by itself, through its link, or by a handläggare)."""
+
+    __tablename__ = "gemensamt_svar"
+    __table_args__ = (
+        UniqueConstraint("answer_id", "partner_dispatch_id"),
+        one_of("state", JointState, "joint_state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("remissvar.id"), index=True)
+    partner_dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
+    state: Mapped[JointState] = mapped_column(StateType(JointState, 20), default=JointState.CLAIMED)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+    answer: Mapped[Answer] = relationship()
+    partner: Mapped[Dispatch] = relationship()
+
+
+class Decision(Base):
+    """The decision on the case (KSAU, KS or KF), sent back to every remissinstans."""
+
+    __tablename__ = "beslut"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("remissomgang.id"), index=True)
+    organ: Mapped[str] = mapped_column(String(20))
+    beslutsdatum: Mapped[dt.date] = mapped_column(Date)
+    paragraf: Mapped[str] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    round: Mapped[Round] = relationship()
+    documents: Mapped[list[Document]] = relationship(order_by="Document.position")
+
+
+class AuditEntry(Base):
+    """Append-only: who did what in the workspace, when, and on which round."""
+
+    __tablename__ = "atgardslogg"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    user_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("remissomgang.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class EndedStaffSession(Base):
     """A staff login ended by logging out: its cookie is refused until it would have expired."""
 
@@ -428,11 +510,11 @@ class EndedStaffSession(Base):
 def _records_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
     """Events and answers are public records: never changed or removed once stored."""
     for obj in session.deleted:
-        if isinstance(obj, Event | Answer):
+        if isinstance(obj, Event | Answer | AuditEntry):
             raise RuntimeError(f"{type(obj).__name__} is append-only and cannot be deleted")
     for obj in session.dirty:
-        if isinstance(obj, Event) and session.is_modified(obj):
-            raise RuntimeError("the event log is append-only: an Event cannot be changed")
+        if isinstance(obj, Event | AuditEntry) and session.is_modified(obj):
+            raise RuntimeError(f"the {type(obj).__name__} log is append-only: cannot be changed")
         if isinstance(obj, Answer):
             state = inspect(obj)
             changed = {a.key for a in state.attrs if a.history.has_changes()}

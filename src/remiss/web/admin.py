@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,63 +15,17 @@ from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.core.terms import POSITION_LABELS
 from remiss.db.engine import session_scope
-from remiss.db.staff_sessions import end_session, session_ended
+from remiss.db.staff_sessions import end_session
 from remiss.rounds.status import all_round_statuses, round_with_files, table_rows
 from remiss.storage.documents import find_document
 from remiss.web.deps import Csrf, CsrfDep, PagesDep, SettingsDep
 from remiss.web.pages import Pages, file_response
-from remiss.web.security import ADMIN_COOKIE, RowId, sign, unsign, verify_password
+from remiss.web.security import ADMIN_COOKIE, RowId, sign, verify_password
+from remiss.web.staff import PASSWORD_USER, StaffDep, password_session, signed_in
 
 SESSION_SECONDS = 8 * 3600
 
 router = APIRouter(prefix="/admin")
-
-
-def staff_user(request: Request, settings: SettingsDep) -> str | None:
-    """Who is logged in, or None."""
-    if settings.admin_sso_header:
-        user = request.headers.get(settings.admin_sso_header, "").strip()
-        if user:
-            return user
-    login = password_session(request, settings)
-    if login is None:
-        return None
-    with session_scope(settings.database_url) as session:
-        if session_ended(session, session_id=login.session_id):
-            return None
-    return login.user
-
-
-@dataclass(frozen=True)
-class PasswordSession:
-    """What the signed cookie of a password login holds: who, until when, which login."""
-
-    user: str
-    expires: int
-    session_id: str
-
-
-def password_session(request: Request, settings: Settings) -> PasswordSession | None:
-    """The request's unexpired, correctly signed login cookie (revoked or not), or None."""
-    value = unsign(request.cookies.get(ADMIN_COOKIE), settings.secret_key())
-    if not value or value.count("|") < 2:
-        return None
-    user, expires, session_id = value.rsplit("|", 2)
-    if not expires.isdigit() or int(expires) <= time.time() or not session_id:
-        return None
-    return PasswordSession(user, int(expires), session_id)
-
-
-# Not a dependency that refuses by itself: a route checks it first thing, after FastAPI has
-# validated the path (an id no row can have is a 404 whether or not anyone is logged in).
-StaffDep = Annotated[str | None, Depends(staff_user)]
-
-
-def signed_in(user: str | None) -> str:
-    """The staff member, or a redirect to the login form."""
-    if user is None:
-        raise StarletteHTTPException(status_code=303, headers={"Location": "/admin/login"})
-    return user
 
 
 def login_page(
@@ -111,7 +64,7 @@ def login(
     expires = int(time.time()) + SESSION_SECONDS
     response.set_cookie(
         ADMIN_COOKIE,
-        sign(f"personal|{expires}|{secrets.token_urlsafe(24)}", settings.secret_key()),
+        sign(f"{PASSWORD_USER}|{expires}|{secrets.token_urlsafe(24)}", settings.secret_key()),
         httponly=True,
         samesite="strict",
         secure=settings.base_url.startswith("https://"),
@@ -145,7 +98,7 @@ def logout(
 def overview(
     staff: StaffDep, settings: SettingsDep, pages: PagesDep, csrf_guard: CsrfDep
 ) -> HTMLResponse:
-    user = signed_in(staff)
+    user = signed_in(staff).user
     with session_scope(settings.database_url) as session:
         rounds = all_round_statuses(session, now=dates.utcnow(), tz=settings.timezone)
     response = pages.page(
@@ -159,7 +112,7 @@ def overview(
 def round_page(
     staff: StaffDep, settings: SettingsDep, pages: PagesDep, csrf_guard: CsrfDep, round_id: RowId
 ) -> HTMLResponse:
-    user = signed_in(staff)
+    user = signed_in(staff).user
     with session_scope(settings.database_url) as session:
         found = round_with_files(
             session, round_id=round_id, now=dates.utcnow(), tz=settings.timezone

@@ -58,6 +58,8 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return refused
     if exc.status_code == 405:
         return pages.error(405, "Det går inte att göra så här", "Gå tillbaka och försök igen.")
+    if exc.status_code == 403:
+        return pages.error(403, "Ni har inte behörighet", str(exc.detail))
     if exc.status_code == 400:
         # Only the framework raises a 400 (a body it cannot parse), with an English detail.
         return pages.unreadable_form()

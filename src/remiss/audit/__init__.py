@@ -1,0 +1,1 @@
+"""The audit log (atgardslogg): every action taken in the workspace, append-only."""
