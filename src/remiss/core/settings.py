@@ -261,7 +261,7 @@ def _admin_roles(value: object, *, source: str) -> dict[str, str]:
         pairs: list[tuple[object, object]] = []
         for part in value.split(";"):
             if part.strip():
-                name, sep, role = part.partition("=")
+                user, sep, given = part.partition("=")
                 if not sep:
                     raise InputError(
                         "ska vara par som anna=handlaggare, åtskilda med semikolon",
@@ -269,7 +269,7 @@ def _admin_roles(value: object, *, source: str) -> dict[str, str]:
                         field="admin_roles",
                         value=part.strip(),
                     )
-                pairs.append((name.strip(), role.strip()))
+                pairs.append((user.strip(), given.strip()))
     elif isinstance(value, dict):
         pairs = list(value.items())
     else:
