@@ -12,7 +12,7 @@ from prefect.schedules import Cron, Interval
 from flows.alert import alert
 from flows.compile import compile_round
 from flows.inbox import poll_mailbox
-from flows.messages import process_answer, sweep
+from flows.messages import process_answer, send_round_messages, sweep
 from flows.reminders import remind
 from flows.start_round import send_round, start_round
 
@@ -65,6 +65,15 @@ CRASHED_RUN_ALERT = DeploymentEventTrigger(
 )
 
 
+def job_trigger(name: str, *params: str) -> DeploymentEventTrigger:
+    """The trigger that runs a workspace job (remiss.cli.portal_app.JOBS) from its event."""
+    return DeploymentEventTrigger(
+        name=f"Jobb: {name}",
+        expect={f"remiss.job.{name}"},
+        parameters={p: "{{ event.payload.%s }}" % p for p in params},  # noqa: UP031 (Jinja braces)
+    )
+
+
 def _deployment(flow: Any, **options: Any) -> RunnerDeployment:
     # The synchronous version even when an event loop is running in this thread.
     made = flow.to_deployment(_sync=True, **options)
@@ -101,6 +110,12 @@ def deployments() -> list[RunnerDeployment]:
                     parameters={"answer_id": "{{ event.payload.answer_id }}"},
                 )
             ],
+        ),
+        _deployment(
+            send_round_messages,
+            name="skicka-omgangens-meddelanden",
+            description="Skicka det som en åtgärd i arbetsytan har lagt i kö för en remissomgång.",
+            triggers=[job_trigger("skicka", "round_id")],
         ),
         _deployment(
             sweep,

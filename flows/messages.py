@@ -23,6 +23,7 @@ from flows.compile import compile_round
 from flows.dashboard import (
     label_answer_run,
     label_dated_run,
+    label_round_run,
     publish_answer_round,
     publish_events,
     quietly,
@@ -38,7 +39,13 @@ from remiss.core.errors import RemissError
 from remiss.core.settings import load_settings
 from remiss.mail import load_mailer
 from remiss.outbox.outcomes import SendOutcome, SendResult, problems, summary, tally
-from remiss.outbox.sending import messages_to_send, outcomes_of, send_batch, settle
+from remiss.outbox.sending import (
+    messages_to_send,
+    outcomes_of,
+    round_messages_to_send,
+    send_batch,
+    settle,
+)
 from remiss.report.compiling import extract_texts, rounds_to_compile
 
 # The Prefect global concurrency limit every call to the mail server holds a slot of:
@@ -231,6 +238,16 @@ def process_answer(answer_id: int) -> None:
 @flow(name="skicka-meddelanden")
 def send_messages(message_ids: list[int]) -> dict[str, int]:
     return tally(send_in_batches(message_ids))
+
+
+@flow(name="skicka-omgångens-meddelanden")
+def send_round_messages(round_id: int) -> dict[str, int]:
+    """Send what a workspace action queued for a round (the job `skicka`); whatever cannot
+    go now stays queued for `remiss round send` and the sweep."""
+    quietly(label_round_run, round_id, "meddelanden")
+    counts = tally(send_in_batches(round_messages_to_send(load_settings(), round_id=round_id)))
+    quietly(publish_events)
+    return counts
 
 
 @flow(name="svep-svar-och-meddelanden")

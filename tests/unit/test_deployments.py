@@ -113,3 +113,19 @@ def test_a_flow_run_by_a_command_beats_as_often_as_a_workers() -> None:
     from remiss.cli.app import run_flow
 
     assert run_flow(PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value) == HEARTBEAT_SECONDS
+
+
+def test_every_workspace_job_has_a_deployment_whose_trigger_runs_its_flow() -> None:
+    from remiss.cli.portal_app import JOBS
+
+    served = deployments()
+    for name, target in JOBS.items():
+        module, function = target.split(":")
+        runs = [
+            d
+            for d in served
+            for t in d.triggers
+            if f"remiss.job.{name}" in getattr(t, "expect", set())
+        ]
+        assert len(runs) == 1, name
+        assert runs[0].entrypoint == f"{module.replace('.', '/')}.py:{function}", name

@@ -19,11 +19,26 @@ RECIPIENTS = ["socialnamnden", "servicenamnden", "bromma", "farsta", "kpr"]
 
 
 @dataclass
+class RecordedJobs:
+    """The workspace's hand-off to Prefect, recorded (the flows themselves are tested in
+    tests/flows and tests/e2e): which jobs an action handed on, with their ids."""
+
+    submitted: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+
+    def submit(self, name: str, **params: int) -> None:
+        from remiss.cli.portal_app import JOBS
+
+        assert name in JOBS, name
+        self.submitted.append((name, params))
+
+
+@dataclass
 class Portal:
     settings: Settings
     client: TestClient
     tokens: dict[str, str]
     triggered: list[int] = field(default_factory=list)
+    jobs: RecordedJobs = field(default_factory=RecordedJobs)
 
     def csrf(self, token: str) -> str:
         page = self.client.get(f"/r/{token}")
@@ -49,14 +64,15 @@ def make_portal(
             if trigger:
                 trigger(answer_id)
 
+        jobs = RecordedJobs()
         client = TestClient(
-            create_app(settings, trigger=record),
+            create_app(settings, trigger=record, jobs=jobs),
             base_url="https://testserver",  # the CSRF cookie is Secure, as base_url is https
             follow_redirects=False,
             client=("127.0.0.1", 50000),  # as a reverse proxy on the same host
         )
         clients.append(client)
-        return Portal(settings, client, tokens, triggered)
+        return Portal(settings, client, tokens, triggered, jobs)
 
     yield factory
     for client in clients:

@@ -561,6 +561,20 @@ def unsent_messages(session: Session) -> list[int]:
     )
 
 
+def round_messages_to_send(settings: Settings, *, round_id: int) -> list[int]:
+    """Every message of the round not yet sent, of any kind (a missiv to a corrected
+    address or an added remissinstans, a decision, a request to confirm a joint answer)."""
+    with session_scope(settings.database_url) as session:
+        return list(
+            session.scalars(
+                select(OutgoingMessage.id)
+                .join(Dispatch, OutgoingMessage.dispatch_id == Dispatch.id)
+                .where(Dispatch.round_id == round_id, OutgoingMessage.state.in_(UNSENT))
+                .order_by(OutgoingMessage.id)
+            )
+        )
+
+
 def messages_to_send(settings: Settings) -> list[int]:
     with session_scope(settings.database_url) as session:
         return unsent_messages(session)

@@ -17,14 +17,18 @@ from remiss.web import admin, answer_page
 from remiss.web.deps import Trigger, get_pages
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
 from remiss.web.security import BodyLimit, FailureThrottle, security_headers
+from remiss.web.trigger import Jobs
 
 log = logging.getLogger("remiss.web")
 
-__all__ = ["Trigger", "create_app"]
+__all__ = ["Jobs", "Trigger", "create_app"]
 
 
-def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI:
-    """The web application. `trigger(answer_id)` hands a stored answer to Prefect."""
+def create_app(
+    settings: Settings, *, trigger: Trigger | None = None, jobs: Jobs | None = None
+) -> FastAPI:
+    """The web application. `trigger(answer_id)` hands a stored answer to Prefect, `jobs`
+    the workspace's slow work (None: the sweep does it later)."""
     app = FastAPI(title="Remiss", docs_url=None, redoc_url=None, openapi_url=None)
     env = environment(settings.templates_dir)
     env.globals["avsandare"] = settings.sender_name
@@ -33,6 +37,7 @@ def create_app(settings: Settings, *, trigger: Trigger | None = None) -> FastAPI
     app.state.pages = Pages(env)
     app.state.throttle = FailureThrottle()
     app.state.trigger = trigger
+    app.state.jobs = jobs
     app.middleware("http")(security_headers)
     app.add_middleware(BodyLimit, max_bytes=lambda: limits.max_total_bytes + 1024 * 1024)
     app.mount(

@@ -24,6 +24,7 @@ from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
 from remiss.web.security import CSRF_COOKIE, FailureThrottle, csrf_valid, new_csrf_token
+from remiss.web.trigger import Jobs
 
 Trigger = Callable[[int], None]
 ResponseT = TypeVar("ResponseT", bound=Response)
@@ -52,7 +53,14 @@ def get_throttle(request: Request) -> FailureThrottle:
     return throttle
 
 
+def get_jobs(request: Request) -> Jobs | None:
+    """What hands the workspace's slow work on to Prefect (None: the sweep will do it)."""
+    jobs: Jobs | None = request.app.state.jobs
+    return jobs
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+JobsDep = Annotated[Jobs | None, Depends(get_jobs)]
 PagesDep = Annotated[Pages, Depends(get_pages)]
 TriggerDep = Annotated[Trigger | None, Depends(get_trigger)]
 

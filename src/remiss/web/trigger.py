@@ -7,6 +7,12 @@ temporary server). A failed run is tried again a few times; after that the answe
 unprocessed and the sweep (`remiss answers process`) takes it.
 
 `answer_trigger: event`: `announce` tells Prefect, whose deployment trigger runs the flow.
+
+The workspace hands on its slow work the same way, as jobs (`Jobs.submit(name, **ids)`):
+sending what an action queued, starting a round, compiling a report. The web process
+only stores the decision and hands the work on; it never talks to the mail server or
+renders a report itself. A job that is lost (a process killed first) is done by the
+sweep, or by the same action again: every job is safe to run twice.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger("remiss.web")
 
@@ -23,35 +30,44 @@ ATTEMPTS = 3
 PAUSE_SECONDS = 5.0
 
 
-class BackgroundRunner:
-    """`runner(answer_id)` queues the answer for `run` on the worker thread; returns at once."""
+class Jobs(Protocol):
+    """Hands a job (a flow, by its name in `remiss.cli.portal_app.JOBS`) to Prefect."""
 
-    def __init__(self, run: Callable[[int], None]) -> None:
+    def submit(self, name: str, **params: int) -> None: ...
+
+
+T = TypeVar("T")
+
+
+class BackgroundRunner(Generic[T]):
+    """`runner(item)` queues the item for `run` on the worker thread; returns at once."""
+
+    def __init__(self, run: Callable[[T], None]) -> None:
         self._run = run
-        self._queue: queue.Queue[int] = queue.Queue()
+        self._queue: queue.Queue[T] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, answer_id: int) -> None:
+    def __call__(self, item: T) -> None:
         with self._lock:
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(
                     target=self._work, name="process-answers", daemon=True
                 )
                 self._worker.start()
-        self._queue.put(answer_id)
+        self._queue.put(item)
 
     def _work(self) -> None:
         while True:
-            answer_id = self._queue.get()
+            item = self._queue.get()
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    self._run(answer_id)
+                    self._run(item)
                     break
                 except Exception as exc:
                     log.warning(
-                        "answer %s not processed (attempt %s of %s: %s)",
-                        answer_id,
+                        "%s not done (attempt %s of %s: %s)",
+                        item,
                         attempt,
                         ATTEMPTS,
                         type(exc).__name__,
@@ -69,4 +85,19 @@ def announce(answer_id: int) -> None:
         event="remiss.answer.received",
         resource={"prefect.resource.id": f"remiss.answer.{answer_id}"},
         payload={"answer_id": answer_id},
+    )
+
+
+def announce_job(name: str, params: dict[str, int]) -> None:
+    """`answer_trigger: event`: the job as an event; the deployment with the trigger for
+    `remiss.job.<name>` runs it on a worker (flows/deployments.py)."""
+    from prefect.events import emit_event
+
+    emit_event(
+        event=f"remiss.job.{name}",
+        resource={
+            "prefect.resource.id": f"remiss.job.{name}."
+            + ".".join(f"{k}-{v}" for k, v in sorted(params.items()))
+        },
+        payload=params,
     )
