@@ -29,7 +29,7 @@ from remiss.db.models import (
     RemissinstansRow,
     Round,
 )
-from remiss.register.instances import Register
+from remiss.register.instances import Register, Remissinstans
 from remiss.storage.documents import document_row, store_file
 
 
@@ -61,7 +61,14 @@ def queue_message(
 
 def sync_register(session: Session, *, register: Register, now: dt.datetime) -> int:
     """Upsert the register's remissinstanser; returns how many rows changed."""
-    existing = {row.code: row for row in session.scalars(select(RemissinstansRow))}
+    # Ad hoc rows belong to the cases that named them: the register never changes them (their
+    # codes cannot be register codes anyway, see casefile.ad_hoc_code).
+    existing = {
+        row.code: row
+        for row in session.scalars(
+            select(RemissinstansRow).where(RemissinstansRow.ad_hoc.is_(False))
+        )
+    }
     changed = 0
     for inst in register.instanser.values():
         values = {
@@ -82,6 +89,33 @@ def sync_register(session: Session, *, register: Register, now: dt.datetime) -> 
             changed += 1
     session.flush()
     return changed
+
+
+def ad_hoc_row(
+    session: Session, *, inst: Remissinstans, existing: RemissinstansRow | None, now: dt.datetime
+) -> RemissinstansRow:
+    """The row of an outside organisation named for one case. Its code comes from its name
+    and address, so a later case naming it again reuses the row, with the name as now given."""
+    if existing is not None:
+        if not existing.ad_hoc:  # a register code: ad_hoc_code never makes one
+            raise ConflictError(f"Koden {inst.code} tillhör registret.")
+        if (existing.name, existing.kind, existing.email) != (inst.name, inst.kind, inst.email):
+            existing.name, existing.kind, existing.email = inst.name, inst.kind, inst.email
+            existing.updated_at = now
+        return existing
+    row = RemissinstansRow(
+        code=inst.code,
+        name=inst.name,
+        kind=inst.kind,
+        email=inst.email,
+        groups=[],
+        contacts=[],
+        updated_at=now,
+        ad_hoc=True,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def open_round_for(session: Session, *, diarienummer: str) -> Round | None:
@@ -159,7 +193,7 @@ def create_round(
                 stored,
                 position=i,
                 title=handling.title,
-                filename=handling.path.name,
+                filename=handling.send_name,
                 content_type=handling.content_type,
                 now=now,
             )
@@ -178,6 +212,8 @@ def create_round(
     )
     session.add(rnd)
     rows = {r.code: r for r in session.scalars(select(RemissinstansRow))}
+    for inst in plan.case.ad_hoc:
+        rows[inst.code] = ad_hoc_row(session, inst=inst, existing=rows.get(inst.code), now=now)
     for inst in plan.recipients:
         dispatch = Dispatch(
             round=rnd,
