@@ -49,7 +49,7 @@ from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.db.engine import session_scope
 from remiss.db.models import Anstand, Answer, Dispatch, Document, Event
 from remiss.web import admin
-from remiss.web.security import ADMIN_COOKIE, CSRF_COOKIE
+from remiss.web.security import ADMIN_COOKIE, CSRF_COOKIE_SECURE
 from tests.conftest import future_deadline
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.web.conftest import RECIPIENTS, Portal
@@ -374,7 +374,8 @@ class Fuzzed:
 
     def __init__(self, portal: Portal, csrf: str) -> None:
         self.portal = portal
-        self.csrf = csrf  # the value of the CSRF cookie the client was given
+        self.csrf = csrf  # the form's CSRF token
+        self.nonce = portal.client.cookies[CSRF_COOKIE_SECURE]  # the cookie it belongs to
 
     def __repr__(self) -> str:
         return "fuzzed"
@@ -391,7 +392,7 @@ class Fuzzed:
         """Set the client's cookie and the form's field as `csrf` says."""
         self.client.cookies.clear()
         if csrf.cookie:
-            self.client.cookies.set(CSRF_COOKIE, self.csrf)
+            self.client.cookies.set(CSRF_COOKIE_SECURE, self.nonce)
         if csrf.field == "valid":
             fields["csrf"] = self.csrf
         elif csrf.field == "forged":
@@ -519,7 +520,7 @@ FIXED_PATHS = ["/", "/r", "/r/", "/admin", "/admin/login", "/admin/logout", "/st
         max_size=3,
     ),
     cookies=st.dictionaries(
-        st.sampled_from([CSRF_COOKIE, ADMIN_COOKIE, "x"]),
+        st.sampled_from([CSRF_COOKIE_SECURE, ADMIN_COOKIE, "x"]),
         st.text(
             st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=";"),
             max_size=80,
@@ -757,7 +758,7 @@ def test_no_broken_body_is_a_server_error(
     """Bodies no browser makes: a real answer's multipart with its bytes damaged, or noise."""
     token = fuzzed.portal.tokens["bromma"]
     fuzzed.client.cookies.clear()
-    fuzzed.client.cookies.set(CSRF_COOKIE, fuzzed.csrf)
+    fuzzed.client.cookies.set(CSRF_COOKIE_SECURE, fuzzed.nonce)
     sample = fuzzed.client.build_request(
         "POST",
         f"/r/{token}/{form}",
@@ -783,7 +784,7 @@ def test_no_broken_body_is_a_server_error(
 def test_a_broken_multipart_body_gets_a_swedish_page(fuzzed: Fuzzed) -> None:
     # Starlette refused it with the English "Invalid multipart data." on the error page.
     token = fuzzed.portal.tokens["bromma"]
-    fuzzed.client.cookies.set(CSRF_COOKIE, fuzzed.csrf)
+    fuzzed.client.cookies.set(CSRF_COOKIE_SECURE, fuzzed.nonce)
     response = fuzzed.client.post(
         f"/r/{token}/svar",
         content=b"\x00",

@@ -200,6 +200,7 @@ def test_an_oversized_chunked_upload_gets_413_and_nothing_is_stored(
     token = portal.tokens["socialnamnden"]
     with portal.client("198.51.100.7") as official:
         csrf = csrf_of(official.get(f"/r/{token}"))
+        nonce = official.cookies["remiss_csrf"]
 
     boundary = "remissgranskning"
     fields = {
@@ -226,7 +227,7 @@ def test_an_oversized_chunked_upload_gets_413_and_nothing_is_stored(
         connection.putrequest("POST", f"/r/{token}/svar")
         connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
         connection.putheader("Transfer-Encoding", "chunked")
-        connection.putheader("Cookie", f"remiss_csrf={csrf}")
+        connection.putheader("Cookie", f"remiss_csrf={nonce}")
         connection.putheader("X-Forwarded-For", "198.51.100.7")
         connection.endheaders()
         try:

@@ -23,13 +23,24 @@ from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
-from remiss.web.security import CSRF_COOKIE, FailureThrottle, csrf_valid, new_csrf_token
+from remiss.web.security import (
+    FailureThrottle,
+    csrf_cookie_name,
+    csrf_form_token,
+    csrf_valid,
+    new_csrf_nonce,
+    same_origin,
+)
 from remiss.web.trigger import Jobs
 
 Trigger = Callable[[int], None]
 ResponseT = TypeVar("ResponseT", bound=Response)
 
 CSRF_EXPIRED_TEXT = "Formuläret har gått ut. Ladda om sidan och försök igen."
+CROSS_SITE_TEXT = (
+    "Formuläret skickades från en annan webbplats och har inte tagits emot. Öppna sidan "
+    "här och skicka det därifrån."
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -118,26 +129,42 @@ LinkDep = Annotated[Link, Depends(get_link)]
 
 @dataclass(frozen=True)
 class Csrf:
-    """The request's CSRF token: the cookie's, or a new one for the page being shown.
+    """The request's CSRF protection: the cookie's nonce (or a new one for the page being
+    shown) and the form token made from it with the secret key.
 
     Routes check it themselves, first thing: as a dependency the check would come before
     FastAPI's validation of the form, and change which error a broken form gets."""
 
     request: Request
-    token: str
+    nonce: str
+    key: bytes
     secure: bool
+    origin: str
+
+    @property
+    def token(self) -> str:
+        """The value of the form's hidden `csrf` field."""
+        return csrf_form_token(self.nonce, self.key)
+
+    @property
+    def cookie_name(self) -> str:
+        return csrf_cookie_name(self.secure)
 
     def valid(self, submitted: str) -> bool:
-        return csrf_valid(self.request, submitted)
+        return same_origin(self.request, self.origin) and csrf_valid(
+            self.request.cookies.get(self.cookie_name), submitted, self.key
+        )
 
     def check(self, submitted: str, detail: str = CSRF_EXPIRED_TEXT) -> None:
+        if not same_origin(self.request, self.origin):
+            raise StarletteHTTPException(status_code=403, detail=CROSS_SITE_TEXT)
         if not self.valid(submitted):
             raise StarletteHTTPException(status_code=403, detail=detail)
 
     def set_cookie(self, response: Response) -> None:
         response.set_cookie(
-            CSRF_COOKIE,
-            self.token,
+            self.cookie_name,
+            self.nonce,
             httponly=True,
             samesite="strict",
             secure=self.secure,
@@ -145,17 +172,21 @@ class Csrf:
         )
 
     def keep(self, response: ResponseT) -> ResponseT:
-        """The response, setting the cookie unless the request already carries the token."""
-        if self.request.cookies.get(CSRF_COOKIE) != self.token:
+        """The response, setting the cookie unless the request already carries the nonce."""
+        if self.request.cookies.get(self.cookie_name) != self.nonce:
             self.set_cookie(response)
         return response
 
 
 def get_csrf(request: Request, settings: SettingsDep) -> Csrf:
+    secure = settings.base_url.startswith("https://")
+    scheme, _, rest = settings.base_url.partition("://")
     return Csrf(
         request=request,
-        token=request.cookies.get(CSRF_COOKIE) or new_csrf_token(),
-        secure=settings.base_url.startswith("https://"),
+        nonce=request.cookies.get(csrf_cookie_name(secure)) or new_csrf_nonce(),
+        key=settings.secret_key(),
+        secure=secure,
+        origin=f"{scheme}://{rest.split('/', 1)[0]}",
     )
 
 

@@ -35,7 +35,11 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Over https the CSRF cookie has the __Host- prefix: the browser keeps it only if it is
+# Secure, for the whole site, and set by this host, so a neighbouring (sub)domain or a
+# plain-http page cannot plant one.
 CSRF_COOKIE = "remiss_csrf"
+CSRF_COOKIE_SECURE = "__Host-remiss_csrf"
 CSRF_FIELD = "csrf"
 ADMIN_COOKIE = "remiss_admin"
 _TOKEN_IN_PATH = re.compile(r"^/r/[^/]+")
@@ -142,17 +146,42 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def new_csrf_token() -> str:
+def csrf_cookie_name(secure: bool) -> str:
+    return CSRF_COOKIE_SECURE if secure else CSRF_COOKIE
+
+
+def new_csrf_nonce() -> str:
     return secrets.token_urlsafe(32)
 
 
-def csrf_valid(request: Request, submitted: object) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
+def csrf_form_token(nonce: str, key: bytes) -> str:
+    """The form's token for the cookie's nonce: only the server, which holds the key, can
+    make it, so a planted cookie is of no use to a forger who cannot read the page."""
+    return hmac.new(key, f"csrf|{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(nonce: str | None, submitted: object, key: bytes) -> bool:
     return (
         isinstance(submitted, str)
-        and bool(cookie)
-        and hmac.compare_digest(submitted.encode(), (cookie or "").encode())
+        and bool(nonce)
+        and hmac.compare_digest(submitted.encode(), csrf_form_token(nonce or "", key).encode())
     )
+
+
+def same_origin(request: Request, allowed: str) -> bool:
+    """Whether a POST comes from this site's own pages, as the browser tells it.
+
+    A browser sends Sec-Fetch-Site with every request (Chromium, Firefox and Safari do) and
+    Origin with every POST; a forged cross-site form carries the other site's origin in
+    both. Clients that send neither (curl, old browsers) still need the CSRF token."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin in (allowed, own)
 
 
 class FailureThrottle:
