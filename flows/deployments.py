@@ -138,7 +138,9 @@ def deployments() -> list[RunnerDeployment]:
                     name="Remissomgången är klar",
                     expect={"remiss.round.complete"},
                     parameters={"round_id": "{{ event.payload.round_id }}", "automatic": True},
-                )
+                ),
+                # A handläggare's "Sammanställ nu" in the workspace.
+                job_trigger("sammanstall", "round_id"),
             ],
         ),
         _deployment(

@@ -15,9 +15,10 @@ from remiss.core.settings import Settings
 from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, MessageKind
 from remiss.core.terms import POSITION_LABELS
 from remiss.core.tokens import derive_token, hash_token, new_nonce
-from remiss.db.models import Anstand, Answer, Dispatch, OutgoingMessage
+from remiss.db.models import Anstand, Answer, Decision, Dispatch, OutgoingMessage
 from remiss.mail import Attachment, OutgoingEmail
 from remiss.reminders.schedule import escalation_contacts, reminder_recipients
+from remiss.rounds.decision import ORGANS
 from remiss.storage.documents import read_verified
 
 
@@ -160,10 +161,37 @@ def _paminnelse(session: Session, message: OutgoingMessage, settings: Settings) 
     )
 
 
+def _beslut(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
+    """The decision on the case, with its protokollsutdrag (the stage is the decision's id)."""
+    dispatch = message.dispatch
+    decision = session.get_one(Decision, message.stage)
+    context = _case_context(dispatch, settings) | {
+        "beslut": decision,
+        "organ": ORGANS.get(decision.organ, decision.organ),
+        "bilagor": decision.documents,
+    }
+    return render(
+        "beslut",
+        context,
+        key=message.idempotency_key,
+        to=(dispatch.email,),
+        settings=settings,
+        attachments=tuple(
+            Attachment(
+                filename=doc.filename,
+                content_type=doc.content_type,
+                data=read_verified(Path(doc.storage_path), doc.sha256),
+            )
+            for doc in decision.documents
+        ),
+    )
+
+
 _BUILDERS: dict[str, Callable[[Session, OutgoingMessage, Settings], OutgoingEmail]] = {
     MessageKind.MISSIV: _missiv,
     MessageKind.KVITTENS: _kvittens,
     MessageKind.ANSTAND_BESLUT: _anstand_beslut,
+    MessageKind.BESLUT: _beslut,
 }
 
 
