@@ -22,8 +22,15 @@ from remiss.core.errors import RemissError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+_READ_ONLY = "remiss_read_only"
+
+
+def _begin(connection: Any) -> None:
+    if connection.get_execution_options().get(_READ_ONLY):
+        # A reader takes no lock: under WAL it reads a snapshot while the writer writes.
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -47,8 +54,8 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock when a transaction begins: a transaction that reads and then
         # writes (claims, versions) would otherwise fail with "database is locked" instead
-        # of waiting when another one commits in between.
-        event.listen(engine, "begin", _begin_immediate)
+        # of waiting when another one commits in between. `read_scope` takes none.
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -90,6 +97,24 @@ def session_scope(url: str) -> Iterator[Session]:
     factory = sessionmaker(get_engine(url), expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def _refuse_flush(session: Session, *_: object) -> None:
+    raise RemissError("a read-only transaction (read_scope) may not write")
+
+
+@contextmanager
+def read_scope(url: str) -> Iterator[Session]:
+    """A transaction that only reads, for work that takes time (building a report): on
+    SQLite it begins deferred and so never holds the write lock, which `session_scope`
+    takes at once; nobody waits for it. Any write is refused before it reaches the
+    database. Write the results afterwards in a short `session_scope`."""
+    engine = get_engine(url).execution_options(**{_READ_ONLY: True})
+    factory = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    with factory() as session:
+        event.listen(session, "before_flush", _refuse_flush)
+        with session.begin():
+            yield session
 
 
 @contextmanager

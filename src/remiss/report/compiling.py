@@ -1,4 +1,11 @@
-"""When a remissammanställning is due, and extracting answer texts once, on arrival."""
+"""When a remissammanställning is due, and extracting answer texts once, on arrival.
+
+No transaction is open while a file is read or a report is built: what is needed is read
+in a short transaction (`read_scope`, which on SQLite holds no lock), the slow part runs
+outside it or under it without a lock, and the small result is written in another short
+transaction. A document's text is read in a child process with limits
+(`report.extract.extract_limited`), never in the process that serves pages.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,8 @@ from sqlalchemy.orm import Session, object_session
 from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.core.states import RoundState
-from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Round
+from remiss.db.engine import read_scope, session_scope
+from remiss.db.models import Answer, Document, Round
 from remiss.reminders.schedule import is_done, jointly_answered
 from remiss.report.content import Report, build_report
 from remiss.storage.documents import read_verified
@@ -24,24 +31,40 @@ KINDS = {
 }
 
 
-def extract_answer_texts(session: Session, *, answer_id: int) -> int:
-    """Store the text of each of the answer's documents not yet read; returns how many."""
-    from remiss.report.extract import ExtractError, extract_text
+def extract_answer_texts(settings: Settings, *, answer_id: int) -> int:
+    """Store the text of each of the answer's documents not yet read; returns how many.
 
+    A document that cannot be read, or only in part (over a cap), gets a Swedish reason in
+    `text_error`; the answer itself is kept as it is.
+    """
+    from remiss.report.extract import ExtractLimits, extract_limited
+
+    with read_scope(settings.database_url) as session:
+        todo = [
+            (d.id, d.content_type, d.storage_path, d.sha256)
+            for d in session.get_one(Answer, answer_id).documents
+            if d.text is None and d.text_error is None
+        ]
     done = 0
-    for document in session.get_one(Answer, answer_id).documents:
-        if document.text is not None or document.text_error is not None:
-            continue
-        kind = KINDS.get(document.content_type)
+    for document_id, content_type, storage_path, sha256 in todo:
+        text: str | None
+        error: str | None
+        kind = KINDS.get(content_type)
         if kind is None:
-            document.text_error = f"okänd filtyp {document.content_type}"
-            continue
-        try:
-            data = read_verified(Path(document.storage_path), document.sha256)
-            document.text = extract_text(data, kind)
-        except (ExtractError, OSError) as exc:
-            document.text_error = str(exc)
-        done += 1
+            text, error = None, f"okänd filtyp {content_type}"
+        else:
+            try:
+                data = read_verified(Path(storage_path), sha256)
+            except OSError as exc:
+                text, error = None, f"Filen kunde inte läsas från lagringen ({exc.strerror})."
+            else:
+                result = extract_limited(data, kind, ExtractLimits())
+                text, error = result.text, result.error
+        with session_scope(settings.database_url) as session:
+            document = session.get_one(Document, document_id)
+            if document.text is None and document.text_error is None:
+                document.text, document.text_error = text, error
+                done += kind is not None
     return done
 
 
@@ -82,15 +105,14 @@ def rounds_due(session: Session, *, now: dt.datetime, tz: str, grace_days: int) 
 
 def extract_texts(settings: Settings, *, answer_id: int) -> int:
     """Read the answer's documents once, on arrival, so that compiling never reads files."""
-    with session_scope(settings.database_url) as session:
-        return extract_answer_texts(session, answer_id=answer_id)
+    return extract_answer_texts(settings, answer_id=answer_id)
 
 
 def rounds_to_compile(
     settings: Settings, *, now: dt.datetime, answer_id: int | None = None
 ) -> list[int]:
     """Rounds whose remissammanställning is due; with `answer_id`, only that answer's round."""
-    with session_scope(settings.database_url) as session:
+    with read_scope(settings.database_url) as session:
         due = rounds_due(
             session, now=now, tz=settings.timezone, grace_days=settings.compile_grace_days
         )
@@ -104,10 +126,13 @@ def build_for_compile(
     settings: Settings, *, round_id: int, now: dt.datetime, automatic: bool
 ) -> Report:
     """The report's content; an automatic compile is remembered so it runs again only after
-    something new came in."""
-    with session_scope(settings.database_url) as session:
-        rnd = session.get_one(Round, round_id)
-        report = build_report(rnd, now=now, tz=settings.timezone)
-        if automatic:
-            rnd.auto_compiled_at = now
-        return report
+    something new came in.
+
+    The report is built from a snapshot in a read-only transaction, which holds no lock, and
+    the mark is written afterwards in a transaction of its own."""
+    with read_scope(settings.database_url) as session:
+        report = build_report(session.get_one(Round, round_id), now=now, tz=settings.timezone)
+    if automatic:
+        with session_scope(settings.database_url) as session:
+            session.get_one(Round, round_id).auto_compiled_at = now
+    return report

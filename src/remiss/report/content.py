@@ -247,6 +247,15 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
             notes.append(f"{swedish_list(members)} har inkommit med ett gemensamt svar.")
         if answer is not None and answer.submitted_at > deadline_end[dispatch.id]:
             notes.append(f"{genitive(dispatch.name)} svar inkom efter svarstiden.")
+        for document in answer.documents if answer is not None else ():
+            if document.text_error:
+                # A file over a cap or unreadable: its text is missing or cut in what the
+                # summaries are drawn from, so the reader should open the file itself.
+                notes.append(
+                    f"Texten i {genitive(lowercase_first(dispatch.name))} fil "
+                    f"{document.filename} har inte kunnat läsas i sin helhet. "
+                    f"{document.text_error}"
+                )
 
     answered = sum(positions.values())
     summary = _summary(rnd, answered, positions, declined, silent, tz)

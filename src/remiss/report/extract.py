@@ -17,6 +17,13 @@ The text keeps the structure the parser in `remiss.tjansteutlatande` needs:
 
 All text is normalised: NFC, "\\r\\n" and "\\r" become "\\n", soft hyphens are removed (one at
 the end of a line, where it was printed, becomes "-"), typographic ligatures are spelled out.
+
+An uploaded file is hostile until read. `extract_limited` reads it in a child process of its
+own (`python -m remiss.report.extract`) that limits itself first (address space and CPU time
+with `resource.setrlimit`) and is killed after a wall-clock time: a file that would take
+gigabytes or minutes costs that child its life, never the portal or the worker its memory.
+The text kept is capped (characters, PDF pages); a cut or unreadable text comes back with a
+Swedish reason for the handläggare.
 """
 
 from __future__ import annotations
@@ -24,8 +31,12 @@ from __future__ import annotations
 import ctypes
 import io
 import itertools
+import json
+import math
 import re
-import threading
+import signal
+import subprocess
+import sys
 import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
@@ -34,8 +45,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from remiss.core.errors import RemissError
+from remiss.storage.uploads import PDFIUM_LOCK
 
-__all__ = ["KINDS", "ExtractError", "extract_text", "normalise_text"]
+__all__ = [
+    "KINDS",
+    "ExtractError",
+    "ExtractLimits",
+    "Extracted",
+    "extract_limited",
+    "extract_text",
+    "normalise_text",
+]
 
 KINDS = ("pdf", "docx", "odt")
 
@@ -44,12 +64,43 @@ class ExtractError(RemissError):
     """The file could not be read as the kind it claims to be (the message is in Swedish)."""
 
 
-def extract_text(data: bytes, kind: str) -> str:
-    """The text of a PDF, DOCX or ODT file, normalised (see the module docstring).
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """What reading one document may cost and give. A 300-page tjänsteutlåtande has about
+    600 000 characters and is read in a few seconds in well under 200 MB."""
+
+    max_chars: int = 1_000_000
+    max_pdf_pages: int = 2000
+    memory_bytes: int = 1024 * _MB  # the child's address space (RLIMIT_AS)
+    cpu_seconds: int = 60  # the child's CPU time (RLIMIT_CPU)
+    wall_seconds: float = 120.0  # then the child is killed, whatever it is doing
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """The text to keep (None when nothing could be read) and, when the text is missing or
+    cut, the reason in Swedish for the handläggare (stored as the document's text_error)."""
+
+    text: str | None
+    error: str | None
+
+
+def extract_text(data: bytes, kind: str, *, max_chars: int | None = None) -> str:
+    """The text of a PDF, DOCX or ODT file, normalised (see the module docstring), in this
+    process and without limits: for trusted files. Uploads go through `extract_limited`.
 
     Raises ExtractError, with a message a user can act on, for an empty, broken, encrypted or
     unknown file. A PDF without a text layer (a scan) gives empty pages, not an error.
     """
+    text, _ = _extract(data, kind, ExtractLimits(max_chars=max_chars or sys.maxsize))
+    return text
+
+
+def _extract(data: bytes, kind: str, limits: ExtractLimits) -> tuple[str, str | None]:
+    """The text, at most `limits.max_chars` characters, and why it was cut (or None)."""
     kind = kind.lower().lstrip(".")
     if kind not in KINDS:
         raise ExtractError(
@@ -57,13 +108,120 @@ def extract_text(data: bytes, kind: str) -> str:
         )
     if not data:
         raise ExtractError(f"Filen är tom och kan inte läsas som {_LABEL[kind]}.")
+    cut: str | None = None
     if kind == "pdf":
-        text = _pdf_text(data)
+        text, pages = _pdf_text(data, limits)
+        if pages > limits.max_pdf_pages:
+            cut = (
+                f"PDF-filen har {_count(pages)} sidor; bara texten på de första "
+                f"{_count(limits.max_pdf_pages)} sidorna har lästs."
+            )
     elif kind == "docx":
-        text = _docx_text(data)
+        text = _docx_text(data, limits.max_chars)
     else:
-        text = _odt_text(data)
-    return normalise_text(text)
+        text = _odt_text(data, limits.max_chars)
+    # Normalising never lengthens by much (ligatures): cut with a margin first, then exactly.
+    text = normalise_text(text[: limits.max_chars + 1024])
+    if len(text) > limits.max_chars:
+        text = text[: limits.max_chars]
+        cut = (
+            f"Texten är längre än {_count(limits.max_chars)} tecken; bara början har lästs "
+            "och kommit med i underlaget för remissammanställningen."
+        )
+    return text, cut
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
+
+
+# --- Reading in a child process with limits ----------------------------------------------
+
+_TOO_SLOW = "Texten kunde inte läsas: det tog för lång tid (mer än {seconds} sekunder)."
+_TOO_BIG = "Texten kunde inte läsas: dokumentet kräver för mycket minne när det packas upp."
+_FAILED = "Texten kunde inte läsas: läsningen avbröts oväntat."
+_EXIT_MEMORY = 3
+
+
+def extract_limited(data: bytes, kind: str, limits: ExtractLimits | None = None) -> Extracted:
+    """Read the text in a child process with limits on memory, CPU time and wall time.
+
+    Never raises for what the file is or does: a broken file, one over a limit or one that
+    kills its reader gives `Extracted(None, reason)`; text over the character or page cap
+    comes back cut, with the reason.
+    """
+    limits = limits or ExtractLimits()
+    command = [
+        sys.executable,
+        "-m",
+        "remiss.report.extract",
+        kind,
+        str(limits.max_chars),
+        str(limits.max_pdf_pages),
+        str(limits.memory_bytes),
+        str(limits.cpu_seconds),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            input=data,
+            capture_output=True,
+            timeout=limits.wall_seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Extracted(None, _TOO_SLOW.format(seconds=_count(math.ceil(limits.wall_seconds))))
+    if done.returncode == 0:
+        try:
+            result = json.loads(done.stdout)
+            return Extracted(result.get("text"), result.get("error"))
+        except (ValueError, AttributeError):
+            return Extracted(None, _FAILED)
+    if done.returncode == -signal.SIGXCPU or done.returncode == -signal.SIGKILL:
+        return Extracted(None, _TOO_SLOW.format(seconds=_count(limits.cpu_seconds)))
+    if done.returncode == _EXIT_MEMORY:
+        return Extracted(None, _TOO_BIG)
+    return Extracted(None, _FAILED)
+
+
+def _peak_memory() -> int:
+    """This process's peak address space (what RLIMIT_AS bounds), in bytes."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _child(argv: list[str]) -> int:
+    """`python -m remiss.report.extract KIND MAX_CHARS MAX_PAGES MEMORY CPU` with the file on
+    stdin: the limits are set before a byte of the file is read."""
+    import resource
+
+    kind, max_chars, max_pages, memory, cpu = argv
+    resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+    resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 5))
+    limits = ExtractLimits(max_chars=int(max_chars), max_pdf_pages=int(max_pages))
+    try:
+        data = sys.stdin.buffer.read()
+        try:
+            text, cut = _extract(data, kind, limits)
+            out = {"text": text, "error": cut}
+        except ExtractError as exc:
+            # lxml reports a failed allocation as a syntax error ("unknown error"): a reader
+            # that came near its limit failed for the memory, not for the file.
+            if _peak_memory() > 0.8 * int(memory):
+                return _EXIT_MEMORY
+            out = {"text": None, "error": str(exc)}
+        encoded = json.dumps(out, ensure_ascii=False).encode()
+    except MemoryError:
+        return _EXIT_MEMORY
+    sys.stdout.buffer.write(encoded)
+    sys.stdout.flush()
+    return 0
 
 
 _LABEL = {"pdf": "PDF", "docx": "Word-dokument (DOCX)", "odt": "ODT-dokument"}
@@ -98,14 +256,14 @@ def normalise_text(text: str) -> str:
 
 # --- PDF ----------------------------------------------------------------------------------
 
-# pdfium is not thread-safe; the flows may run tasks in threads.
-_PDFIUM_LOCK = threading.Lock()
 
-
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes, limits: ExtractLimits) -> tuple[str, int]:
+    """The text of the first `max_pdf_pages` pages (stopping early at `max_chars`), and how
+    many pages the PDF has."""
     import pypdfium2 as pdfium
 
-    with _PDFIUM_LOCK:
+    # pdfium is not thread-safe; the flows may run tasks in threads.
+    with PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
@@ -120,12 +278,17 @@ def _pdf_text(data: bytes) -> str:
             ) from exc
         try:
             pages: list[str] = []
-            for index in range(len(pdf)):
+            count = len(pdf)
+            length = 0
+            for index in range(min(count, limits.max_pdf_pages)):
+                if length > limits.max_chars:
+                    break
                 page = pdf[index]
                 try:
                     textpage = page.get_textpage()
                     try:
                         pages.append(_page_text(textpage))
+                        length += len(pages[-1]) + 1
                     finally:
                         textpage.close()
                 finally:
@@ -136,7 +299,7 @@ def _pdf_text(data: bytes) -> str:
             ) from exc
         finally:
             pdf.close()
-    return "\f".join(pages)
+    return "\f".join(pages), count
 
 
 @dataclass
@@ -281,14 +444,14 @@ def _w(tag: str) -> str:
     return _W + tag
 
 
-def _docx_text(data: bytes) -> str:
+def _docx_text(data: bytes, max_chars: int) -> str:
     import docx
 
     try:
         document = docx.Document(io.BytesIO(data))
         body = document.element.body
         numbering = _DocxNumbering(document)
-        blocks = list(_docx_blocks(body, numbering))
+        blocks = _take(_docx_blocks(body, numbering), max_chars)
     except ExtractError:
         raise
     except Exception as exc:  # any failure to read untrusted input is the file's fault
@@ -297,6 +460,18 @@ def _docx_text(data: bytes) -> str:
             "lösenordsskyddad eller inte en DOCX-fil."
         ) from exc
     return _join_blocks(blocks)
+
+
+def _take(blocks: Iterator[str], max_chars: int) -> list[str]:
+    """Blocks until there is more than `max_chars` of text: the rest would be cut anyway."""
+    taken: list[str] = []
+    length = 0
+    for block in blocks:
+        taken.append(block)
+        length += len(block) + 2
+        if length > max_chars:
+            break
+    return taken
 
 
 def _join_blocks(blocks: list[str]) -> str:
@@ -559,7 +734,7 @@ def _odt_xml(archive: zipfile.ZipFile, name: str, *, required: bool) -> ET.Eleme
         raise ExtractError(_ODT_BROKEN) from exc
 
 
-def _odt_text(data: bytes) -> str:
+def _odt_text(data: bytes, max_chars: int) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             manifest = _odt_xml(archive, "META-INF/manifest.xml", required=False)
@@ -583,7 +758,7 @@ def _odt_text(data: bytes) -> str:
             "Filen är ett OpenDocument men inte ett textdokument (ODT): inget att läsa."
         )
     walker = _OdtWalker([x for x in (content, styles) if x is not None])
-    return _join_blocks(list(walker.blocks(body)))
+    return _join_blocks(_take(walker.blocks(body), max_chars))
 
 
 _ODT_SKIP = {
@@ -723,3 +898,7 @@ def _wrap(element: ET.Element) -> ET.Element:
     holder = ET.Element("holder")
     holder.append(element)
     return holder
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))

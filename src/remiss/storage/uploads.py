@@ -5,7 +5,11 @@ file is decided from its content only (PDF, DOCX or ODT); the name the browser s
 cleaned for display and given the extension that matches the content. DOCX and ODT are zip
 archives, so they are checked for zip bombs (declared and actual uncompressed size, packing
 ratio, number of entries), for unsafe entry names and for corruption (every entry is read in
-chunks and its CRC checked, stopping as soon as too much has come out).
+chunks and its CRC checked, stopping as soon as too much has come out). What matters is what a
+file becomes, not its size: the XML parts of a DOCX or ODT (the text and its formatting, which
+text extraction parses) are bounded on their own, well below the limit for the whole archive
+(pictures may be large; a 3 MB file whose document.xml unpacks to 190 MB may not), and a PDF
+may have at most so many pages.
 
 Every refusal is an `UploadError` whose message is a plain Swedish sentence for the official.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 import unicodedata
 import zipfile
 import zlib
@@ -85,6 +90,10 @@ class UploadLimits:
     max_unzipped_bytes: int = 200 * _MB  # sum of uncompressed sizes inside a DOCX/ODT
     max_zip_ratio: float = 100.0  # uncompressed/compressed, whole archive
     max_zip_entries: int = 2000
+    # The XML parts of a DOCX or ODT together, as actually unpacked. A long tjänsteutlåtande
+    # has 1-3 MB of XML; 200 pages of dense tables stay under 20 MB.
+    max_xml_bytes: int = 32 * _MB
+    max_pdf_pages: int = 2000
 
 
 @dataclass(frozen=True)
@@ -245,6 +254,7 @@ def check_file(filename: str, data: bytes, limits: UploadLimits) -> CheckedFile:
         kind = _check_zip(name, data, limits)
     elif _PDF_MAGIC in data[:_PDF_WINDOW]:
         kind = PDF
+        _check_pdf(name, data, limits)
     else:
         raise UploadError(NOT_ACCEPTED.format(name=name), filename=name)
     return CheckedFile(
@@ -334,11 +344,15 @@ def _check_archive(
         raise _unzips_too_big(name, limits)
     if declared > ratio_cap:
         raise _packed_suspiciously(name)
+    if sum(e.file_size for e in entries if _is_xml(e.filename)) > limits.max_xml_bytes:
+        raise _too_much_text(name, limits)
 
     # Declared sizes can lie: read everything (zipfile checks each CRC at the end of an entry)
     # in chunks, and stop as soon as more than the limits has actually come out.
     produced = 0
+    produced_xml = 0
     for entry in entries:
+        xml = _is_xml(entry.filename)
         with archive.open(entry) as stream:
             while chunk := stream.read(_READ_CHUNK):
                 produced += len(chunk)
@@ -346,6 +360,48 @@ def _check_archive(
                     raise _unzips_too_big(name, limits)
                 if produced > ratio_cap:
                     raise _packed_suspiciously(name)
+                if xml:
+                    produced_xml += len(chunk)
+                    if produced_xml > limits.max_xml_bytes:
+                        raise _too_much_text(name, limits)
+
+
+def _is_xml(entry_name: str) -> bool:
+    """A part that text extraction parses as XML (DOCX: word/*.xml and the .rels; ODT:
+    content.xml, styles.xml, the manifest)."""
+    return entry_name.lower().endswith((".xml", ".rels"))
+
+
+def _check_pdf(name: str, data: bytes, limits: UploadLimits) -> None:
+    """Refuse a PDF with more pages than anyone reads. pdfium only reads the page tree here,
+    not the pages; a PDF it cannot open is let through (its text is then not read)."""
+    pages = pdf_page_count(data)
+    if pages is not None and pages > limits.max_pdf_pages:
+        raise UploadError(
+            f"Filen {name} har för många sidor (högst {_format_count(limits.max_pdf_pages)}) "
+            "och kan inte tas emot.",
+            filename=name,
+        )
+
+
+# pdfium is not thread-safe: one call at a time in this process (text extraction, when run
+# in-process, takes the same lock).
+PDFIUM_LOCK = threading.Lock()
+
+
+def pdf_page_count(data: bytes) -> int | None:
+    """The number of pages pdfium finds, or None when it cannot open the file."""
+    import pypdfium2 as pdfium
+
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return None
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
 
 
 def _unsafe_entry_name(entry_name: str) -> bool:
@@ -366,6 +422,15 @@ def _unzips_too_big(name: str, limits: UploadLimits) -> UploadError:
     return UploadError(
         f"Filen {name} blir för stor när den packas upp (högst "
         f"{_format_size(limits.max_unzipped_bytes)}) och kan inte tas emot.",
+        filename=name,
+    )
+
+
+def _too_much_text(name: str, limits: UploadLimits) -> UploadError:
+    return UploadError(
+        f"Filen {name} innehåller för mycket text och formatering när den packas upp (högst "
+        f"{_format_size(limits.max_xml_bytes)}) och kan inte tas emot. Dela upp dokumentet "
+        "eller spara det som PDF och försök igen.",
         filename=name,
     )
 

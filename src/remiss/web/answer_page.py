@@ -306,7 +306,12 @@ def store_answer(
                 raise
         except (OSError, OperationalError) as exc:
             discard_written(settings, written)
-            log.error("answer on dispatch not stored: %s: %s", type(exc).__name__, exc)
+            # Never the message: a database error's holds the SQL and the form's values.
+            log.error(
+                "answer on dispatch not stored: %s %s",
+                type(exc).__name__,
+                getattr(exc, "strerror", None) or "",
+            )
             raise StorageFailure from exc
         except BaseException:
             discard_written(settings, written)
@@ -322,7 +327,12 @@ def discard_written(settings: Settings, written: list[StoredFile]) -> None:
             answers.discard_unreferenced(session, files=written)
     except (OSError, OperationalError) as exc:
         # Left as unreferenced files, which take room but are never shown to anyone.
-        log.warning("could not remove %d unstored files: %s", len(written), exc)
+        log.warning(
+            "could not remove %d unstored files: %s %s",
+            len(written),
+            type(exc).__name__,
+            getattr(exc, "strerror", None) or "",
+        )
 
 
 @router.post("/r/{token}/svar")

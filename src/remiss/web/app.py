@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
+import traceback
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from remiss.core.rendering import environment
 from remiss.core.settings import Settings
@@ -16,7 +20,7 @@ from remiss.storage.uploads import upload_limits
 from remiss.web import admin, answer_page
 from remiss.web.deps import Trigger, get_pages
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
-from remiss.web.security import BodyLimit, FailureThrottle, security_headers
+from remiss.web.security import BodyLimit, FailureThrottle, masked_path, security_headers
 from remiss.web.trigger import Jobs
 from remiss.web.workspace_report import router as report_router
 
@@ -30,7 +34,7 @@ def create_app(
 ) -> FastAPI:
     """The web application. `trigger(answer_id)` hands a stored answer to Prefect, `jobs`
     the workspace's slow work (None: the sweep does it later)."""
-    app = FastAPI(title="Remiss", docs_url=None, redoc_url=None, openapi_url=None)
+    app = _Portal(title="Remiss", docs_url=None, redoc_url=None, openapi_url=None)
     env = environment(settings.templates_dir)
     env.globals["avsandare"] = settings.sender_name
     limits = upload_limits(settings)
@@ -81,11 +85,64 @@ async def bad_request(request: Request, exc: RequestValidationError) -> Response
     return pages.unreadable_form()
 
 
+class _Portal(FastAPI):
+    """FastAPI that keeps an error it has answered out of the server's log.
+
+    Starlette re-raises every exception after the 500 page is sent, for the server to log;
+    uvicorn then logs the whole traceback, with the SQL statement and its parameters (an
+    official's text, e-mail addresses) in the message of a database error. `server_error`
+    logs what is needed to find the fault instead, so the exception stops here.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            if getattr(exc, _REFERENCE, None) is None:
+                raise
+
+
+_REFERENCE = "remiss_reference"
+_OWN_CODE = ("/remiss/", "/flows/")
+
+
+def _where(exc: BaseException) -> str:
+    """Where it happened: the innermost frames of the project's code and the innermost of
+    all, as file:line function. No message, no source line, no local variable."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if any(part in f.filename for part in _OWN_CODE)][-3:]
+    shown = [*own, *frames[-1:]] if frames and (not own or own[-1] is not frames[-1]) else own
+    return " < ".join(f"{_short(f.filename)}:{f.lineno} {f.name}" for f in reversed(shown)) or "-"
+
+
+def _short(filename: str) -> str:
+    for marker in ("/site-packages/", "/src/", "/work/"):
+        if marker in filename:
+            return filename.rsplit(marker, 1)[1]
+    return filename.rsplit("/", 1)[-1]
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error: %s", type(exc).__name__)
+    """The 500 page, with a reference the official can quote; the log gets the same
+    reference, the exception's type, the route (its template, so no link token) and where
+    in the code it happened, never the exception's message (a database error's holds the
+    SQL statement and the values of the form)."""
+    reference = secrets.token_hex(4).upper()
+    route = request.scope.get("route")
+    path = getattr(route, "path", None) or masked_path(request.url.path)
+    log.error(
+        "unexpected error %s, reference %s, %s %s at %s",
+        type(exc).__name__,
+        reference,
+        request.method,
+        path,
+        _where(exc),
+    )
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(exc, _REFERENCE, reference)
     return get_pages(request).error(
         500,
         "Något gick fel hos oss",
         "Inget av det ni skickade har sparats. Försök igen om en stund eller kontakta "
-        "handläggaren.",
+        f"handläggaren och ange referensen {reference}.",
     )
