@@ -29,6 +29,7 @@ from flows.dashboard import (
     quietly,
 )
 from flows.retries import DB_RETRIES
+from remiss.answers.joint import requests_of_answer
 from remiss.answers.processing import (
     answers_to_process,
     prepare_kvittens,
@@ -191,6 +192,12 @@ def queue_kvittens_task(answer_id: int) -> int:
     return prepare_kvittens(load_settings(), answer_id=answer_id)
 
 
+@task(name="gemensamma-svar-att-bekräfta")
+def joint_requests_task(answer_id: int) -> list[int]:
+    """The e-mails (queued with the answer) asking the partners it names to confirm it."""
+    return requests_of_answer(load_settings(), answer_id=answer_id)
+
+
 @task(name="läs-svarets-text")
 def extract_texts_task(answer_id: int) -> int:
     return extract_texts(load_settings(), answer_id=answer_id)
@@ -208,17 +215,27 @@ def mark_processed_task(answer_id: int) -> None:
 
 @flow(name="behandla-svar")
 def process_answer(answer_id: int) -> None:
-    """Read the answer's documents, send the kvittens, mark it processed; compile if complete."""
+    """Read the answer's documents, send the kvittens and ask the partners it names to confirm
+    it, mark it processed; compile if complete."""
     quietly(label_answer_run, answer_id)
     extract_texts_task(answer_id)
     message_id = queue_kvittens_task(answer_id)
-    (outcome,) = send_in_batches([message_id])
+    requests = joint_requests_task(answer_id)
+    outcome, *asked = send_in_batches([message_id, *requests])
     if outcome.result == SendResult.FAILED:
         # Permanent (e.g. the address is refused): retrying cannot help; the status shows it.
         get_run_logger().error("Kvittensen för svar %s kunde inte skickas.", answer_id)
-    elif outcome.result == SendResult.UNSENT:
+    for request in asked:
+        if request.result == SendResult.FAILED:
+            get_run_logger().error(
+                "Förfrågan om gemensamt svar (svar %s) kunde inte skickas.", answer_id
+            )
+    unsent = [o for o in (outcome, *asked) if o.result == SendResult.UNSENT]
+    if unsent:
+        # Processed again later (by the sweep): what went out is not sent twice.
         raise NotDelivered(
-            f"Kvittensen för svar {answer_id} kunde inte skickas nu ({outcome.detail})."
+            f"Kvittensen eller förfrågan om gemensamt svar för svar {answer_id} kunde inte "
+            f"skickas nu ({unsent[0].detail})."
         )
     mark_processed_task(answer_id)
     quietly(publish_answer_round, answer_id)

@@ -11,7 +11,7 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from remiss.answers import anstand
+from remiss.answers import anstand, joint
 from remiss.answers import service as answers
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
@@ -83,6 +83,18 @@ def round_id(settings: Settings, case_dir: Path) -> int:
         at("2026-12-15"),
         answers.AnswerForm(position="avstyrker", joint_with=["fastighetsnamnden"]),
     )
+    with session_scope(settings.database_url) as session:
+        # It counts as fastighetsnämnden's answer only once fastighetsnämnden has confirmed it.
+        partner = dispatch_of(session, "fastighetsnamnden")
+        (claim,) = joint.claims_naming(session, partner=partner)
+        joint.decide_by_partner(
+            session,
+            partner=partner,
+            answer_id=claim.answer.id,
+            confirm=True,
+            now=at("2026-12-16"),
+            tz=TZ,
+        )
     with session_scope(settings.database_url) as session:
         request = anstand.request_anstand(
             session,

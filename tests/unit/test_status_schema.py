@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator, ValidationError  # type: ignore[imp
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from remiss.answers import anstand, processing, review
+from remiss.answers import anstand, joint, processing, review
 from remiss.answers import service as answers
 from remiss.cli import app
 from remiss.core.settings import Settings
@@ -151,6 +151,17 @@ def build_round(settings: Settings, case: Path, documents: list[dict[str, Any]])
         at("2026-12-15"),
         answers.AnswerForm(position="besvarad", joint_with=["fastighetsnamnden"]),
     )
+    with session_scope(settings.database_url) as session:
+        partner = dispatch_of(session, "fastighetsnamnden", round_id=1)
+        (claim,) = joint.claims_naming(session, partner=partner)
+        joint.decide_by_partner(
+            session,
+            partner=partner,
+            answer_id=claim.answer.id,
+            confirm=True,
+            now=at("2026-12-16"),
+            tz=TZ,
+        )
     answer_with_files(
         settings, "servicenamnden", at("2026-12-21"), answers.AnswerForm(position="tillstyrker")
     )
@@ -326,6 +337,7 @@ def test_the_documents_exercise_every_enumerated_value(documents: list[dict[str,
     assert {a["late"] for a in answered} == {True, False}
     assert {d["overdue"] for d in dispatches} == {True, False}
     assert any(d["answered_jointly_by"] == "exploateringsnamnden" for d in dispatches)
+    assert {c["state"] for d in dispatches for c in d["joint_claims"]} == {"confirmed"}
     assert any(r["vackt"] is None for r in rounds)
     assert any(r["vackt"] for r in rounds)
     assert any(a["reviewed_by"] == "Karin Lindqvist" for a in answered)

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from remiss.answers import joint
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.core.states import EventKind, RoundState
@@ -292,6 +293,9 @@ def submit_answer(
         version=answer.version,
         files=[{"name": f.filename, "sha256": hashlib.sha256(f.data).hexdigest()} for f in files],
     )
+    # The partners it names are asked in the same transaction: an answer is never stored
+    # without its claims, nor a claim without its e-mail.
+    joint.record_claims(session, answer=answer, now=now)
     session.flush()
     return answer
 

@@ -17,7 +17,7 @@ from remiss.core.terms import POSITION_LABELS
 from remiss.core.tokens import derive_token, hash_token, new_nonce
 from remiss.db.models import Anstand, Answer, Decision, Dispatch, OutgoingMessage
 from remiss.mail import Attachment, OutgoingEmail
-from remiss.reminders.schedule import escalation_contacts, reminder_recipients
+from remiss.reminders.schedule import escalation_contacts, joint_row, reminder_recipients
 from remiss.rounds.decision import ORGANS
 from remiss.storage.documents import read_verified
 
@@ -187,10 +187,33 @@ def _beslut(session: Session, message: OutgoingMessage, settings: Settings) -> O
     )
 
 
+def _gemensamt_svar(
+    session: Session, message: OutgoingMessage, settings: Settings
+) -> OutgoingEmail:
+    """Asks a partner named in another's answer to confirm it, with the partner's own link
+    (the stage is the claim's id, so each claim is asked once)."""
+    partner = message.dispatch
+    answer = joint_row(session, message.stage).answer
+    context = _case_context(partner, settings) | {
+        "part": answer.dispatch,
+        "svar": answer,
+        "link": dispatch_link(partner, settings),
+    }
+    return render(
+        "gemensamt_svar",
+        context,
+        key=message.idempotency_key,
+        to=(partner.email,),
+        cc=(partner.contact_email,) if partner.contact_email else (),
+        settings=settings,
+    )
+
+
 _BUILDERS: dict[str, Callable[[Session, OutgoingMessage, Settings], OutgoingEmail]] = {
     MessageKind.MISSIV: _missiv,
     MessageKind.KVITTENS: _kvittens,
     MessageKind.ANSTAND_BESLUT: _anstand_beslut,
+    MessageKind.GEMENSAMT_SVAR: _gemensamt_svar,
     MessageKind.BESLUT: _beslut,
 }
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
-from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, RoundState
-from remiss.db.models import Answer, Dispatch, Round
+from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, JointState, RoundState
+from remiss.db.models import Answer, Dispatch, JointAnswer, RemissinstansRow, Round
 from remiss.reminders.policy import (
     ESKALERING,
     DispatchFacts,
@@ -25,20 +26,86 @@ def round_policy(rnd: Round) -> Policy:
     return parse_policy(rnd.reminder_policy or {}, source=f"omgång {rnd.id}")
 
 
-def jointly_answered(session: Session, *, round_id: int) -> set[str]:
-    """Codes named in the current answer of some dispatch of the round (one query)."""
+@dataclass(frozen=True)
+class JointClaim:
+    """One remissinstans named as a partner in the current answer of another.
+
+    In force only while the claimant's current answer names it: a new version that drops
+    the partner ends the claim (its row stays, for the record). `row_id` None: an answer
+    stored before joint answers had to be confirmed, which counts as claimed."""
+
+    answer_id: int
+    version: int
+    claimant_dispatch_id: int
+    partner_dispatch_id: int
+    partner_code: str
+    state: JointState
+    row_id: int | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.state == JointState.CONFIRMED
+
+
+def joint_claims(session: Session, *, round_id: int) -> list[JointClaim]:
+    """The joint-answer claims in force in a round, by claimant and partner (three queries)."""
     rows = session.execute(
-        select(Answer.dispatch_id, Answer.joint_with)
+        select(Answer.id, Answer.dispatch_id, Answer.version, Answer.joint_with)
         .join(Dispatch)
         .where(Dispatch.round_id == round_id)
         .order_by(Answer.dispatch_id, Answer.version)
     ).all()
-    current = {dispatch_id: joint for dispatch_id, joint in rows}  # the last version wins
-    return {code for joint in current.values() for code in joint}
+    current = {dispatch_id: (aid, version, joint) for aid, dispatch_id, version, joint in rows}
+    named = {k: v for k, v in current.items() if v[2]}  # the last version wins
+    if not named:
+        return []
+    codes = dict(
+        session.execute(
+            select(RemissinstansRow.code, Dispatch.id)
+            .join(Dispatch, Dispatch.remissinstans_id == RemissinstansRow.id)
+            .where(Dispatch.round_id == round_id)
+        ).all()
+    )
+    stored = {
+        (j.answer_id, j.partner_dispatch_id): j
+        for j in session.scalars(
+            select(JointAnswer).where(JointAnswer.answer_id.in_([v[0] for v in named.values()]))
+        )
+    }
+    claims = []
+    for claimant, (answer_id, version, joint) in named.items():
+        for code in joint:
+            partner = codes.get(code)
+            if partner is None or partner == claimant:
+                continue
+            row = stored.get((answer_id, partner))
+            claims.append(
+                JointClaim(
+                    answer_id=answer_id,
+                    version=version,
+                    claimant_dispatch_id=claimant,
+                    partner_dispatch_id=partner,
+                    partner_code=code,
+                    state=row.state if row else JointState.CLAIMED,
+                    row_id=row.id if row else None,
+                )
+            )
+    return claims
+
+
+def joint_row(session: Session, row_id: int) -> JointAnswer:
+    """One stored claim (the e-mail asking its partner names it by id)."""
+    return session.get_one(JointAnswer, row_id)
+
+
+def jointly_answered(session: Session, *, round_id: int) -> set[str]:
+    """Codes of the round's remissinstanser that have confirmed being part of another's
+    current answer: only these count as answered through it (claimed or rejected do not)."""
+    return {c.partner_code for c in joint_claims(session, round_id=round_id) if c.confirmed}
 
 
 def is_done(dispatch: Dispatch, joint: set[str] | None = None) -> bool:
-    """Answered (by itself or in another's joint answer) or declined.
+    """Answered (by itself, or in another's joint answer it has confirmed) or declined.
 
     `joint`: jointly_answered() for the round, when the caller checks many dispatches.
     """
@@ -59,12 +126,15 @@ def facts(dispatch: Dispatch, joint: set[str] | None = None) -> DispatchFacts:
         sent_stages=frozenset(
             (m.kind, m.stage) for m in dispatch.messages if m.kind.startswith(PAMINNELSE_PREFIX)
         ),
+        # A deadline set later (an anstånd granted, or the round's extended for everyone)
+        # has its schedule counted from then: stages already past are not sent late.
         anstand_decided_at=max(
-            (
+            [
                 a.decided_at
                 for a in dispatch.anstand
                 if a.state == AnstandState.GRANTED and a.decided_at
-            ),
+            ]
+            + [e.at for e in dispatch.events if e.kind == "deadline_extended"],
             default=None,
         ),
     )

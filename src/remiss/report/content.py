@@ -10,10 +10,10 @@ from sqlalchemy.orm import object_session
 
 from remiss.core import dates
 from remiss.core.rendering import swedish_list
-from remiss.core.states import AnstandState, RoundState
+from remiss.core.states import AnstandState, JointState, RoundState
 from remiss.core.terms import POSITION_LABELS
 from remiss.db.models import Answer, Dispatch, Round
-from remiss.reminders.schedule import is_done, jointly_answered
+from remiss.reminders.schedule import JointClaim, is_done, joint_claims, jointly_answered
 
 # How each position is counted in the summary sentence, in this order.
 COUNT_PHRASES = {
@@ -97,13 +97,24 @@ class Report:
         return "Slutlig" if self.final else "Preliminär"
 
 
-def _joint_answer_for(dispatch: Dispatch) -> Answer | None:
-    code = dispatch.remissinstans.code
-    for other in dispatch.round.dispatches:
-        answer = other.current_answer
-        if answer is not None and other.id != dispatch.id and code in answer.joint_with:
-            return answer
+def _joint_answer_for(dispatch: Dispatch, claims: list[JointClaim]) -> Answer | None:
+    """The joint answer that counts as the dispatch's: one it has confirmed."""
+    for c in claims:
+        if c.partner_dispatch_id == dispatch.id and c.state == JointState.CONFIRMED:
+            return next(
+                d for d in dispatch.round.dispatches if d.id == c.claimant_dispatch_id
+            ).current_answer
     return None
+
+
+def _names_by_state(
+    claims: list[JointClaim], names: dict[int, str], *, claimant: int, state: JointState
+) -> list[str]:
+    return [
+        lowercase_first(names[c.partner_dispatch_id])
+        for c in claims
+        if c.claimant_dispatch_id == claimant and c.state == state
+    ]
 
 
 def _answer_text(answer: Answer) -> tuple[str | None, str]:
@@ -129,7 +140,6 @@ def _decision(name: str, answer: Answer) -> str | None:
 
 def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
     case = rnd.case
-    names = {d.remissinstans.code: d.name for d in rnd.dispatches}
     deadline_end = {d.id: dates.deadline_end(d.deadline, tz) for d in rnd.dispatches}
     rows: list[Row] = []
     sections: list[Section] = []
@@ -139,10 +149,14 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
     positions: Counter[str] = Counter()
     bilagor: list[Bilaga] = []
     numbers = [a.number for a in case.att_satser]
+    session = object_session(rnd)
+    assert session is not None
+    claims = joint_claims(session, round_id=rnd.id)
+    by_id = {d.id: d.name for d in rnd.dispatches}
 
     for dispatch in rnd.dispatches:
         answer = dispatch.current_answer
-        joint = _joint_answer_for(dispatch) if answer is None else None
+        joint = _joint_answer_for(dispatch, claims) if answer is None else None
         granted = [a for a in dispatch.anstand if a.state == AnstandState.GRANTED]
         remarks: list[str] = []
         if granted:
@@ -185,7 +199,9 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
                         text_source=source,
                         decision=_decision(dispatch.name, answer),
                         joint_with=tuple(
-                            lowercase_first(names.get(c, c)) for c in answer.joint_with
+                            _names_by_state(
+                                claims, by_id, claimant=dispatch.id, state=JointState.CONFIRMED
+                            )
                         ),
                         reservationer=answer.reservationer,
                         sarskilda_uttalanden=answer.sarskilda_uttalanden,
@@ -216,6 +232,14 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
             silent.append(dispatch.name)
             if dispatch.bounced_at is not None:
                 remarks.append("remissen kom inte fram (e-posten studsade)")
+            for c in claims:
+                if c.partner_dispatch_id != dispatch.id:
+                    continue
+                claimant = lowercase_first(by_id[c.claimant_dispatch_id])
+                if c.state == JointState.CLAIMED:
+                    remarks.append(f"angiven i gemensamt svar med {claimant}, ej bekräftat")
+                elif c.state == JointState.REJECTED:
+                    remarks.append(f"står inte bakom det gemensamma svaret med {claimant}")
             rows.append(
                 Row(
                     dispatch.name,
@@ -241,10 +265,26 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
                 f"{dates.swedish_date(granted[-1].granted_date or dispatch.deadline)}."
             )
         if answer is not None and answer.joint_with:
-            members = [dispatch.name] + [
-                lowercase_first(names.get(c, c)) for c in answer.joint_with
-            ]
-            notes.append(f"{swedish_list(members)} har inkommit med ett gemensamt svar.")
+            confirmed = _names_by_state(
+                claims, by_id, claimant=dispatch.id, state=JointState.CONFIRMED
+            )
+            if confirmed:
+                members = [dispatch.name, *confirmed]
+                notes.append(f"{swedish_list(members)} har inkommit med ett gemensamt svar.")
+            waiting = _names_by_state(claims, by_id, claimant=dispatch.id, state=JointState.CLAIMED)
+            if waiting:
+                notes.append(
+                    f"{dispatch.name} har angett att svaret är gemensamt med "
+                    f"{swedish_list(waiting)}, men {swedish_list(waiting)} har inte bekräftat det."
+                )
+            rejected = _names_by_state(
+                claims, by_id, claimant=dispatch.id, state=JointState.REJECTED
+            )
+            if rejected:
+                notes.append(
+                    f"{dispatch.name} angav sitt svar som gemensamt med {swedish_list(rejected)}, "
+                    f"men {swedish_list(rejected)} står inte bakom det."
+                )
         if answer is not None and answer.submitted_at > deadline_end[dispatch.id]:
             notes.append(f"{genitive(dispatch.name)} svar inkom efter svarstiden.")
         for document in answer.documents if answer is not None else ():
@@ -259,8 +299,6 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
 
     answered = sum(positions.values())
     summary = _summary(rnd, answered, positions, declined, silent, tz)
-    session = object_session(rnd)
-    assert session is not None
     named = jointly_answered(session, round_id=rnd.id)
     final = rnd.state == RoundState.CLOSED or all(is_done(d, named) for d in rnd.dispatches)
     return Report(

@@ -20,6 +20,7 @@ from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Dispatch, OutgoingMessage, RemissinstansRow, Round
 from remiss.register.meetings import motion_limit, motion_warning
+from remiss.reminders import schedule as reminder_rules
 from remiss.reminders.schedule import load_for_rules
 
 SCHEMA = "remiss.status/1"
@@ -88,7 +89,12 @@ def _answer_doc(answer: Answer, dispatch: Dispatch, tz: str) -> dict[str, Any]:
 
 
 def dispatch_status(
-    dispatch: Dispatch, *, now: dt.datetime, tz: str, joint_answer: Answer | None = None
+    dispatch: Dispatch,
+    *,
+    now: dt.datetime,
+    tz: str,
+    joint_answer: Answer | None = None,
+    joint_claims: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     msg = _missiv(dispatch)
     claim = msg if dispatch.state == "sending" else None
@@ -125,6 +131,7 @@ def dispatch_status(
         "answer": _answer_doc(answer, dispatch, tz) if answer else None,
         "answer_versions": len(dispatch.answers),
         "answered_jointly_by": joint_answer.dispatch.remissinstans.code if joint_answer else None,
+        "joint_claims": joint_claims or [],
         "anstand": [
             {
                 "id": a.id,
@@ -146,17 +153,24 @@ def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
     _held = load_for_rules(session, dispatch_ids=ids)
     case = rnd.case
     today = dates.local_today(now, tz)
+    # A joint answer counts for a partner only once the partner has confirmed it.
+    current = {d.current_answer.id: d.current_answer for d in rnd.dispatches if d.current_answer}
     joint: dict[str, Answer] = {}
-    for d in rnd.dispatches:
-        if d.current_answer is not None:
-            for code in d.current_answer.joint_with:
-                joint.setdefault(code, d.current_answer)
+    claims: dict[str, list[dict[str, Any]]] = {}
+    for c in reminder_rules.joint_claims(session, round_id=rnd.id):
+        answer = current[c.answer_id]
+        if c.confirmed:
+            joint.setdefault(c.partner_code, answer)
+        claims.setdefault(c.partner_code, []).append(
+            {"by": answer.dispatch.remissinstans.code, "version": c.version, "state": c.state}
+        )
     items = [
         dispatch_status(
             d,
             now=now,
             tz=tz,
             joint_answer=None if d.current_answer else joint.get(d.remissinstans.code),
+            joint_claims=claims.get(d.remissinstans.code),
         )
         for d in rnd.dispatches
     ]
@@ -257,6 +271,8 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
             state += ", e-posten studsade"
         if d["answered_jointly_by"]:
             state += " (gemensamt svar)"
+        elif any(c["state"] == "claimed" for c in d.get("joint_claims", [])):
+            state += ", angiven i ett gemensamt svar som inte är bekräftat"
         if any(a["state"] == "requested" for a in d["anstand"]):
             state += ", begär anstånd"
         elif any(a["state"] == "granted" for a in d["anstand"]):

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from remiss.answers import anstand
+from remiss.answers import anstand, joint
 from remiss.answers import service as answers
 from remiss.core import dates
 from remiss.core.errors import InputError
@@ -45,7 +45,16 @@ NOTICES = {
     "kvittens": "Tack! Mottagandet av remissen är bekräftat.",
     "anstand": "Er begäran om anstånd är skickad. Ni får beslutet med e-post.",
     "avstar": "Ni har meddelat att ni avstår från att yttra er. Tack för beskedet.",
+    "gemensamt-bekraftat": (
+        "Tack! Ni har bekräftat att ni står bakom det gemensamma svaret. Det räknas nu som ert "
+        "svar."
+    ),
+    "gemensamt-avvisat": (
+        "Ni har meddelat att ni svarar själva. Lämna ert eget svar i formuläret nedan före "
+        "svarsdagen."
+    ),
 }
+JOINT_DECISIONS = {"bekrafta": True, "avvisa": False}
 
 
 class StorageFailure(Exception):
@@ -68,15 +77,9 @@ def view(
     """The context of remiss.html (and kvitto.html) for the link's dispatch."""
     case = dispatch.round.case
     others = answers.other_dispatches(session, dispatch=dispatch)
-    code = dispatch.remissinstans.code
-    joint_answer = next(
-        (
-            d.current_answer
-            for d in others
-            if d.current_answer and code in d.current_answer.joint_with
-        ),
-        None,
-    )
+    naming = joint.claims_naming(session, partner=dispatch)
+    # Another's joint answer counts as this one's only once confirmed.
+    joint_answer = next((c.answer for c in naming if c.state == "confirmed"), None)
     return {
         "token": token,
         "csrf": csrf,
@@ -93,9 +96,8 @@ def view(
         ),
         "anstand_senast": anstand.latest_for(dispatch, max_days=settings.anstand_max_days),
         "ovriga": others,
-        "gemensamt_fran": [
-            d.name for d in others if d.current_answer and code in d.current_answer.joint_with
-        ],
+        "gemensamma": naming,
+        "mina_parter": joint.claims_made_by(session, claimant=dispatch),
         "stallningstaganden": STALLNINGSTAGANDEN,
         "positionsnamn": POSITION_LABELS,
         "lage": PROGRESS_LABELS[progress(dispatch, joint_answer=joint_answer)],
@@ -270,6 +272,36 @@ def post_avstar(post: SmallFormDep, skal: Annotated[str, Form()] = "") -> Respon
     )
 
 
+@router.post("/r/{token}/gemensamt")
+def post_gemensamt(
+    post: SmallFormDep,
+    svar: Annotated[str, Form()] = "",
+    beslut: Annotated[str, Form()] = "",
+) -> Response:
+    """The partner's answer to a joint-answer claim: it stands behind it, or answers itself."""
+    confirm = JOINT_DECISIONS.get(beslut)
+
+    def decide(session: Session, dispatch: Dispatch) -> object:
+        if confirm is None or not svar.isdigit() or len(svar) > 18:
+            raise InputError(
+                "Välj om ni står bakom svaret eller svarar själva.", field="gemensamt-beslut"
+            )
+        return joint.decide_by_partner(
+            session,
+            partner=dispatch,
+            answer_id=int(svar),
+            confirm=confirm,
+            now=dates.utcnow(),
+            tz=post.link.settings.timezone,
+        )
+
+    response = post.act("gemensamt", values={}, action=decide)
+    if isinstance(response, RedirectResponse):
+        what = "gemensamt-bekraftat" if confirm else "gemensamt-avvisat"
+        return done(post.link.token, what)
+    return response
+
+
 def store_answer(
     link: Link, form: answers.AnswerForm, uploads: list[tuple[str, bytes]], now: dt.datetime
 ) -> tuple[int, int]:
@@ -430,6 +462,22 @@ def receipt(link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, version: RowId)
 def get_handling(link: LinkDep, document_id: RowId) -> Response:
     with link.open() as (session, dispatch):
         doc = case_document(session, case_id=dispatch.round.case_id, document_id=document_id)
+        if doc is None:
+            raise StarletteHTTPException(status_code=404)
+        return file_response(doc)
+
+
+@router.get("/r/{token}/gemensamt/{answer_id}/filer/{document_id}")
+def get_joint_file(link: LinkDep, answer_id: RowId, document_id: RowId) -> Response:
+    """A file of another's answer that names this remissinstans in a joint answer."""
+    with link.open() as (session, dispatch):
+        named = next(
+            (c for c in joint.claims_naming(session, partner=dispatch) if c.answer.id == answer_id),
+            None,
+        )
+        doc = None
+        if named is not None:
+            doc = next((d for d in named.answer.documents if d.id == document_id), None)
         if doc is None:
             raise StarletteHTTPException(status_code=404)
         return file_response(doc)

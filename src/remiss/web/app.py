@@ -22,6 +22,7 @@ from remiss.web.deps import Trigger, get_pages
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
 from remiss.web.security import BodyLimit, FailureThrottle, masked_path, security_headers
 from remiss.web.trigger import Jobs
+from remiss.web.workspace_joint import router as joint_router
 from remiss.web.workspace_report import router as report_router
 
 log = logging.getLogger("remiss.web")
@@ -53,6 +54,7 @@ def create_app(
     app.exception_handler(Exception)(server_error)
     app.include_router(answer_page.router)
     app.include_router(admin.router)
+    app.include_router(joint_router)
     app.include_router(report_router)
     return app
 
