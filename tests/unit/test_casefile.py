@@ -12,9 +12,16 @@ from typing import Any
 import pytest
 import yaml
 
-from remiss.cases.casefile import CaseFile, check_deadline, parse_case, plan_round
+from remiss.cases.casefile import (
+    CaseFile,
+    ad_hoc_code,
+    check_deadline,
+    field_errors,
+    parse_case,
+    plan_round,
+)
 from remiss.core.errors import InputError
-from remiss.register.instances import Register, load_register, parse_register
+from remiss.register.instances import CODE_PATTERN, Register, load_register, parse_register
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"
@@ -672,3 +679,107 @@ def test_an_impossible_unquoted_date_is_an_input_error_with_its_line(
     assert "'2027-02-30'" in message
     line = 1 + text.splitlines().index("svar_senast: 2027-02-30")
     assert f"rad {line}," in message
+
+
+# --- Outside organisations named in the case file (ad hoc recipients) -------------------------
+
+TEATER = {"namn": "Teaterförbundet", "epost": "kansli@teaterforbundet.example", "typ": "extern"}
+
+
+def test_an_outside_organisation_in_the_case_file_is_sent_the_remiss_too(
+    write_case: CaseWriter, small_register: Register
+) -> None:
+    case = parse_case(write_case(remissinstanser=["bromma", TEATER]))
+    assert case.remissinstanser == ("bromma",)
+    plan = plan_round(case, small_register, today=TODAY)
+    assert [r.name for r in plan.recipients] == ["Bromma stadsdelsnämnd", "Teaterförbundet"]
+    extern = plan.recipients[1]
+    assert (extern.email, extern.kind) == ("kansli@teaterforbundet.example", "extern")
+    assert extern.code in plan.ad_hoc_codes
+
+
+def test_an_ad_hoc_code_can_never_be_a_register_code() -> None:
+    code = ad_hoc_code("Teaterförbundet", "kansli@teaterforbundet.example")
+    assert code.startswith("extern-teaterforbundet-")
+    assert not CODE_PATTERN.fullmatch(code)
+    assert code == ad_hoc_code("Teaterförbundet", "KANSLI@teaterforbundet.example ")
+    assert code != ad_hoc_code("Teaterförbundet", "annan@teaterforbundet.example")
+    assert ad_hoc_code("Ö", "a@b.example").startswith("extern-o-")
+    assert ad_hoc_code("???", "a@b.example").startswith("extern-organisation-")
+
+
+def test_only_outside_organisations_is_enough(
+    write_case: CaseWriter, small_register: Register
+) -> None:
+    plan = plan_round(parse_case(write_case(remissinstanser=[TEATER])), small_register, today=TODAY)
+    assert [r.name for r in plan.recipients] == ["Teaterförbundet"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "message"),
+    [
+        ({"namn": "Förbundet", "epost": "inte-en-adress", "typ": "extern"}, "epost", "ogiltig"),
+        ({"namn": "", "epost": "a@b.example", "typ": "extern"}, "namn", "saknas"),
+        ({"namn": "Förbundet", "epost": "a@b.example", "typ": "hemlig"}, "typ", "okänd typ"),
+        ({"namn": "Förbundet", "epost": "a@b.example"}, "typ", "saknas"),
+        (
+            {"namn": "Förbundet", "epost": "a@b.example", "typ": "extern", "kod": "x"},
+            "kod",
+            "okänt fält",
+        ),
+    ],
+)
+def test_a_bad_outside_organisation_is_named_by_its_entry(
+    write_case: CaseWriter, entry: dict[str, str], field: str, message: str
+) -> None:
+    text = _error(write_case(remissinstanser=["bromma", "kulturnamnden", "farsta", entry]))
+    assert f"fältet remissinstanser[3].{field}" in text
+    assert message in text
+
+
+def test_the_same_outside_address_twice_is_refused(write_case: CaseWriter) -> None:
+    again = dict(TEATER, namn="Teaterförbundet för scen och film")
+    text = _error(write_case(remissinstanser=[TEATER, again]))
+    assert "fältet remissinstanser[1].epost" in text
+    assert "remissinstanser[0]" in text
+
+
+def test_an_outside_organisation_with_a_register_address_is_refused(
+    write_case: CaseWriter, small_register: Register
+) -> None:
+    entry = {"namn": "Kultur", "epost": "registrator.kultur@stockholm.example", "typ": "namnd"}
+    case = parse_case(write_case(remissinstanser=["bromma", entry]))
+    with pytest.raises(InputError) as info:
+        plan_round(case, small_register, today=TODAY)
+    assert info.value.field == "remissinstanser[1].epost"
+    assert "Kulturnämnden" in info.value.message
+
+
+def test_a_diarienummer_longer_than_the_database_keeps_is_refused(write_case: CaseWriter) -> None:
+    text = _error(write_case(diarienummer="KS " + "1" * 100))
+    assert "fältet diarienummer" in text
+    assert "högst 100 tecken" in text
+
+
+# --- A draft from the workspace is checked by the same validators -----------------------------
+
+
+def test_field_errors_report_every_bad_field_of_a_draft_at_once() -> None:
+    data = {
+        "arendetyp": "motion",
+        "motionarer": [],
+        "att_satser": ["att något görs"],
+        "handlaggare": {"namn": "Karin", "epost": "nej"},
+        "diarienummer": "",
+        "rubrik": "Rubrik",
+        "vackt": "2026-02-30",
+    }
+    fields = [e.field for e in field_errors(data, source="ärendeutkast 1")]
+    assert fields == [
+        "motionarer",
+        "remissinstanser",
+        "handlaggare.epost",
+        "diarienummer",
+        "vackt",
+        "svar_senast",
+    ]

@@ -119,6 +119,13 @@ def _list(data: dict[str, Any], key: str, *, source: str) -> list[Any]:
     return value
 
 
+def _at_most(text: str, limit: int, *, source: str, field: str) -> str:
+    """The database keeps this many characters; a longer value is refused, never cut."""
+    if len(text) > limit:
+        raise InputError(f"får vara högst {limit} tecken långt", source=source, field=field)
+    return text
+
+
 def _required(data: dict[str, Any], key: str, *, source: str) -> None:
     if data.get(key) in (None, "", []):
         raise InputError("fältet saknas eller är tomt", source=source, field=key)
@@ -166,8 +173,18 @@ def check_motionarer(data: dict[str, Any], *, source: str) -> tuple[Motionar, ..
         check_keys(item, source=source, prefix=where, required={"namn", "parti"}, optional=set())
         out.append(
             Motionar(
-                namn=text_field(item, "namn", source=source, prefix=where),
-                parti=text_field(item, "parti", source=source, prefix=where),
+                namn=_at_most(
+                    text_field(item, "namn", source=source, prefix=where),
+                    200,
+                    source=source,
+                    field=where + "namn",
+                ),
+                parti=_at_most(
+                    text_field(item, "parti", source=source, prefix=where),
+                    50,
+                    source=source,
+                    field=where + "parti",
+                ),
             )
         )
     if data.get("arendetyp") == "motion" and not out:
@@ -190,6 +207,7 @@ def check_att_satser(data: dict[str, Any], *, source: str) -> tuple[str, ...]:
 def _ad_hoc_entry(item: dict[str, Any], *, source: str, where: str) -> Remissinstans:
     check_keys(item, source=source, prefix=where + ".", required=AD_HOC_KEYS, optional=set())
     name = " ".join(text_field(item, "namn", source=source, prefix=where + ".").split())
+    _at_most(name, 300, source=source, field=where + ".namn")
     email = email_field(item["epost"], source=source, field=where + ".epost")
     kind = item["typ"]
     if not isinstance(kind, str) or kind not in KINDS:
@@ -250,7 +268,12 @@ def check_handlaggare(data: dict[str, Any], *, source: str) -> tuple[str, str]:
         optional=set(),
     )
     return (
-        text_field(handlaggare, "namn", source=source, prefix="handlaggare."),
+        _at_most(
+            text_field(handlaggare, "namn", source=source, prefix="handlaggare."),
+            200,
+            source=source,
+            field="handlaggare.namn",
+        ),
         email_field(handlaggare["epost"], source=source, field="handlaggare.epost"),
     )
 
@@ -278,7 +301,8 @@ def check_missiv(data: dict[str, Any], *, source: str) -> str | None:
 
 def check_diarienummer(data: dict[str, Any], *, source: str) -> str:
     _required(data, "diarienummer", source=source)
-    return " ".join(text_field(data, "diarienummer", source=source).split())
+    value = " ".join(text_field(data, "diarienummer", source=source).split())
+    return _at_most(value, 100, source=source, field="diarienummer")
 
 
 def check_rubrik(data: dict[str, Any], *, source: str) -> str:
