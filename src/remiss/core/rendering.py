@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def iso_date(text: str) -> str:
+    """'2025-08-26' (as the status document holds dates) -> '26 augusti 2025'."""
+    return dates.swedish_date(dt.date.fromisoformat(text[:10]))
+
+
+def iso_instant(text: str, tz: str = dates.DEFAULT_TZ) -> str:
+    """'2025-08-26T12:05:00Z' (the status document's instants) -> '26 augusti 2025 kl. 14.05'."""
+    return dates.swedish_datetime(dt.datetime.fromisoformat(text), tz)
+
+
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> Environment:
     env = Environment(
@@ -46,4 +57,6 @@ def environment(templates_dir: Path) -> Environment:
     env.filters["lista"] = swedish_list
     env.filters["filstorlek"] = file_size
     env.filters["forsta_versal"] = first_upper
+    env.filters["iso_datum"] = iso_date
+    env.filters["iso_tidpunkt"] = iso_instant
     return env

@@ -13,15 +13,30 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from remiss.audit.log import ACTION_LABELS, entries_for_round
 from remiss.core import dates
 from remiss.core.settings import Settings
-from remiss.core.states import MessageKind, RoundState
+from remiss.core.states import (
+    PAMINNELSE_PREFIX,
+    DispatchState,
+    EventKind,
+    MessageKind,
+    RoundState,
+)
 from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
 from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Dispatch, OutgoingMessage, RemissinstansRow, Round
+from remiss.db.models import (
+    Answer,
+    AuditEntry,
+    Dispatch,
+    OutgoingMessage,
+    RemissinstansRow,
+    Round,
+)
 from remiss.register.meetings import motion_limit, motion_warning
 from remiss.reminders import schedule as reminder_rules
-from remiss.reminders.schedule import load_for_rules
+from remiss.reminders.policy import schedule as schedule_stages
+from remiss.reminders.schedule import load_for_rules, round_policy
 
 SCHEMA = "remiss.status/1"
 
@@ -39,7 +54,8 @@ def _iso(instant: dt.datetime | None) -> str | None:
 
 
 def _missiv(dispatch: Dispatch) -> OutgoingMessage | None:
-    return next((m for m in dispatch.messages if m.kind == MessageKind.MISSIV), None)
+    """The latest remissmissiv: after a corrected address, the one to the new address."""
+    return next((m for m in reversed(dispatch.messages) if m.kind == MessageKind.MISSIV), None)
 
 
 def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
@@ -320,3 +336,148 @@ def round_overview(
             for document in d.current_answer.documents
         ]
         return doc, documents
+
+
+# The handläggare's round page in the workspace: what the status document holds, and per
+# dispatch what is needed to follow and act on it (not part of the JSON document).
+
+FILTERS: dict[str, str] = {
+    "alla": "Alla",
+    "ej-svarat": "Har inte svarat",
+    "forsenade": "Försenade",
+    "studsade": "Studsade eller misslyckade",
+    "ej-oppnade": "Inte öppnade",
+    "kvitterade": "Kvitterade",
+    "anstand": "Anstånd",
+    "avstar": "Avstår",
+    "besvarade": "Besvarade",
+    "granskas": "Svar att granska",
+}
+
+
+def shown_by(key: str, item: dict[str, Any]) -> bool:
+    """Whether the dispatch (an item of the status document) belongs under filter `key`."""
+    done = item["progress"] in ("answered", "declined")
+    answer = item["answer"]
+    tests: dict[str, bool] = {
+        "alla": True,
+        "ej-svarat": not done,
+        "forsenade": bool(item["overdue"]),
+        "studsade": item["progress"] in ("bounced", "failed") or item["bounced_at"] is not None,
+        "ej-oppnade": not done and item["progress"] in ("pending", "sending", "sent", "delivered"),
+        "kvitterade": item["received_at"] is not None,
+        "anstand": bool(item["anstand"]),
+        "avstar": item["progress"] == "declined",
+        "besvarade": item["progress"] == "answered",
+        "granskas": bool(answer and answer["needs_review"]),
+    }
+    return tests.get(key, True)
+
+
+def reminder_label(stage_name: str) -> str:
+    """'fore10' -> 'påminnelse 10 arbetsdagar före svarsdagen' (a stage of the policy)."""
+    kind = stage_name.rstrip("0123456789")
+    days = int(stage_name[len(kind) :] or 0)
+    span = f"{days} arbetsdag{'ar' if days != 1 else ''}"
+    if kind == "fore":
+        return f"påminnelse {span} före svarsdagen"
+    if kind == "sen":
+        return f"påminnelse {span} efter svarsdagen"
+    if kind == "eskalering":
+        return f"eskalering {span} efter svarsdagen"
+    return f"påminnelse ({stage_name})"
+
+
+@dataclass(frozen=True)
+class Followed:
+    """One dispatch as the round page follows it, beside its status item."""
+
+    id: int
+    code: str
+    reminders_sent: list[tuple[str, dt.datetime]]  # (what, when)
+    next_reminder: tuple[str, dt.datetime] | None
+    corrections: list[dict[str, Any]]  # address_corrected events' details, with "at"
+    added_at: dt.datetime | None  # added to the running round
+    may_correct: bool
+    deadline_extended: bool
+
+
+def _followed(dispatch: Dispatch, *, tz: str) -> Followed:
+    sent = [
+        (reminder_label(m.kind.removeprefix(PAMINNELSE_PREFIX)), m.sent_at)
+        for m in dispatch.messages
+        if m.kind.startswith(PAMINNELSE_PREFIX) and m.sent_at is not None
+    ]
+    upcoming = None
+    if dispatch.next_reminder_at is not None:
+        stages = schedule_stages(dispatch.deadline, round_policy(dispatch.round), tz)
+        stage = next((s for s in stages if s.due_at == dispatch.next_reminder_at), None)
+        if stage is not None:
+            upcoming = (reminder_label(stage.name), stage.due_at)
+    added = next((e.at for e in dispatch.events if e.kind == EventKind.ADDED_TO_ROUND), None)
+    return Followed(
+        id=dispatch.id,
+        code=dispatch.remissinstans.code,
+        reminders_sent=sent,
+        next_reminder=upcoming,
+        corrections=[
+            e.detail | {"at": e.at}
+            for e in dispatch.events
+            if e.kind == EventKind.ADDRESS_CORRECTED
+        ],
+        added_at=added,
+        may_correct=dispatch.bounced_at is not None or dispatch.state == DispatchState.FAILED,
+        deadline_extended=any(e.kind == EventKind.DEADLINE_EXTENDED for e in dispatch.events),
+    )
+
+
+def _day(value: Any) -> str:
+    return dates.swedish_date(dt.date.fromisoformat(value)) if value else ""
+
+
+def audit_text(action: str, detail: dict[str, Any]) -> str:
+    """What an audit entry did, in a few words (the action's label, and its object)."""
+    label = ACTION_LABELS.get(action, action)
+    who = detail.get("remissinstans")
+    if action == "deadline_extended":
+        return (
+            f"{label} från {_day(detail.get('from'))} till {_day(detail.get('to'))} "
+            f"({detail.get('moved', 0)} remissinstanser fick ny svarsdag)"
+        )
+    if action == "recipient_added":
+        return f"{label}: {who}, svar senast {_day(detail.get('deadline'))}"
+    if action == "address_corrected":
+        return f"{label}: {who}, från {detail.get('from')} till {detail.get('to')}"
+    if action == "anstand_granted":
+        return f"{label}: {who}, ny svarsdag {_day(detail.get('to'))}"
+    if action == "answer_reviewed":
+        position = POSITION_LABELS.get(detail.get("position", ""), detail.get("position"))
+        return f"{label}: {who}, {position}"
+    return f"{label}: {who}" if who else label
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The round page: the status, the files, each dispatch followed, the audit log."""
+
+    status: dict[str, Any]
+    files: dict[str, int]
+    followed: dict[str, Followed]  # by remissinstans code
+    audit: list[AuditEntry]
+
+
+def round_workspace(
+    session: Session, *, round_id: int, now: dt.datetime, tz: str
+) -> Workspace | None:
+    found = round_with_files(session, round_id=round_id, now=now, tz=tz)
+    if found is None:
+        return None
+    rnd = session.get_one(Round, round_id)
+    dispatches = load_for_rules(session, dispatch_ids=[d.id for d in rnd.dispatches])
+    followed = {f.code: f for f in (_followed(d, tz=tz) for d in dispatches)}
+    return Workspace(
+        status=found.status,
+        files=found.files,
+        followed=followed,
+        audit=entries_for_round(session, round_id=round_id),
+    )

@@ -13,10 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remiss.core import dates
 from remiss.core.settings import Settings
-from remiss.core.terms import POSITION_LABELS
 from remiss.db.engine import session_scope
 from remiss.db.staff_sessions import end_session
-from remiss.rounds.status import all_round_statuses, round_with_files, table_rows
+from remiss.rounds.status import all_round_statuses
 from remiss.storage.documents import find_document
 from remiss.web.deps import Csrf, CsrfDep, PagesDep, SettingsDep
 from remiss.web.pages import Pages, file_response
@@ -103,32 +102,6 @@ def overview(
         rounds = all_round_statuses(session, now=dates.utcnow(), tz=settings.timezone)
     response = pages.page(
         "admin_index.html", {"rounds": rounds, "user": user, "csrf": csrf_guard.token}
-    )
-    csrf_guard.set_cookie(response)
-    return response
-
-
-@router.get("/omgang/{round_id}", response_class=HTMLResponse)
-def round_page(
-    staff: StaffDep, settings: SettingsDep, pages: PagesDep, csrf_guard: CsrfDep, round_id: RowId
-) -> HTMLResponse:
-    user = signed_in(staff).user
-    with session_scope(settings.database_url) as session:
-        found = round_with_files(
-            session, round_id=round_id, now=dates.utcnow(), tz=settings.timezone
-        )
-        if found is None:
-            raise StarletteHTTPException(status_code=404)
-    response = pages.page(
-        "admin_round.html",
-        {
-            "round": found.status,
-            "rows": table_rows(found.status, settings.timezone),
-            "files": found.files,
-            "user": user,
-            "csrf": csrf_guard.token,
-            "stallningstaganden": POSITION_LABELS,
-        },
     )
     csrf_guard.set_cookie(response)
     return response
