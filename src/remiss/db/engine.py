@@ -115,6 +115,8 @@ def read_scope(url: str) -> Iterator[Session]:
         event.listen(session, "before_flush", _refuse_flush)
         with session.begin():
             yield session
+            # What was read stays readable afterwards; a change made to it is not written.
+            session.expunge_all()
 
 
 @contextmanager

@@ -131,13 +131,17 @@ def _extract(data: bytes, kind: str, limits: ExtractLimits) -> tuple[str, str | 
     return text, cut
 
 
+def _seconds(number: int) -> str:
+    return "1 sekund" if number == 1 else f"{_count(number)} sekunder"
+
+
 def _count(number: int) -> str:
     return f"{number:,}".replace(",", " ")
 
 
 # --- Reading in a child process with limits ----------------------------------------------
 
-_TOO_SLOW = "Texten kunde inte läsas: det tog för lång tid (mer än {seconds} sekunder)."
+_TOO_SLOW = "Texten kunde inte läsas: det tog för lång tid (mer än {seconds})."
 _TOO_BIG = "Texten kunde inte läsas: dokumentet kräver för mycket minne när det packas upp."
 _FAILED = "Texten kunde inte läsas: läsningen avbröts oväntat."
 _EXIT_MEMORY = 3
@@ -170,7 +174,7 @@ def extract_limited(data: bytes, kind: str, limits: ExtractLimits | None = None)
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return Extracted(None, _TOO_SLOW.format(seconds=_count(math.ceil(limits.wall_seconds))))
+        return Extracted(None, _TOO_SLOW.format(seconds=_seconds(math.ceil(limits.wall_seconds))))
     if done.returncode == 0:
         try:
             result = json.loads(done.stdout)
@@ -178,7 +182,7 @@ def extract_limited(data: bytes, kind: str, limits: ExtractLimits | None = None)
         except (ValueError, AttributeError):
             return Extracted(None, _FAILED)
     if done.returncode == -signal.SIGXCPU or done.returncode == -signal.SIGKILL:
-        return Extracted(None, _TOO_SLOW.format(seconds=_count(limits.cpu_seconds)))
+        return Extracted(None, _TOO_SLOW.format(seconds=_seconds(limits.cpu_seconds)))
     if done.returncode == _EXIT_MEMORY:
         return Extracted(None, _TOO_BIG)
     return Extracted(None, _FAILED)
