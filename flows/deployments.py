@@ -14,7 +14,7 @@ from flows.compile import compile_round
 from flows.inbox import poll_mailbox
 from flows.messages import process_answer, send_round_messages, sweep
 from flows.reminders import remind
-from flows.start_round import send_round, start_round
+from flows.start_round import send_round, start_round, start_round_from_draft
 
 TIMEZONE = "Europe/Stockholm"
 
@@ -87,6 +87,12 @@ def deployments() -> list[RunnerDeployment]:
             start_round,
             name="starta-remissomgang",
             description="Kontrollera ärendefilen, spara omgången och skicka remissen.",
+        ),
+        _deployment(
+            start_round_from_draft,
+            name="starta-fran-arbetsytan",
+            description="Spara och skicka en remissomgång som startats i arbetsytan.",
+            triggers=[job_trigger("starta", "draft_id")],
         ),
         _deployment(
             send_round,

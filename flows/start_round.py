@@ -12,8 +12,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.dashboard import label_round_run, publish_events, publish_round, quietly
 from flows.messages import send_in_batches
+from flows.retries import DB_RETRIES
 from remiss.core.dates import utcnow
-from remiss.core.errors import RemissError
+from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import load_settings
 from remiss.outbox.outcomes import SendResult, problems, summary, tally
 from remiss.rounds import start as rounds_start
@@ -88,6 +89,38 @@ def start_round(
 ) -> int:
     """Validate the case, store the round, then fan out one send per remissinstans."""
     round_id = prepare_round_task(case_path, to, deadline, force, new_round)
+    quietly(label_round_run, round_id, "start")
+    sent = send_round(round_id, return_state=True)
+    if sent.is_failed():
+        message = sent.message or ""
+        return Failed(message=message, data=RoundIncomplete(message))  # type: ignore[return-value]
+    return round_id
+
+
+@task(name="spara-omgång-från-utkast", **DB_RETRIES)
+def create_round_from_draft_task(draft_id: int) -> int:
+    return rounds_start.create_round_from_draft(
+        load_settings(),
+        draft_id,
+        now=utcnow(),
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+    )
+
+
+@flow(name="starta-remissomgång-från-utkast")
+def start_round_from_draft(draft_id: int) -> int:
+    """The workspace's "Skicka" (the job `starta`): store the round of a draft being
+    started, then send its remissmissiv as `send_round` does. Safe to run again: a draft
+    already started gives its round, and only what has not gone out is sent."""
+    try:
+        round_id = create_round_from_draft_task(draft_id)
+    except InputError as exc:
+        # Checked when "Skicka" was pressed; no longer true (the deadline has passed, a code
+        # left the register). The handläggare gets the draft back and sees why in it.
+        rounds_start.release_draft(load_settings(), draft_id, now=utcnow())
+        message = f"Ärendeutkast {draft_id} kunde inte startas: {exc}"
+        get_run_logger().error("%s", message)
+        return Failed(message=message, data=exc)  # type: ignore[return-value]
     quietly(label_round_run, round_id, "start")
     sent = send_round(round_id, return_state=True)
     if sent.is_failed():

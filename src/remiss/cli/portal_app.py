@@ -27,6 +27,7 @@ from remiss.web.trigger import BackgroundRunner, Jobs, announce, announce_job
 # `remiss.job.<name>` for each (tests/unit/test_deployments.py checks that it does).
 JOBS: dict[str, str] = {
     "skicka": "flows.messages:send_round_messages",
+    "starta": "flows.start_round:start_round_from_draft",
     "sammanstall": "flows.compile:compile_round",
 }
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from remiss.cases.casefile import CaseFile
 from remiss.core.keys import subject_tag
 from remiss.core.rendering import environment
 from remiss.core.settings import Settings
 from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, MessageKind
 from remiss.core.terms import POSITION_LABELS
 from remiss.core.tokens import derive_token, hash_token, new_nonce
-from remiss.db.models import Anstand, Answer, Decision, Dispatch, OutgoingMessage
+from remiss.db.models import Anstand, Answer, Decision, Dispatch, Document, OutgoingMessage
 from remiss.mail import Attachment, OutgoingEmail
+from remiss.register.instances import Remissinstans
 from remiss.reminders.schedule import escalation_contacts, joint_row, reminder_recipients
 from remiss.rounds.decision import ORGANS
 from remiss.storage.documents import read_verified
@@ -104,6 +107,36 @@ def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> O
             )
             for doc in documents
         ),
+    )
+
+
+def missiv_preview(
+    *,
+    case: CaseFile,
+    recipient: Remissinstans,
+    deadline: dt.date,
+    handlingar: Sequence[Document],
+    settings: Settings,
+    link: str,
+    tagg: str,
+) -> OutgoingEmail:
+    """The remissmissiv as `_missiv` builds it for `recipient`, before the round exists (the
+    case file's fields are named as the stored case's). `link` and `tagg` stand in for the
+    personal link and the subject's Remiss-ID; the caller lists the attachments."""
+    context = {
+        "arende": case,
+        "instans": recipient,
+        "motionarer": [f"{m.namn} ({m.parti})" for m in case.motionarer],
+        "att_satser": list(case.att_satser),
+        "svar_senast": deadline,
+        "avsandare": settings.sender_name,
+        "stallningstaganden": POSITION_LABELS,
+        "tagg": tagg,
+        "link": link,
+        "handlingar": handlingar,
+    }
+    return render(
+        "missiv", context, key="förhandsgranskning", to=(recipient.email,), settings=settings
     )
 
 

@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from remiss.core.rendering import environment
 from remiss.core.settings import Settings
 from remiss.storage.uploads import upload_limits
-from remiss.web import admin, answer_page, workspace_round
+from remiss.web import admin, answer_page, workspace_round, workspace_send
 from remiss.web.deps import Trigger, get_pages
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
 from remiss.web.security import BodyLimit, FailureThrottle, masked_path, security_headers
@@ -54,6 +54,7 @@ def create_app(
     app.exception_handler(Exception)(server_error)
     app.include_router(answer_page.router)
     app.include_router(admin.router)
+    app.include_router(workspace_send.router)
     app.include_router(workspace_round.router)
     app.include_router(joint_router)
     app.include_router(report_router)
