@@ -244,8 +244,14 @@ def test_answer_with_two_files_gives_a_receipt_page_and_a_kvittens(
         (pdf.name, pdf.sha256),
         (docx.name, docx.sha256),
     }
-    assert status["bromma"]["progress"] == "answered"
-    assert status["bromma"]["answered_jointly_by"] == "socialnamnden"
+    # Bromma is asked to confirm the joint answer, and does not count as answered until then.
+    assert status["bromma"]["progress"] == "sent"
+    assert status["bromma"]["answered_jointly_by"] is None
+    assert status["bromma"]["joint_claims"] == [
+        {"by": "socialnamnden", "version": 1, "state": "claimed"}
+    ]
+    request = read_eml(wait_for_mail(portal.outbox, "bromma", "gemensamt_svar", timeout=60))
+    assert started_round.link("bromma") in text_of(request)
     assert status["farsta"]["progress"] == "sent"
     wait_until(
         lambda: dispatches(run_cli)["socialnamnden"]["answer"]["processed"],
@@ -253,7 +259,7 @@ def test_answer_with_two_files_gives_a_receipt_page_and_a_kvittens(
     )
 
 
-def test_a_joint_answer_shows_as_answered_on_the_partners_page(
+def test_a_joint_answer_counts_for_the_partner_once_it_confirms_on_its_page(
     page: Page, started_round: StartedRound, run_cli: RunCli, answer_files: tuple[Upload, Upload]
 ) -> None:
     open_link(page, started_round.link("socialnamnden"))
@@ -261,9 +267,14 @@ def test_a_joint_answer_shows_as_answered_on_the_partners_page(
     assert click(page, "Skicka svaret").status == 200
 
     open_link(page, started_round.link("bromma"))
+    expect(described_as(page, "Gemensamt svar")).to_contain_text("har angett er")
+    assert dispatches(run_cli)["bromma"]["progress"] != "answered"
+    assert click(page, "Vi står bakom svaret").status == 200
+    expect(page.get_by_role("status")).to_contain_text("Det räknas nu som ert svar")
     expect(described_as(page, "Gemensamt svar")).to_contain_text("Socialnämnden")
     bromma = dispatches(run_cli)["bromma"]
     assert bromma["progress"] == "answered"
+    assert bromma["answered_jointly_by"] == "socialnamnden"
     # The page says what `remiss status` says.
     expect(described_as(page, "Läge")).to_have_text(bromma["progress_label"].capitalize())
 

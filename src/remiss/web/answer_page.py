@@ -286,12 +286,15 @@ def post_gemensamt(
             raise InputError(
                 "Välj om ni står bakom svaret eller svarar själva.", field="gemensamt-beslut"
             )
+        now = dates.utcnow()
+        # Whoever decides has read the page, whatever a link scanner did before.
+        answers.record_opening(session, dispatch=dispatch, now=now)
         return joint.decide_by_partner(
             session,
             partner=dispatch,
             answer_id=int(svar),
             confirm=confirm,
-            now=dates.utcnow(),
+            now=now,
             tz=post.link.settings.timezone,
         )
 
