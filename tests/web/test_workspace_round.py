@@ -530,3 +530,63 @@ def test_an_unknown_round_or_dispatch_is_404(ws: Portal) -> None:
     assert ws.client.get("/admin/omgang/99", headers=HANDLAGGARE).status_code == 404
     status, _, _ = post(ws, "/adress/999", {"ny_epost": "a@b.se"})
     assert status == 404
+
+
+def test_an_outside_organisation_is_added_for_this_case_only(ws: Portal) -> None:
+    form = {
+        "utanfor_namn": "Teaterförbundet för scen och film",
+        "utanfor_epost": "kansli@teaterforbundet.example",
+        "utanfor_typ": "extern",
+        "svarsdag_utanfor": "",
+    }
+    status, location, _ = post(ws, "/remissinstanser/utanfor", form)
+    assert (status, location) == (303, "/admin/omgang/1?klart=tillagd")
+    assert ws.jobs.submitted == [("skicka", {"round_id": 1})]
+    with session_scope(ws.settings.database_url) as session:
+        added = session.scalars(
+            select(Dispatch).where(Dispatch.name == "Teaterförbundet för scen och film")
+        ).one()
+        assert added.remissinstans.ad_hoc
+        assert added.email == "kansli@teaterforbundet.example"
+        assert [m.kind for m in added.messages] == ["missiv"]
+        added_id = added.id
+    text = page(ws)
+    assert "Teaterförbundet för scen och film" in text
+    # Not offered from the register for this or any other round.
+    assert 'value="extern-' not in text
+    again = post(ws, "/remissinstanser/utanfor", form)
+    assert again[:2] == (303, "/admin/omgang/1?klart=redan-tillagd")
+    assert len(messages(ws, added_id)) == 1
+    assert audit(ws) == [("karin.lindqvist", "recipient_added")]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"utanfor_epost": "a@b.example"}, "utanfor_namn", "Ange organisationens namn."),
+        ({"utanfor_namn": "Musikerförbundet"}, "utanfor_epost", "Ange organisationens e-post"),
+        (
+            {"utanfor_namn": "Musikerförbundet", "utanfor_epost": "inte@"},
+            "utanfor_epost",
+            "Ange en giltig e-postadress",
+        ),
+        (
+            {"utanfor_namn": "M", "utanfor_epost": "a@b.example", "utanfor_typ": "klubb"},
+            "utanfor_typ",
+            "Välj en typ i listan.",
+        ),
+    ],
+)
+def test_a_bad_outside_organisation_is_refused_at_its_field(
+    ws: Portal, data: dict[str, str], field: str, message: str
+) -> None:
+    status, _, text = post(ws, "/remissinstanser/utanfor", {"utanfor_typ": "extern", **data})
+    assert status == 422
+    assert message in text
+    assert f'href="#{field}"' in text
+    for key, value in data.items():
+        if key != "utanfor_typ":  # a choice not in the list cannot be shown chosen
+            assert f'value="{value}"' in text
+    with session_scope(ws.settings.database_url) as session:
+        assert len(session.scalars(select(Dispatch)).all()) == 5
+    assert ws.jobs.submitted == []

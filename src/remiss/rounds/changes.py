@@ -10,27 +10,34 @@ messages to the send flow once the transaction is committed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remiss.audit.log import record
+from remiss.cases.casefile import ad_hoc_code
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.core.states import DispatchState, EventKind, MessageKind, RoundState
 from remiss.core.validation import email_field
 from remiss.db.events import log_event
 from remiss.db.models import Dispatch, Event, OutgoingMessage, RemissinstansRow, Round
+from remiss.register.instances import KINDS, Remissinstans
 from remiss.register.meetings import motion_limit
 from remiss.reminders import schedule
-from remiss.rounds.service import queue_message
+from remiss.rounds.service import ad_hoc_row, queue_message
 
 # The form fields the errors belong to (the workspace's field names).
 NEW_DEADLINE = "ny_svarsdag"
 RECIPIENT = "remissinstans"
 RECIPIENT_DEADLINE = "svarsdag_ny_instans"
 NEW_EMAIL = "ny_epost"
+OUTSIDE_NAME = "utanfor_namn"
+OUTSIDE_EMAIL = "utanfor_epost"
+OUTSIDE_KIND = "utanfor_typ"
+OUTSIDE_DEADLINE = "svarsdag_utanfor"
 
 DATE_FORMAT_TEXT = "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2027-02-15."
 
@@ -182,28 +189,119 @@ def add_recipient(
     ).first()
     if row is None:
         raise InputError("Välj en remissinstans i listan.", field=RECIPIENT)
+    return _add(
+        session,
+        rnd=rnd,
+        row=lambda: row,
+        code=row.code,
+        name=row.name,
+        deadline=deadline,
+        fields=(RECIPIENT, RECIPIENT_DEADLINE),
+        user=user,
+        now=now,
+        tz=tz,
+    )
+
+
+def add_outside_organisation(
+    session: Session,
+    *,
+    round_id: int,
+    name: str,
+    email: str,
+    kind: str,
+    deadline: str | dt.date | None,
+    user: str,
+    now: dt.datetime,
+    tz: str,
+) -> Added:
+    """Add an organisation outside the register to a running round, for this case only
+    (an ad hoc remissinstans, as a case file's mapping with namn, epost and typ)."""
+    rnd = open_round(session, round_id=round_id, field=OUTSIDE_NAME)
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        raise InputError("Ange organisationens namn.", field=OUTSIDE_NAME)
+    if len(clean_name) > 300:
+        raise InputError("Namnet får vara högst 300 tecken.", field=OUTSIDE_NAME)
+    if not email.strip():
+        raise InputError("Ange organisationens e-postadress.", field=OUTSIDE_EMAIL)
+    try:
+        address = email_field(email, source="formuläret", field=OUTSIDE_EMAIL)
+    except InputError as exc:
+        raise InputError(
+            "Ange en giltig e-postadress, till exempel registrator@organisation.se.",
+            field=OUTSIDE_EMAIL,
+        ) from exc
+    if len(address) > 320:
+        raise InputError("E-postadressen får vara högst 320 tecken.", field=OUTSIDE_EMAIL)
+    if kind not in KINDS:
+        raise InputError("Välj en typ i listan.", field=OUTSIDE_KIND)
+    inst = Remissinstans(
+        code=ad_hoc_code(clean_name, address), name=clean_name, kind=kind, email=address
+    )
+
+    def row() -> RemissinstansRow:
+        existing = session.scalars(
+            select(RemissinstansRow).where(RemissinstansRow.code == inst.code)
+        ).first()
+        return ad_hoc_row(session, inst=inst, existing=existing, now=now)
+
+    return _add(
+        session,
+        rnd=rnd,
+        row=row,
+        code=inst.code,
+        name=clean_name,
+        deadline=deadline,
+        fields=(OUTSIDE_NAME, OUTSIDE_DEADLINE),
+        user=user,
+        now=now,
+        tz=tz,
+    )
+
+
+def _add(
+    session: Session,
+    *,
+    rnd: Round,
+    row: Callable[[], RemissinstansRow],
+    code: str,
+    name: str,
+    deadline: str | dt.date | None,
+    fields: tuple[str, str],
+    user: str,
+    now: dt.datetime,
+    tz: str,
+) -> Added:
+    """The dispatch of `row()` (made only once all is checked) with its missiv queued."""
+    field, deadline_field = fields
     existing = session.scalars(
-        select(Dispatch).where(Dispatch.round_id == rnd.id, Dispatch.remissinstans_id == row.id)
+        select(Dispatch)
+        .join(RemissinstansRow)
+        .where(Dispatch.round_id == rnd.id, RemissinstansRow.code == code)
     ).first()
     if existing is not None:
         if any(e.kind == EventKind.ADDED_TO_ROUND for e in existing.events):
             return Added(existing, created=False)
-        raise InputError(f"{row.name} har redan fått remissen i den här omgången.", field=RECIPIENT)
+        raise InputError(
+            f"{existing.name} har redan fått remissen i den här omgången.", field=field
+        )
     day = rnd.svar_senast
     if deadline is not None and (isinstance(deadline, dt.date) or deadline.strip()):
-        day = _parse_day(deadline, field=RECIPIENT_DEADLINE)
+        day = _parse_day(deadline, field=deadline_field)
     if day < rnd.svar_senast:
         raise InputError(
             "Svarsdagen kan inte vara tidigare än omgångens svarsdag "
             f"({dates.swedish_date(rnd.svar_senast)}).",
-            field=RECIPIENT_DEADLINE,
+            field=deadline_field,
         )
-    _check_day(day, rnd=rnd, today=dates.local_today(now, tz), field=RECIPIENT_DEADLINE)
+    _check_day(day, rnd=rnd, today=dates.local_today(now, tz), field=deadline_field)
+    instans = row()
     dispatch = Dispatch(
         round=rnd,
-        remissinstans=row,
-        name=row.name,
-        email=row.email,
+        remissinstans=instans,
+        name=instans.name,
+        email=instans.email,
         deadline=day,
         state=DispatchState.PENDING,
         created_at=now,
@@ -217,7 +315,7 @@ def add_recipient(
         kind=EventKind.CREATED,
         now=now,
         deadline=day.isoformat(),
-        email=row.email,
+        email=instans.email,
     )
     log_event(
         session,
@@ -226,6 +324,7 @@ def add_recipient(
         now=now,
         deadline=day.isoformat(),
         by=user,
+        ad_hoc=instans.ad_hoc,
     )
     record(
         session,
@@ -233,9 +332,10 @@ def add_recipient(
         action="recipient_added",
         now=now,
         round_id=rnd.id,
-        remissinstans=row.name,
-        code=row.code,
+        remissinstans=instans.name,
+        code=instans.code,
         deadline=day.isoformat(),
+        ad_hoc=instans.ad_hoc,
     )
     session.flush()
     session.refresh(dispatch, ["events"])

@@ -23,6 +23,7 @@ from remiss.core.states import RoundState
 from remiss.core.terms import POSITION_LABELS, STALLNINGSTAGANDEN
 from remiss.db.engine import session_scope
 from remiss.db.models import Anstand, Dispatch, Round
+from remiss.register.instances import KINDS
 from remiss.rounds import changes
 from remiss.rounds.status import FILTERS, audit_text, round_workspace, shown_by, table_rows
 from remiss.web.deps import Csrf, CsrfDep, JobsDep, PagesDep, SettingsDep
@@ -109,6 +110,7 @@ def render_round(
             "visa": visa,
             "requests": requests,
             "addable": addable,
+            "typer": KINDS,
             "audit": audit,
             "user": staff.user,
             "may_act": staff.may_act and rnd.state == RoundState.OPEN,
@@ -348,6 +350,59 @@ def add_recipient(
     except IntegrityError:
         # The same addition, submitted twice at the same moment: the other one made it.
         created = False
+    return _done(round_id, "tillagd" if created else "redan-tillagd", jobs, send=created)
+
+
+@router.post("/{round_id}/remissinstanser/utanfor")
+def add_outside_organisation(
+    staff: StaffDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    csrf_guard: CsrfDep,
+    jobs: JobsDep,
+    round_id: RowId,
+    csrf: Annotated[str, Form()] = "",
+    utanfor_namn: Annotated[str, Form()] = "",
+    utanfor_epost: Annotated[str, Form()] = "",
+    utanfor_typ: Annotated[str, Form()] = "",
+    svarsdag_utanfor: Annotated[str, Form()] = "",
+) -> Response:
+    csrf_guard.check(csrf)
+    member = acting(staff)
+    _round_exists(settings, round_id)
+    values = {
+        changes.OUTSIDE_NAME: utanfor_namn,
+        changes.OUTSIDE_EMAIL: utanfor_epost,
+        changes.OUTSIDE_KIND: utanfor_typ,
+        changes.OUTSIDE_DEADLINE: svarsdag_utanfor,
+    }
+    try:
+        with session_scope(settings.database_url) as session:
+            added = changes.add_outside_organisation(
+                session,
+                round_id=round_id,
+                name=utanfor_namn,
+                email=utanfor_epost,
+                kind=utanfor_typ,
+                deadline=svarsdag_utanfor,
+                user=member.user,
+                now=dates.utcnow(),
+                tz=settings.timezone,
+            )
+            created = added.created
+    except InputError as exc:
+        return _refused(
+            member,
+            settings,
+            pages,
+            csrf_guard,
+            round_id,
+            exc.field or changes.OUTSIDE_NAME,
+            exc.message,
+            values,
+        )
+    except IntegrityError:
+        created = False  # the same addition, submitted twice at once
     return _done(round_id, "tillagd" if created else "redan-tillagd", jobs, send=created)
 
 
