@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from remiss.cases.drafts import open_drafts
 from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
@@ -97,12 +98,19 @@ def logout(
 def overview(
     staff: StaffDep, settings: SettingsDep, pages: PagesDep, csrf_guard: CsrfDep
 ) -> HTMLResponse:
-    user = signed_in(staff).user
+    member = signed_in(staff)
     with session_scope(settings.database_url) as session:
         rounds = all_round_statuses(session, now=dates.utcnow(), tz=settings.timezone)
-    response = pages.page(
-        "admin_index.html", {"rounds": rounds, "user": user, "csrf": csrf_guard.token}
-    )
+        response = pages.page(
+            "admin_index.html",
+            {
+                "rounds": rounds,
+                "user": member.user,
+                "may_act": member.may_act,
+                "utkast": open_drafts(session),
+                "csrf": csrf_guard.token,
+            },
+        )
     csrf_guard.set_cookie(response)
     return response
 

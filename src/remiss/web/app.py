@@ -22,6 +22,7 @@ from remiss.web.deps import Trigger, get_pages
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
 from remiss.web.security import BodyLimit, FailureThrottle, masked_path, security_headers
 from remiss.web.trigger import Jobs
+from remiss.web.workspace_case import router as case_router
 from remiss.web.workspace_joint import router as joint_router
 from remiss.web.workspace_report import router as report_router
 
@@ -54,6 +55,7 @@ def create_app(
     app.exception_handler(Exception)(server_error)
     app.include_router(answer_page.router)
     app.include_router(admin.router)
+    app.include_router(case_router)
     app.include_router(workspace_send.router)
     app.include_router(workspace_round.router)
     app.include_router(joint_router)
