@@ -309,3 +309,22 @@ def test_a_word_protokollsutdrag_is_accepted(ws: Portal) -> None:
     with session_scope(ws.settings.database_url) as session:
         doc = session.scalars(select(Document).where(Document.decision_id.is_not(None))).one()
         assert doc.content_type.endswith("wordprocessingml.document")
+
+
+def test_every_action_without_the_csrf_token_is_refused_and_does_nothing(ws: Portal) -> None:
+    data, files = good_decision()
+    for path, body in [
+        (REPORT, {}),
+        ("/admin/omgang/1/avsluta", {"bekraftat": "ja"}),
+        (BESLUT, data),
+        (f"{BESLUT}/1/skicka", {}),
+    ]:
+        response = ws.client.post(
+            path, data=body, files=files if path == BESLUT else None, headers=HANDLAGGARE
+        )
+        assert response.status_code == 403, path
+    with session_scope(ws.settings.database_url) as session:
+        assert session.get_one(Round, 1).state == "open"
+    assert decision_counts(ws) == (0, 0)
+    assert audit(ws) == []
+    assert ws.jobs.submitted == []
