@@ -178,6 +178,7 @@ def test_reminders_sent_and_the_next_planned_one_are_shown(ws: Portal) -> None:
     text = page(ws)
     assert "Inga skickade." in text
     assert "Nästa: påminnelse 10 arbetsdagar före svarsdagen" in text
+    assert "Ärendets gång" in text
 
 
 # --- Correcting a bounced address ------------------------------------------------------------

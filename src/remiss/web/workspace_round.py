@@ -26,6 +26,7 @@ from remiss.db.models import Anstand, Dispatch, Round
 from remiss.register.instances import KINDS
 from remiss.rounds import changes
 from remiss.rounds.status import FILTERS, audit_text, round_workspace, shown_by, table_rows
+from remiss.rounds.timeline import case_timeline
 from remiss.web.deps import Csrf, CsrfDep, JobsDep, PagesDep, SettingsDep
 from remiss.web.pages import Pages
 from remiss.web.security import RowId
@@ -89,6 +90,9 @@ def render_round(
         addable = [
             (row.code, row.name) for row in changes.addable_instances(session, round_id=round_id)
         ]
+        # The case's whole history, near the top (rounds/timeline.py, shared with the
+        # report and decision pages).
+        gang = case_timeline(session, round_id=round_id, tz=tz, now=now, data_dir=settings.data_dir)
         audit = [
             {"at": _local(e.at, tz), "user": e.user_name, "text": audit_text(e.action, e.detail)}
             for e in found.audit
@@ -112,6 +116,7 @@ def render_round(
             "addable": addable,
             "typer": KINDS,
             "audit": audit,
+            "arendets_gang": gang,
             "user": staff.user,
             "may_act": staff.may_act and rnd.state == RoundState.OPEN,
             "read_only": not staff.may_act,
