@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -151,13 +151,29 @@ def start(pages: PagesDep) -> HTMLResponse:
     )
 
 
+def opened_by_a_person(request: Request) -> bool:
+    """Whether a GET of the link shows a person at a browser, not a link scanner.
+
+    Mail systems (Microsoft Defender Safe Links and others) fetch every link in a message
+    before anyone reads it. A browser marks a navigation a person started (a click in the
+    e-mail, the address bar) with Sec-Fetch-User: ?1; a scanner's HTTP client sends no such
+    header, and a headless browser loading the page by script does not either. Any form
+    posted from the page records the opening too (answers.service)."""
+    return request.headers.get("sec-fetch-user") == "?1"
+
+
 @router.get("/r/{token}", response_class=HTMLResponse)
 def remiss_page(
-    link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, klart: str | None = None
+    request: Request,
+    link: LinkDep,
+    csrf_guard: CsrfDep,
+    pages: PagesDep,
+    klart: str | None = None,
 ) -> HTMLResponse:
     with link.open() as (session, dispatch):
         now = dates.utcnow()
-        answers.record_opening(session, dispatch=dispatch, now=now)
+        if opened_by_a_person(request):
+            answers.record_opening(session, dispatch=dispatch, now=now)
         context = view(
             session,
             dispatch,
