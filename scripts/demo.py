@@ -1,14 +1,17 @@
 """`make demo`: a remiss round for KS 2025/348 end to end, on embedded defaults.
 
 SQLite, the outbox and Prefect's home all live under data/demo, which each run
-starts afresh. The round goes out through Prefect's temporary local server; then
-the answer page is served over real HTTP and several remissinstanser use their
-links as officials would: some answer (one jointly with another), one declines,
-one asks for anstånd (which is granted), one only confirms receipt, and the rest
-stay silent. Then mail arrives in the remiss mailbox (a folder of .eml files on the
-embedded defaults): Kulturnämnden answers by replying to the e-mail, one remiss
-bounces, and a question matches no remiss; `remiss inbox poll` reads them and
-the e-mailed answer is reviewed with `remiss answer review`.
+starts afresh. `remiss portal` serves the workspace and the answer page over real
+HTTP. A handläggare logs in with the password and starts the round in the workspace
+as in a browser: the case with its motion, the remissinstanser, the deadline, the
+preview, "Skicka"; the portal hands the start to Prefect (its temporary local server).
+Then several remissinstanser use the links in their e-mails as officials would: some
+answer (one jointly with another), one declines, one asks for anstånd (which is
+granted), one only confirms receipt, and the rest stay silent. Then mail arrives in
+the remiss mailbox (a folder of .eml files on the embedded defaults): Kulturnämnden
+answers by replying to the e-mail, one remiss bounces, and a question matches no
+remiss; `remiss inbox poll` reads them and the e-mailed answer is reviewed with
+`remiss answer review`.
 """
 
 from __future__ import annotations
@@ -27,19 +30,23 @@ import sys
 import time
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from remiss.core import dates  # noqa: E402
 from remiss.reminders.policy import load_policy, schedule  # noqa: E402
+from remiss.web.security import hash_password  # noqa: E402
 
 DATA = ROOT / "data" / "demo"
 CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"
 ANSWERS = CASE.parent / "svar"
 REMISS = Path(sys.executable).parent / "remiss"
+PASSWORD = "demo"  # noqa: S105 (the demo workspace's password, printed for the user)
 
 
 def demo_deadline(today: dt.date) -> dt.date:
@@ -57,9 +64,133 @@ def free_port() -> int:
         return port
 
 
+def write_settings(port: int) -> Path:
+    """config/settings.yaml for data/demo, with the workspace's password; the demo's commands
+    and the portal the user may start afterwards read the same file."""
+    settings = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+    settings.update(
+        data_dir=str(DATA),
+        base_url=f"http://127.0.0.1:{port}",
+        register=str(ROOT / "config" / "remissinstanser.yaml"),
+        reminder_policy=str(ROOT / "config" / "paminnelser.yaml"),
+        admin_password_hash=hash_password(PASSWORD),
+    )
+    path = DATA / "settings.yaml"
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def run(*args: str, env: dict[str, str]) -> None:
     print(f"\n$ remiss {' '.join(args)}", flush=True)
     subprocess.run([str(REMISS), *args], check=True, env=env, cwd=ROOT)
+
+
+def csrf_in(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has a form"
+    return found.group(1)
+
+
+class Handlaggare:
+    """Karin Lindqvist at stadsledningskontoret, in the workspace with a browser-like client:
+    each step is the form a browser would send, and the page it is sent on to."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(base_url=base_url, follow_redirects=True, timeout=60)
+        login = self.client.get("/admin/login")
+        login.raise_for_status()
+        self.csrf = csrf_in(login.text)
+        page = self.client.post("/admin/login", data={"csrf": self.csrf, "losenord": PASSWORD})
+        page.raise_for_status()
+        assert page.url.path == "/admin", page.url
+
+    def send(self, path: str, data: dict[str, Any], files: Any = None) -> httpx.Response:
+        page = self.client.post(path, data={"csrf": self.csrf, **data}, files=files)
+        page.raise_for_status()
+        return page
+
+
+def texts(pattern: str, html: str) -> list[str]:
+    """The text of each match, without tags, as a reader sees it."""
+    return [
+        " ".join(re.sub(r"<[^>]+>", "", m).replace("&lt;", "<").replace("&gt;", ">").split())
+        for m in re.findall(pattern, html, re.S)
+    ]
+
+
+def start_in_the_workspace(base_url: str, deadline: dt.date) -> int:
+    """The round of the example case, started from the workspace over HTTP; its id."""
+    case = yaml.safe_load(CASE.read_text(encoding="utf-8"))
+    print(f"\nHandläggaren startar remissen i arbetsytan, {base_url}/admin (över HTTP):")
+    karin = Handlaggare(base_url)
+    draft = karin.send("/admin/ny", {})
+    draft_path = draft.url.path
+    motion = CASE.parent / case["handlingar"][0]["fil"]
+    recipients = karin.send(
+        draft_path,
+        {
+            "atgard": "spara_vidare",
+            "diarienummer": case["diarienummer"],
+            "rubrik": case["rubrik"],
+            "arendetyp": case["arendetyp"],
+            "vackt": case["vackt"].isoformat(),
+            "motionar_namn": [m["namn"] for m in case["motionarer"]],
+            "motionar_parti": [m["parti"] for m in case["motionarer"]],
+            "att_sats": case["att_satser"],
+            "handlaggare_namn": case["handlaggare"]["namn"],
+            "handlaggare_epost": case["handlaggare"]["epost"],
+            "missiv": case["missiv"],
+            "fil_titel": case["handlingar"][0]["titel"],
+        },
+        files={"fil": (motion.name, motion.read_bytes(), "application/pdf")},
+    )
+    assert recipients.url.path == f"{draft_path}/mottagare", recipients.url
+    print(
+        f"- Nytt ärende {case['diarienummer']}: rubrik, motionärer, att-satser och "
+        f"meddelandet ifyllda, motionen uppladdad ({motion.name})"
+    )
+    groups = [g for g in case["remissinstanser"] if g == "stadsdelsnamnder"]
+    codes = [c for c in case["remissinstanser"] if c not in groups]
+    deadline_page = karin.send(
+        f"{draft_path}/mottagare",
+        {"atgard": "vidare", "grupp": groups, "grupp_visad": groups, "instans": codes,
+         "visad": codes},
+    )  # fmt: skip
+    assert deadline_page.url.path == f"{draft_path}/svarstid", deadline_page.url
+    print(f"- Mottagare: alla stadsdelsnämnder och {len(codes)} till")
+    (earliest,) = texts(
+        r"Tidigaste svarsdag som fungerar: <strong>(.*?)</strong>", deadline_page.text
+    )
+    print(f"- Svarstiden: sidan föreslår tidigast {earliest}; vald {dates.swedish_date(deadline)}")
+    preview = karin.send(
+        f"{draft_path}/svarstid", {"svar_senast": deadline.isoformat(), "gora": "fortsatt"}
+    )
+    assert preview.url.path == f"{draft_path}/forhandsgranska", preview.url
+    (subject,) = texts(r"<dt>Ämne</dt><dd>(.*?)</dd>", preview.text)
+    (count,) = texts(r"Remissen skickas till <strong>(.*?)</strong>", preview.text)
+    print(f'- Förhandsgranskning: {count}, ämnesraden "{subject}"')
+    for warning in texts(r"<li>([^<]*har inget[^<]*)</li>", preview.text):
+        print(f"  Varning: {warning}")
+    sending = karin.send(f"{draft_path}/skicka", {})
+    assert "Remissen skickas" in sending.text
+    print("- Skicka: remissen skickas i bakgrunden (flödet starta-remissomgång-från-utkast)")
+    for _ in range(600):
+        found = re.search(r'href="/admin/omgang/(\d+)"', sending.text)
+        if found:
+            break
+        time.sleep(0.2)
+        sending = karin.client.get(f"{draft_path}/skickas")
+    else:
+        raise SystemExit("Omgången sparades inte inom två minuter; se data/demo/portal.log.")
+    round_id = int(found.group(1))
+    total = int(count.split()[0])
+    outbox = DATA / "outbox"
+    for _ in range(600):
+        if len(list(outbox.glob("*_missiv_0.eml"))) >= total:
+            break
+        time.sleep(0.2)
+    print(f"- Omgång {round_id} är sparad och {total} remissmissiv har skickats")
+    return round_id
 
 
 def link_for(code: str) -> str:
@@ -210,14 +341,12 @@ def main() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REMISS_", "PREFECT_API"))}
     env.update(
-        REMISS_DATA_DIR=str(DATA),
-        REMISS_BASE_URL=f"http://127.0.0.1:{port}",
+        REMISS_CONFIG=str(write_settings(port)),
         PREFECT_HOME=str(DATA / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     deadline = demo_deadline(dates.local_today(dates.utcnow()))
     run("init", env=env)
-    run("round", "start", str(CASE.relative_to(ROOT)), "--deadline", deadline.isoformat(), env=env)
 
     print(f"\n$ remiss portal --port {port}   (i bakgrunden)", flush=True)
     portal = subprocess.Popen(
@@ -235,6 +364,7 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        start_in_the_workspace(f"http://127.0.0.1:{port}", deadline)
         answer_through_the_page()
         # The page hands each answer to the process-answer flow in the background.
         kvittenser = DATA / "outbox"
@@ -283,9 +413,11 @@ def main() -> None:
     print(
         f"Läget som JSON:  REMISS_DATA_DIR={DATA.relative_to(ROOT)} .venv/bin/remiss status --json"
     )
+    settings = (DATA / "settings.yaml").relative_to(ROOT)
     print(
-        f"Prova svarssidan: REMISS_DATA_DIR={DATA.relative_to(ROOT)} .venv/bin/remiss portal "
-        f"--port {port}  och öppna länken i en av remisserna i utkorgen."
+        f"Prova arbetsytan och svarssidan: REMISS_CONFIG={settings} .venv/bin/remiss portal "
+        f"--port {port}  och öppna http://127.0.0.1:{port}/admin (lösenord: {PASSWORD}), "
+        "eller länken i en av remisserna i utkorgen."
     )
 
 

@@ -166,7 +166,11 @@ def test_a_reader_sees_the_deadline_page_but_cannot_change_it(
         REMISS_ADMIN_ROLES=f"{USER}=handlaggare;lars.berg=lasare",
     )
     draft_id = new_draft(portal.settings, case_data())
+    preview = get(portal, f"/admin/utkast/{draft_id}/forhandsgranska", user="lars.berg")
+    assert "Ni har rollen läsare och kan se remissen men inte skicka den." in preview
+    assert "Skicka remissen" not in preview
     html = get(portal, f"/admin/utkast/{draft_id}/svarstid", user="lars.berg")
+    assert "Spara och förhandsgranska" not in html
     refused = portal.client.post(
         f"/admin/utkast/{draft_id}/svarstid",
         data={"csrf": csrf_of(html), "svar_senast": future_deadline().isoformat()},

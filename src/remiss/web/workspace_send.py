@@ -34,7 +34,7 @@ from remiss.rounds import start as rounds_start
 from remiss.web.deps import CsrfDep, JobsDep, PagesDep, SettingsDep
 from remiss.web.pages import Pages
 from remiss.web.security import CSP, RowId
-from remiss.web.staff import StaffDep, acting, signed_in
+from remiss.web.staff import Staff, StaffDep, acting, signed_in
 
 router = APIRouter(prefix="/admin/utkast")
 
@@ -126,7 +126,7 @@ def _deadline_page(
     register: Register,
     pages: Pages,
     csrf: str,
-    user: str,
+    member: Staff,
     value: str,
     error: str | None,
     status: int = 200,
@@ -160,7 +160,8 @@ def _deadline_page(
         {
             "utkast": draft,
             "rubrik": _heading(draft),
-            "user": user,
+            "user": member.user,
+            "may_act": member.may_act,
             "csrf": csrf,
             "varde": value,
             "fel": error,
@@ -177,7 +178,7 @@ def _deadline_page(
 def deadline_form(
     staff: StaffDep, settings: SettingsDep, pages: PagesDep, csrf_guard: CsrfDep, draft_id: RowId
 ) -> Response:
-    user = signed_in(staff).user
+    member = signed_in(staff)
     register = load_register(settings.register)
     with session_scope(settings.database_url) as session:
         draft = _draft_or_404(session, draft_id)
@@ -190,7 +191,7 @@ def deadline_form(
             register=register,
             pages=pages,
             csrf=csrf_guard.token,
-            user=user,
+            member=member,
             value=str((draft.data or {}).get("svar_senast") or ""),
             error=None,
         )
@@ -209,7 +210,8 @@ def save_deadline(
     gora: Annotated[str, Form(max_length=20)] = "fortsatt",
 ) -> Response:
     csrf_guard.check(csrf)
-    user = acting(staff).user
+    member = acting(staff)
+    user = member.user
     register = load_register(settings.register)
     now = dates.utcnow()
     with session_scope(settings.database_url) as session:
@@ -228,7 +230,7 @@ def save_deadline(
                 register=register,
                 pages=pages,
                 csrf=csrf_guard.token,
-                user=user,
+                member=member,
                 value=svar_senast,
                 error=exc.message,
                 status=400,
@@ -301,7 +303,7 @@ def _preview_page(
     preview: Preview,
     pages: Pages,
     csrf: str,
-    user: str,
+    member: Staff,
     status: int = 200,
 ) -> HTMLResponse:
     response = pages.page(
@@ -309,7 +311,8 @@ def _preview_page(
         {
             "utkast": draft,
             "rubrik": _heading(draft),
-            "user": user,
+            "user": member.user,
+            "may_act": member.may_act,
             "csrf": csrf,
             "plan": preview.plan,
             "problem": preview.problems,
@@ -334,7 +337,7 @@ def preview_page(
     draft_id: RowId,
     till: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
-    user = signed_in(staff).user
+    member = signed_in(staff)
     register = load_register(settings.register)
     with session_scope(settings.database_url) as session:
         draft = _draft_or_404(session, draft_id)
@@ -343,7 +346,7 @@ def preview_page(
             return sent
         preview = _preview(session, draft, settings=settings, register=register, shown=till)
         response = _preview_page(
-            draft=draft, preview=preview, pages=pages, csrf=csrf_guard.token, user=user
+            draft=draft, preview=preview, pages=pages, csrf=csrf_guard.token, member=member
         )
     return csrf_guard.keep(response)
 
@@ -385,7 +388,8 @@ def send(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     csrf_guard.check(csrf)
-    user = acting(staff).user
+    member = acting(staff)
+    user = member.user
     register = load_register(settings.register)
     now = dates.utcnow()
     done = RedirectResponse(f"/admin/utkast/{draft_id}/skickas", status_code=303)
@@ -414,7 +418,7 @@ def send(
                 preview=preview,
                 pages=pages,
                 csrf=csrf_guard.token,
-                user=user,
+                member=member,
                 status=409 if isinstance(exc, ConflictError) else 400,
             )
             return csrf_guard.keep(response)
