@@ -22,11 +22,15 @@ def fits_320(page: Page) -> None:
         """() => document.documentElement.scrollWidth > document.documentElement.clientWidth"""
     )
     culprits = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth)
-            .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)
-                 + ' ' + (e.textContent || '').slice(0, 30))
-            .concat([document.documentElement.scrollWidth + ' ' + document.documentElement.clientWidth])"""
+        """() => {
+            const root = document.documentElement;
+            return [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > root.clientWidth)
+                .map(e => e.tagName + '.' + e.className + ' '
+                     + Math.round(e.getBoundingClientRect().right)
+                     + ' ' + (e.textContent || '').slice(0, 30))
+                .concat([root.scrollWidth + ' ' + root.clientWidth]);
+        }"""
     )
     assert not wide, f"horizontal scrolling at 320 px on {page.url}: {culprits[:5]}"
     page.set_viewport_size({"width": 1280, "height": 900})
