@@ -1,8 +1,9 @@
 """Attacks over real HTTP against a running portal (issue 17, points 2, 4 and 5).
 
 The portal is the real application under uvicorn on a free loopback port, in a thread of
-the test process, with proxy headers trusted as `remiss portal` does: each client names its
-own address in X-Forwarded-For, as a reverse proxy on the same host would.
+the test process, run as `remiss portal` runs it: each client names its own address in
+X-Forwarded-For, as a reverse proxy on the same host would, and the application (trusting
+127.0.0.1, the default `trusted_proxies`) takes it from there.
 """
 
 from __future__ import annotations
@@ -74,8 +75,7 @@ def running_portal(
             port=port,
             access_log=False,
             log_level="warning",
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
+            proxy_headers=False,  # as `remiss portal`: the application reads them itself
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

@@ -3,9 +3,10 @@
 `remiss portal` serves `app_for(settings)`; an ASGI server with several worker processes
 uses the factory:
 
-    uvicorn --factory remiss.cli.portal_app:create --workers 4 --proxy-headers --no-access-log
+    uvicorn --factory remiss.cli.portal_app:create --workers 4 --no-proxy-headers --no-access-log
 
-Each process reads the settings; with answer_trigger: event no answer or job depends on
+(`--no-proxy-headers`: the application reads X-Forwarded-For itself, from `trusted_proxies`
+only.) Each process reads the settings; with answer_trigger: event no answer or job depends on
 the process that stored it.
 """
 

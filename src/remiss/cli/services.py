@@ -35,7 +35,9 @@ def portal(
         host=host,
         port=port,
         access_log=False,
-        proxy_headers=True,
+        # The application reads X-Forwarded-For itself, from trusted_proxies only (web/
+        # security.py ProxyHeaders): it must still see the proxy's own address.
+        proxy_headers=False,
     )
 
 

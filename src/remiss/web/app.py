@@ -20,7 +20,13 @@ from remiss.storage.uploads import upload_limits
 from remiss.web import admin, answer_page, workspace_round, workspace_send
 from remiss.web.deps import Trigger, get_pages
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
-from remiss.web.security import BodyLimit, FailureThrottle, masked_path, security_headers
+from remiss.web.security import (
+    BodyLimit,
+    FailureThrottle,
+    ProxyHeaders,
+    masked_path,
+    security_headers,
+)
 from remiss.web.trigger import Jobs
 from remiss.web.workspace_case import router as case_router
 from remiss.web.workspace_joint import router as joint_router
@@ -47,6 +53,8 @@ def create_app(
     app.state.jobs = jobs
     app.middleware("http")(security_headers)
     app.add_middleware(BodyLimit, max_bytes=lambda: limits.max_total_bytes + 1024 * 1024)
+    # Outermost: everything inside sees the client's own address (the throttle counts it).
+    app.add_middleware(ProxyHeaders, trusted=lambda: settings.trusted_proxies)
     app.mount(
         "/static", StaticFiles(directory=settings.templates_dir / "web" / "static"), name="static"
     )

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import re
@@ -70,6 +71,57 @@ async def security_headers(
         (time.perf_counter() - started) * 1000,
     )
     return response
+
+
+TRUSTED_PROXY = "remiss.trusted_proxy"
+
+
+class ProxyHeaders:
+    """The client's address and scheme from a trusted reverse proxy's X-Forwarded-For and
+    X-Forwarded-Proto, and a mark that the request came through one.
+
+    Done here rather than by uvicorn's --proxy-headers, which rewrites the client address
+    before the application sees it: the SSO headers must be believed only from the proxy
+    itself (`trusted_proxies`), and only here is the proxy's own address still known."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trusted: Callable[[], tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]],
+    ) -> None:
+        self.app = app
+        self.trusted = trusted
+
+    def _from_trusted(self, scope: Scope) -> bool:
+        client = scope.get("client")
+        try:
+            address = ipaddress.ip_address(client[0]) if client else None
+        except ValueError:  # not an IP address (e.g. a test client's name)
+            return False
+        return address is not None and any(address in net for net in self.trusted())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and self._from_trusted(scope):
+            scope = dict(scope)
+            scope.setdefault("state", {})
+            scope["state"] = {**scope["state"], TRUSTED_PROXY: True}
+            headers = dict(scope.get("headers") or [])
+            forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+            # The proxy replaces or appends: the address it added is the last one.
+            last = forwarded.split(",")[-1].strip()
+            if last:
+                port = scope["client"][1] if scope.get("client") else 0
+                scope["client"] = (last, port)
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+            if proto in ("http", "https"):
+                scope["scheme"] = proto
+        await self.app(scope, receive, send)
+
+
+def via_trusted_proxy(request: Request) -> bool:
+    """Whether the request reached the portal from one of `trusted_proxies`."""
+    return bool(request.scope.get("state", {}).get(TRUSTED_PROXY))
 
 
 class BodyTooLarge(Exception):

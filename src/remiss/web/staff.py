@@ -6,7 +6,6 @@ matching no entry may not see anything (403); a `lasare` may read, not act."""
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -19,7 +18,7 @@ from remiss.core.states import Role
 from remiss.db.engine import session_scope
 from remiss.db.staff_sessions import session_ended
 from remiss.web.deps import SettingsDep
-from remiss.web.security import ADMIN_COOKIE, unsign
+from remiss.web.security import ADMIN_COOKIE, unsign, via_trusted_proxy
 
 PASSWORD_USER = "personal"  # noqa: S105 (the shared login's user name)
 NO_ROLE_TEXT = (
@@ -54,15 +53,6 @@ def role_for(user: str, groups: tuple[str, ...], roles: dict[str, str]) -> Role 
     return Role.LASARE if found else None
 
 
-def from_trusted_proxy(request: Request, settings: Settings) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return any(address in network for network in settings.trusted_proxies)
-
-
 @dataclass(frozen=True)
 class PasswordSession:
     """What the signed cookie of a password login holds: who, until when, which login."""
@@ -84,7 +74,7 @@ def password_session(request: Request, settings: Settings) -> PasswordSession | 
 
 
 def _sso_user(request: Request, settings: Settings) -> tuple[str, tuple[str, ...]] | None:
-    if not settings.admin_sso_header or not from_trusted_proxy(request, settings):
+    if not settings.admin_sso_header or not via_trusted_proxy(request):
         return None
     user = request.headers.get(settings.admin_sso_header, "").strip()
     if not user:
