@@ -5,6 +5,8 @@ refuses, and that the reminders follow."""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,12 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from remiss.answers import anstand
+from remiss.answers import service as answers
 from remiss.core.errors import InputError
 from remiss.core.settings import Settings
 from remiss.core.states import DispatchState, EventKind, MessageKind, MessageState
 from remiss.db.engine import session_scope
 from remiss.db.models import AuditEntry, Dispatch, Event, OutgoingMessage, Round
-from remiss.outbox.sending import send_missiv
+from remiss.outbox.sending import send_message, send_missiv
 from remiss.reminders import policy
 from remiss.reminders.schedule import facts, round_policy
 from remiss.rounds import changes
@@ -100,6 +103,60 @@ def test_extending_moves_every_earlier_deadline_and_keeps_a_later_anstand(
         assert len(events) == 2
         assert events[0].detail == {"from": "2026-12-18", "to": "2027-01-15"}
     assert actions(settings) == ["deadline_extended"]
+
+
+def test_those_who_have_not_answered_are_told_the_new_deadline_by_e_mail_once(
+    settings: Settings, round_id: int
+) -> None:
+    now = local(dt.date(2026, 12, 1))
+    with session_scope(settings.database_url) as session:
+        answers.decline(
+            session, dispatch=dispatch_of(session, "farsta"), reason="Nej.", now=now, tz=TZ
+        )
+    with session_scope(settings.database_url) as session:
+        done = changes.extend_deadline(
+            session, round_id=round_id, new_date="2027-01-15", user="karin", now=now, tz=TZ
+        )
+        assert len(done.moved) == 3  # farsta's deadline moves too: it is the round's
+        assert len(done.notices) == 2  # but farsta has declined: no e-mail
+    mailer = RecordingOutbox(settings)
+    for message_id in done.notices:
+        assert send_message(message_id, settings=settings, mailer=mailer, now=now).result == "sent"
+    mails = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(settings.outbox_dir.glob("*ny_svarstid*.eml"))
+    ]
+    assert sorted(str(m["To"]) for m in mails) == sorted(
+        d.email for d in dispatches_of(settings, "socialnamnden", "servicenamnden")
+    )
+    for mail in mails:
+        assert str(mail["Subject"]).startswith("Ny svarstid 15 januari 2027: remiss KS 2025/348")
+        body = mail.get_body(preferencelist=("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "senast 15 januari 2027" in text
+        assert "/r/" in text  # their own link, to answer
+    # Extending again to the same day is refused; to a later day, a second notice each.
+    with session_scope(settings.database_url) as session, pytest.raises(InputError):
+        changes.extend_deadline(
+            session, round_id=round_id, new_date="2027-01-15", user="karin", now=now, tz=TZ
+        )
+    with session_scope(settings.database_url) as session:
+        again = changes.extend_deadline(
+            session, round_id=round_id, new_date="2027-01-22", user="karin", now=now, tz=TZ
+        )
+        assert len(set(again.notices) | set(done.notices)) == 4
+        kinds = session.scalars(
+            select(OutgoingMessage.kind).where(OutgoingMessage.kind == MessageKind.NY_SVARSTID)
+        ).all()
+        assert len(kinds) == 4
+
+
+def dispatches_of(settings: Settings, *codes: str) -> list[Dispatch]:
+    with session_scope(settings.database_url) as session:
+        found = [dispatch_of(session, code) for code in codes]
+        session.expunge_all()
+        return found
 
 
 def test_after_an_extension_reminders_already_past_are_not_sent_late(

@@ -402,8 +402,13 @@ def test_the_deadline_is_extended_for_all_but_a_later_anstand(ws: Portal) -> Non
         assert farsta.next_reminder_at > reminder_before
         bromma_kinds = [e.kind for e in dispatch_of(session, "bromma").events]
         assert EventKind.DEADLINE_EXTENDED not in bromma_kinds
+        # Those whose deadline moved and who have not answered are told, once each.
+        notices = session.scalars(
+            select(OutgoingMessage).where(OutgoingMessage.kind == MessageKind.NY_SVARSTID)
+        ).all()
+        assert sorted(m.dispatch.remissinstans.code for m in notices) == sorted(deadlines)
     assert audit(ws) == [("karin.lindqvist", "deadline_extended")]
-    assert ws.jobs.submitted == []
+    assert ws.jobs.submitted == [("skicka", {"round_id": 1})]
     text = page(ws)
     assert "Förlängde svarstiden för alla från" in text
     assert dates.swedish_date(new) in text

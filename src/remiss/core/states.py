@@ -45,6 +45,7 @@ class MessageKind(StrEnum):
     ANSTAND_BESLUT = "anstand_beslut"
     GEMENSAMT_SVAR = "gemensamt_svar"  # asks a named partner to confirm a joint answer
     BESLUT = "beslut"  # the decision on the case, sent back to every remissinstans
+    NY_SVARSTID = "ny_svarstid"  # the deadline extended for everyone who has not answered
 
 
 PAMINNELSE_PREFIX = "paminnelse_"

@@ -242,12 +242,28 @@ def _gemensamt_svar(
     )
 
 
+def _ny_svarstid(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:
+    dispatch = message.dispatch
+    # The deadline as it is when the message is composed: after two extensions in a row,
+    # both notices give the latest date.
+    context = _case_context(dispatch, settings) | {"link": dispatch_link(dispatch, settings)}
+    return render(
+        "ny_svarstid",
+        context,
+        key=message.idempotency_key,
+        to=(dispatch.email,),
+        cc=(dispatch.contact_email,) if dispatch.contact_email else (),
+        settings=settings,
+    )
+
+
 _BUILDERS: dict[str, Callable[[Session, OutgoingMessage, Settings], OutgoingEmail]] = {
     MessageKind.MISSIV: _missiv,
     MessageKind.KVITTENS: _kvittens,
     MessageKind.ANSTAND_BESLUT: _anstand_beslut,
     MessageKind.GEMENSAMT_SVAR: _gemensamt_svar,
     MessageKind.BESLUT: _beslut,
+    MessageKind.NY_SVARSTID: _ny_svarstid,
 }
 
 

@@ -87,13 +87,15 @@ def _check_day(day: dt.date, *, rnd: Round, today: dt.date, field: str) -> None:
 
 @dataclass(frozen=True)
 class Extension:
-    """What extending the deadline did: the round's old and new date, and the dispatches
-    whose deadline moved (the others already had a later one by anstånd)."""
+    """What extending the deadline did: the round's old and new date, the dispatches
+    whose deadline moved (the others already had a later one by anstånd), and the
+    messages queued to tell those that have not answered."""
 
     previous: dt.date
     new: dt.date
     moved: tuple[int, ...]
     kept: tuple[int, ...]
+    notices: tuple[int, ...] = ()
 
 
 def extend_deadline(
@@ -135,11 +137,19 @@ def extend_deadline(
         moved.append(dispatch.id)
     session.flush()
     joint = schedule.jointly_answered(session, round_id=rnd.id)
+    notices = []
     for dispatch in dispatches:
         if dispatch.id in moved:
             # The schedule counts from the extension (see schedule.facts), as from an anstånd.
             session.refresh(dispatch, ["events"])
             schedule.reschedule(dispatch, tz=tz, now=now, joint=joint)
+            if dispatch.sent_at is not None and not schedule.is_done(dispatch, joint):
+                # Told by e-mail, once per new date; a remiss not yet sent carries the
+                # new date itself, and one already answered or declined needs nothing.
+                notice = queue_message(
+                    session, dispatch=dispatch, kind=MessageKind.NY_SVARSTID, stage=day.toordinal()
+                )
+                notices.append(notice.id)
     record(
         session,
         user=user,
@@ -148,7 +158,9 @@ def extend_deadline(
         round_id=rnd.id,
         **{"from": previous.isoformat(), "to": day.isoformat(), "moved": len(moved)},
     )
-    return Extension(previous=previous, new=day, moved=tuple(moved), kept=tuple(kept))
+    return Extension(
+        previous=previous, new=day, moved=tuple(moved), kept=tuple(kept), notices=tuple(notices)
+    )
 
 
 def addable_instances(session: Session, *, round_id: int) -> list[RemissinstansRow]:

@@ -40,7 +40,10 @@ NOTICES = {
     "beviljat": "Anståndet är beviljat. Beslutet skickas med e-post till remissinstansen.",
     "avslaget": "Begäran om anstånd är avslagen. Beslutet skickas med e-post till remissinstansen.",
     "granskat": "Svaret är granskat och sparat som en ny version.",
-    "svarstid": "Svarstiden är förlängd. Påminnelserna följer den nya svarsdagen.",
+    "svarstid": (
+        "Svarstiden är förlängd. De som inte har svarat får den nya svarsdagen med e-post, "
+        "och påminnelserna följer den."
+    ),
     "tillagd": "Remissinstansen är tillagd. Remissen skickas till den nu.",
     "redan-tillagd": "Remissinstansen var redan tillagd; remissen skickas inte en gång till.",
     "adress": "Adressen är rättad. Remissen skickas till den nya adressen nu.",
@@ -278,6 +281,7 @@ def extend_deadline(
     settings: SettingsDep,
     pages: PagesDep,
     csrf_guard: CsrfDep,
+    jobs: JobsDep,
     round_id: RowId,
     csrf: Annotated[str, Form()] = "",
     ny_svarsdag: Annotated[str, Form()] = "",
@@ -287,7 +291,7 @@ def extend_deadline(
     _round_exists(settings, round_id)
     try:
         with session_scope(settings.database_url) as session:
-            changes.extend_deadline(
+            extension = changes.extend_deadline(
                 session,
                 round_id=round_id,
                 new_date=ny_svarsdag,
@@ -306,8 +310,7 @@ def extend_deadline(
             exc.message,
             {changes.NEW_DEADLINE: ny_svarsdag},
         )
-    # Nothing to send: the answer page and the reminders carry the new date.
-    return _done(round_id, "svarstid", None, send=False)
+    return _done(round_id, "svarstid", jobs, send=bool(extension.notices))
 
 
 @router.post("/{round_id}/remissinstanser")
