@@ -215,6 +215,7 @@ class Official:
         clicked = {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1"}
         page = self.client.get(self.link, headers=clicked)
         page.raise_for_status()
+        self.page = page.text
         found = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert found
         self.csrf = found.group(1)
@@ -262,7 +263,14 @@ def answer_through_the_page() -> None:
         {"stallningstagande": "tillstyrker", "gemensamt": ["fastighetsnamnden"]},
         [ANSWERS / "exploateringsnamnden-fastighetsnamnden-tjansteutlatande.docx"],
     )
-    print("- Exploateringsnämnden och fastighetsnämnden svarade gemensamt: tillstyrker")
+    print("- Exploateringsnämnden svarade gemensamt med fastighetsnämnden: tillstyrker")
+    # The partner is asked (by e-mail, with its own link) and counts as answered only once
+    # it confirms on its page.
+    partner = Official("fastighetsnamnden")
+    claim = re.search(r'name="svar" value="(\d+)"', partner.page)
+    assert claim, "fastighetsnämndens sida visar inte det gemensamma svaret"
+    partner.post("gemensamt", {"svar": claim.group(1), "beslut": "bekrafta"})
+    print("- Fastighetsnämnden bekräftade det gemensamma svaret via sin länk")
     Official("ks_rad_funktionshinder").post("avstar", {"skal": "Ärendet berör inte rådets frågor."})
     print("- Kommunstyrelsens råd för funktionshinderfrågor avstår")
     Official("sodermalm").post(
@@ -406,12 +414,12 @@ def main() -> None:
     outbox = DATA / "outbox"
     kinds = {
         kind: len(list(outbox.glob(f"*_{kind}*.eml")))
-        for kind in ("missiv", "kvittens", "anstand_beslut", "paminnelse")
+        for kind in ("missiv", "kvittens", "gemensamt_svar", "anstand_beslut", "paminnelse")
     }
     print(
         f"\nE-posten ligger i {outbox}: {kinds['missiv']} remisser, "
-        f"{kinds['kvittens']} kvittenser, {kinds['anstand_beslut']} beslut om anstånd "
-        f"och {kinds['paminnelse']} påminnelser."
+        f"{kinds['kvittens']} kvittenser, {kinds['gemensamt_svar']} fråga om gemensamt svar, "
+        f"{kinds['anstand_beslut']} beslut om anstånd och {kinds['paminnelse']} påminnelser."
     )
     print(
         f"Läget som JSON:  REMISS_DATA_DIR={DATA.relative_to(ROOT)} .venv/bin/remiss status --json"
