@@ -70,6 +70,18 @@ def render(
     )
 
 
+def attached(documents: Sequence[Document]) -> tuple[Attachment, ...]:
+    """The stored documents as attachments, each checked against its checksum."""
+    return tuple(
+        Attachment(
+            filename=doc.filename,
+            content_type=doc.content_type,
+            data=read_verified(Path(doc.storage_path), doc.sha256),
+        )
+        for doc in documents
+    )
+
+
 def dispatch_link(dispatch: Dispatch, settings: Settings) -> str:
     """The dispatch's current link, made again from its nonce (only the hash is stored)."""
     if dispatch.token_nonce is None:
@@ -99,14 +111,7 @@ def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> O
         key=message.idempotency_key,
         to=(dispatch.email,),
         settings=settings,
-        attachments=tuple(
-            Attachment(
-                filename=doc.filename,
-                content_type=doc.content_type,
-                data=read_verified(Path(doc.storage_path), doc.sha256),
-            )
-            for doc in documents
-        ),
+        attachments=attached(documents),
     )
 
 
@@ -209,14 +214,7 @@ def _beslut(session: Session, message: OutgoingMessage, settings: Settings) -> O
         key=message.idempotency_key,
         to=(dispatch.email,),
         settings=settings,
-        attachments=tuple(
-            Attachment(
-                filename=doc.filename,
-                content_type=doc.content_type,
-                data=read_verified(Path(doc.storage_path), doc.sha256),
-            )
-            for doc in decision.documents
-        ),
+        attachments=attached(decision.documents),
     )
 
 

@@ -6,11 +6,13 @@ transaction, then what it queued is handed to Prefect (`skicka`); POST-redirect-
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remiss.answers import anstand as anstand_service
@@ -313,6 +315,32 @@ def extend_deadline(
     return _done(round_id, "svarstid", jobs, send=bool(extension.notices))
 
 
+def _add(
+    member: Staff,
+    settings: Settings,
+    pages: Pages,
+    csrf_guard: Csrf,
+    jobs: Jobs | None,
+    round_id: int,
+    values: dict[str, Any],
+    field: str,
+    add: Callable[[Session], changes.Added],
+) -> Response:
+    """Add a remissinstans to the round (`add` does it in the transaction), then send its
+    remiss; a refusal shows the form again with the error at `field` or the one named."""
+    try:
+        with session_scope(settings.database_url) as session:
+            created = add(session).created
+    except InputError as exc:
+        return _refused(
+            member, settings, pages, csrf_guard, round_id, exc.field or field, exc.message, values
+        )
+    except IntegrityError:
+        # The same addition, submitted twice at the same moment: the other one made it.
+        created = False
+    return _done(round_id, "tillagd" if created else "redan-tillagd", jobs, send=created)
+
+
 @router.post("/{round_id}/remissinstanser")
 def add_recipient(
     staff: StaffDep,
@@ -332,33 +360,25 @@ def add_recipient(
         changes.RECIPIENT: remissinstans,
         changes.RECIPIENT_DEADLINE: svarsdag_ny_instans,
     }
-    try:
-        with session_scope(settings.database_url) as session:
-            added = changes.add_recipient(
-                session,
-                round_id=round_id,
-                code=remissinstans,
-                deadline=svarsdag_ny_instans,
-                user=member.user,
-                now=dates.utcnow(),
-                tz=settings.timezone,
-            )
-            created = added.created
-    except InputError as exc:
-        return _refused(
-            member,
-            settings,
-            pages,
-            csrf_guard,
-            round_id,
-            exc.field or changes.RECIPIENT,
-            exc.message,
-            values,
-        )
-    except IntegrityError:
-        # The same addition, submitted twice at the same moment: the other one made it.
-        created = False
-    return _done(round_id, "tillagd" if created else "redan-tillagd", jobs, send=created)
+    return _add(
+        member,
+        settings,
+        pages,
+        csrf_guard,
+        jobs,
+        round_id,
+        values,
+        changes.RECIPIENT,
+        lambda session: changes.add_recipient(
+            session,
+            round_id=round_id,
+            code=remissinstans,
+            deadline=svarsdag_ny_instans,
+            user=member.user,
+            now=dates.utcnow(),
+            tz=settings.timezone,
+        ),
+    )
 
 
 @router.post("/{round_id}/remissinstanser/utanfor")
@@ -384,34 +404,27 @@ def add_outside_organisation(
         changes.OUTSIDE_KIND: utanfor_typ,
         changes.OUTSIDE_DEADLINE: svarsdag_utanfor,
     }
-    try:
-        with session_scope(settings.database_url) as session:
-            added = changes.add_outside_organisation(
-                session,
-                round_id=round_id,
-                name=utanfor_namn,
-                email=utanfor_epost,
-                kind=utanfor_typ,
-                deadline=svarsdag_utanfor,
-                user=member.user,
-                now=dates.utcnow(),
-                tz=settings.timezone,
-            )
-            created = added.created
-    except InputError as exc:
-        return _refused(
-            member,
-            settings,
-            pages,
-            csrf_guard,
-            round_id,
-            exc.field or changes.OUTSIDE_NAME,
-            exc.message,
-            values,
-        )
-    except IntegrityError:
-        created = False  # the same addition, submitted twice at once
-    return _done(round_id, "tillagd" if created else "redan-tillagd", jobs, send=created)
+    return _add(
+        member,
+        settings,
+        pages,
+        csrf_guard,
+        jobs,
+        round_id,
+        values,
+        changes.OUTSIDE_NAME,
+        lambda session: changes.add_outside_organisation(
+            session,
+            round_id=round_id,
+            name=utanfor_namn,
+            email=utanfor_epost,
+            kind=utanfor_typ,
+            deadline=svarsdag_utanfor,
+            user=member.user,
+            now=dates.utcnow(),
+            tz=settings.timezone,
+        ),
+    )
 
 
 @router.post("/{round_id}/adress/{dispatch_id}")
