@@ -25,7 +25,10 @@ class Pages:
         self.env = env
 
     def page(self, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-        html = self.env.get_template(f"web/{name}").render(context)
+        # The workspace's pages (staff only) are wider, for their tables, and their footer
+        # does not send the reader to a handläggare: they are the handläggare.
+        workspace = name.startswith(("admin_", "ws_"))
+        html = self.env.get_template(f"web/{name}").render({"arbetsyta": workspace} | context)
         return HTMLResponse(html, status_code=status)
 
     def error(self, status: int, title: str, text: str) -> HTMLResponse:
