@@ -440,7 +440,7 @@ ERROR_CASES = [
         "Begär anstånd",
         "Skäl",
         "skal",
-        "Fyll i fältet.",
+        "Ange skälet till att ni behöver anstånd.",
         "Skäl (frivilligt)",
     ),
     ErrorCase(

@@ -190,7 +190,9 @@ def request_anstand(
         )
     if refusal is not None:
         raise InputError(refusal, field="datum")
-    reason_text = clean_text(reason, field="skal", max_len=2000, required=True)
+    reason_text = clean_text(
+        reason, field="skal", max_len=2000, missing="Ange skälet till att ni behöver anstånd."
+    )
     assert reason_text is not None
     if any(a.state == AnstandState.REQUESTED for a in dispatch.anstand):
         raise InputError("Ni har redan en begäran om anstånd som väntar på beslut.")

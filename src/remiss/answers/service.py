@@ -85,11 +85,13 @@ def require_open(dispatch: Dispatch) -> None:
 
 
 def clean_text(
-    value: str | None, *, field: str, max_len: int, required: bool = False
+    value: str | None, *, field: str, max_len: int, missing: str | None = None
 ) -> str | None:
+    """The text, trimmed; `missing`: the field is required, and this says what to fill in
+    (the error summary shows it alone, so it names the field)."""
     text = (value or "").strip()
-    if required and not text:
-        raise InputError("Fyll i fältet.", field=field)
+    if missing and not text:
+        raise InputError(missing, field=field)
     if "\x00" in text:
         # No keyboard types it and PostgreSQL cannot store it: only a broken client sends it.
         raise InputError(
