@@ -97,6 +97,7 @@ def test_a_user_without_a_role_gets_a_clear_403_page(make_portal: Callable[..., 
     )
     stranger = portal.client.get("/admin", headers={"X-Remote-User": "okand.person"})
     assert stranger.status_code == 403
+    assert "Ni har inte behörighet" in stranger.text
     assert "ingen roll i remisstjänsten" in stranger.text
     assert "KS 2025/348" not in stranger.text
     assert portal.client.get("/admin/omgang/1", headers={"X-Remote-User": "x"}).status_code == 403

@@ -70,6 +70,8 @@ def test_a_planted_cookie_with_a_matching_field_is_refused(
         refused = post_answer(attacker, token, planted)
         assert refused.status_code == 403
         assert "Formuläret har gått ut" in refused.text
+        # Not a dead end: back to the page, to load it afresh (a reload would post again).
+        assert f'<a href="/r/{token}">Tillbaka till remissen</a>' in refused.text
         # Nor does a token the attacker got from the page with their own cookie work with
         # the victim's cookie: the token belongs to the cookie it was made for.
         mine = csrf_of(attacker.get(f"/r/{token}"))

@@ -27,6 +27,7 @@ from remiss.web.security import (
     masked_path,
     security_headers,
 )
+from remiss.web.staff import NO_ROLE_TEXT, READ_ONLY_TEXT
 from remiss.web.trigger import Jobs
 from remiss.web.workspace_case import router as case_router
 from remiss.web.workspace_joint import router as joint_router
@@ -84,11 +85,27 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 405:
         return pages.error(405, "Det går inte att göra så här", "Gå tillbaka och försök igen.")
     if exc.status_code == 403:
-        return pages.error(403, "Ni har inte behörighet", str(exc.detail))
+        if exc.detail in (NO_ROLE_TEXT, READ_ONLY_TEXT):
+            return pages.error(403, "Ni har inte behörighet", str(exc.detail))
+        # A form refused (expired, or posted from elsewhere): back to the page it belongs
+        # to, to load it afresh; reloading this address would post the form again.
+        return pages.error(
+            403, "Formuläret kunde inte tas emot", str(exc.detail), back=_page_of(request)
+        )
     if exc.status_code == 400:
         # Only the framework raises a 400 (a body it cannot parse), with an English detail.
         return pages.unreadable_form()
     return pages.error(exc.status_code, "Något gick fel", str(exc.detail))
+
+
+def _page_of(request: Request) -> tuple[str, str] | None:
+    """The page a refused form was posted from, as far as its address tells."""
+    parts = request.url.path.strip("/").split("/")
+    if parts[0] == "r" and len(parts) > 1:
+        return f"/r/{parts[1]}", "Tillbaka till remissen"
+    if parts[0] == "admin" and len(parts) > 2 and parts[1] in ("omgang", "utkast"):
+        return f"/admin/{parts[1]}/{parts[2]}", "Tillbaka till sidan"
+    return ("/admin", "Till översikten") if parts[0] == "admin" else None
 
 
 async def bad_request(request: Request, exc: RequestValidationError) -> Response:

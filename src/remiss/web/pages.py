@@ -31,8 +31,11 @@ class Pages:
         html = self.env.get_template(f"web/{name}").render({"arbetsyta": workspace} | context)
         return HTMLResponse(html, status_code=status)
 
-    def error(self, status: int, title: str, text: str) -> HTMLResponse:
-        return self.page("fel.html", {"rubrik": title, "text": text}, status)
+    def error(
+        self, status: int, title: str, text: str, back: tuple[str, str] | None = None
+    ) -> HTMLResponse:
+        """An error page; `back`: (address, link text) of where to go on from it."""
+        return self.page("fel.html", {"rubrik": title, "text": text, "tillbaka": back}, status)
 
     def not_found(self) -> HTMLResponse:
         return self.error(404, "Sidan finns inte", NOT_FOUND_TEXT)
