@@ -103,9 +103,10 @@ class ProxyHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self._from_trusted(scope):
-            scope = dict(scope)
-            scope.setdefault("state", {})
-            scope["state"] = {**scope["state"], TRUSTED_PROXY: True}
+            # In place, as uvicorn's own proxy middleware does: the error handler outside
+            # this middleware reads the same scope (the route the router put in it).
+            # The server makes "state" afresh for each request.
+            scope.setdefault("state", {})[TRUSTED_PROXY] = True
             headers = dict(scope.get("headers") or [])
             forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1")
             # The proxy replaces or appends: the address it added is the last one.
