@@ -14,7 +14,7 @@ from remiss.report.extract import ExtractLimits, extract_limited, extract_text
 from remiss.storage.uploads import UploadError, UploadLimits, check_file
 from tests.support.hostile_documents import MB, docx_unpacking_to
 
-SEEDS = Path("/work/shared/seeds")  # real public records (see /work/shared/DOMAIN.md)
+SEEDS = Path(__file__).resolve().parents[1] / "support" / "seeds"  # real public records
 
 
 def pdf_of(*pages: str) -> bytes:

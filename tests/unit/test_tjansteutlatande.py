@@ -29,7 +29,7 @@ from remiss.report.extract import extract_text
 from remiss.report.tjansteutlatande import Tjansteutlatande, parse, summary_for_report
 from tests.unit.test_extract import build_odt, odt_inline
 
-SEED = Path("/work/shared/seeds/000_4cb3a211b484014c.txt")
+SEED = Path(__file__).resolve().parents[1] / "support" / "seeds" / "000_4cb3a211b484014c.txt"
 FIXTURES = Path(__file__).parent / "fixtures_tu"
 BODY_FIELDS = ("sammanfattning", "bakgrund", "arendet", "beredning", "synpunkter")
 
