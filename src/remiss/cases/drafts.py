@@ -199,19 +199,7 @@ def add_document(
     )
     doc.draft_id = draft.id
     session.add(doc)
-    draft.updated_at = now
-    session.flush()
-    session.refresh(draft, ["documents"])
-    record(
-        session,
-        user=user,
-        action="draft_saved",
-        now=now,
-        draft_id=draft.id,
-        change="handling_tillagd",
-        document_id=doc.id,
-        filename=doc.filename,
-    )
+    _handlings_changed(session, draft=draft, doc=doc, change="handling_tillagd", user=user, now=now)
     return doc
 
 
@@ -223,6 +211,16 @@ def remove_document(
     if doc is None or doc.draft_id != draft.id:
         raise NotFoundError("Handlingen finns inte i det här ärendet.")
     doc.draft_id = None
+    _handlings_changed(
+        session, draft=draft, doc=doc, change="handling_borttagen", user=user, now=now
+    )
+    return doc
+
+
+def _handlings_changed(
+    session: Session, *, draft: CaseDraft, doc: Document, change: str, user: str, now: dt.datetime
+) -> None:
+    """The draft's handlingar after `doc` was added or taken off, and the audit entry."""
     draft.updated_at = now
     session.flush()
     session.refresh(draft, ["documents"])
@@ -232,8 +230,7 @@ def remove_document(
         action="draft_saved",
         now=now,
         draft_id=draft.id,
-        change="handling_borttagen",
+        change=change,
         document_id=doc.id,
         filename=doc.filename,
     )
-    return doc
