@@ -27,7 +27,14 @@ from dataclasses import dataclass
 
 from remiss.report.extract import normalise_text
 
-__all__ = ["Tjansteutlatande", "parse", "summary_for_report"]
+__all__ = [
+    "Tjansteutlatande",
+    "clean_lines",
+    "parse",
+    "reflow",
+    "sentence_ends",
+    "summary_for_report",
+]
 
 
 @dataclass(frozen=True)
@@ -636,3 +643,9 @@ def summary_for_report(tu: Tjansteutlatande, max_chars: int = 1200) -> str | Non
     if " " in cut:
         cut = cut[: cut.rfind(" ")]
     return cut.rstrip(" ,;:") + "…"
+
+
+# The line, paragraph and sentence tools, for `remiss.report.reading`.
+clean_lines = _clean_lines
+reflow = _reflow
+sentence_ends = _sentence_ends

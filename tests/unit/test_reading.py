@@ -1,0 +1,287 @@
+"""Reading a remissvar: position, diarienummer, decision, stance and the view in the body's voice.
+
+The snippets are modelled on real public documents (Stockholm's tjänsteutlåtanden and
+utlåtanden, protocols from Huddinge, Tyresö, Malmö, Kramfors, Nynäshamn); each test feeds
+them with line breaks and as one run without breaks, the way many PDFs extract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeVar
+
+import pytest
+
+from remiss.report.reading import (
+    TITLE_MAX,
+    Found,
+    position_of,
+    read_document,
+    view_for_report,
+    view_in_voice,
+)
+
+T = TypeVar("T")
+
+TU = """Socialförvaltningen
+Avdelningen för stöd
+Tjänsteutlåtande
+Dnr SN 2023/45
+Sida 1 (2)
+
+Svar på remiss av motion om fler kvinnojourer
+
+Förslag till beslut
+1. Socialnämnden godkänner förvaltningens tjänsteutlåtande som svar på remissen.
+2. Ärendet justeras omedelbart.
+
+Sammanfattning
+Kommunstyrelsen har remitterat en motion från Karin Ek (V) om fler kvinnojourer (dnr KS
+2022/123). Förvaltningen ser positivt på motionens syfte.
+
+Förvaltningens synpunkter och förslag
+Behovet av skyddat boende har ökat under de senaste åren. Förvaltningen delar
+motionärens bild av behovet men anser att frågan redan utreds. Förvaltningen avstyrker
+därför motionen.
+\fSocialförvaltningen  Tjänsteutlåtande  Dnr SN 2023/45
+Sida 2 (2)
+
+Anna Svensson
+Förvaltningschef
+"""
+
+
+def value(found: Found[T] | None) -> T | None:
+    return found.value if found is not None else None
+
+
+def flat(text: str) -> str:
+    """The text as a PDF without line breaks gives it: one run."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("form", ["lines", "flat"])
+def test_a_tjansteutlatande_that_hands_over_its_text_takes_the_position_from_the_synpunkter(
+    form: str,
+) -> None:
+    text = TU if form == "lines" else flat(TU)
+    reading = read_document(text, case_dnr="KS 2022/123")
+    assert reading.readable
+    assert reading.position is not None
+    assert reading.position.value == "avstyrker"
+    assert "avstyrker därför motionen" in reading.position.sentence
+    assert reading.decision_sentence == (
+        "Socialnämnden godkänner förvaltningens tjänsteutlåtande som svar på remissen."
+    )
+    assert value(reading.dnr) == "SN 2023/45"
+    assert reading.justeras_omedelbart is True
+    assert reading.title == "Svar på remiss av motion om fler kvinnojourer"
+    assert "Förvaltningen avstyrker därför motionen." in reading.stance
+
+
+def test_the_case_dnr_quoted_in_the_text_is_not_the_documents_own() -> None:
+    text = (
+        "Yttrande\n\nEr beteckning: KS 2022/123\nVår beteckning: MN 2023/9\n\n"
+        "Vi har inga synpunkter.\n"
+    )
+    reading = read_document(text, case_dnr="KS 2022/123")
+    assert value(reading.dnr) == "MN 2023/9"
+    assert value(reading.position) == "inga_synpunkter"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "position"),
+    [
+        ("Kommunstyrelsen föreslår kommunfullmäktige besluta att avslå motionen.", "avstyrker"),
+        ("Motionen avslås.", "avstyrker"),
+        ("Kommunfullmäktige beslutar att motionen anses besvarad.", "besvarad"),
+        ("Mot bakgrund av ovanstående ska motionen anses besvarad.", "besvarad"),
+        ("Motionen besvaras med hänvisning till vad som anförs i tjänsteutlåtandet.", "besvarad"),
+        ("Nämnden avstår från att yttra sig över remissen.", "avstar"),
+        ("Kulturnämnden tillstyrker motionen.", "tillstyrker"),
+        ("Nämnden tillstyrker delvis motionen.", "tillstyrker_delvis"),
+        ("Nämnden bifaller motionen delvis.", "tillstyrker_delvis"),
+        ("Förvaltningen kan inte tillstyrka förslaget.", "avstyrker"),
+        ("Förvaltningen har inget att invända mot förslaget.", "inga_synpunkter"),
+        ("Stadsdelsnämnden har inga synpunkter på remissen.", "inga_synpunkter"),
+        ("Vidtagen åtgärd godkänns.", "inga_synpunkter"),
+        ("Förvaltningen ställer sig positiv till förslaget.", "tillstyrker"),
+        ("Ärendet har beretts i samråd med stadsdelsförvaltningarna.", None),
+    ],
+)
+def test_positions_are_read_from_active_passive_and_ks_kf_formulas(
+    sentence: str, position: str | None
+) -> None:
+    assert position_of(sentence) == position
+
+
+PROTOCOL = """Kommunstyrelsens arbetsutskott
+Sammanträdesdatum
+22 november 2023
+Justerandes signatur    Utdragsbestyrkande
+
+§ 7 Dnr KS-2023/300.1
+Information om budgetläget
+Ekonomidirektören informerar om budgetläget för 2024 och prognosen för innevarande år.
+Arbetsutskottets beslut
+Informationen noteras.
+
+§ 8 Dnr KS-2023/482.119
+Svar på remiss av motion om vänort i Ukraina
+Arbetsutskottets förslag
+Kommunstyrelsen föreslår kommunfullmäktige besluta att motionen anses besvarad.
+Sammanfattning
+Förvaltningen anser att traditionellt vänortssamarbete har tjänat ut sin roll. Mot
+bakgrund av ovanstående ska motionen anses besvarad.
+Överläggning
+Sara Ek (S) och Bo Ström (L) yttrar sig i ärendet.
+Proposition
+Ordföranden frågar om arbetsutskottet beslutar enligt förslaget och finner att så är fallet.
+Reservation
+Bo Ström (L) reserverar sig mot beslutet till förmån för eget yrkande.
+Särskilt uttalande
+Anna Berg (V) lämnar ett särskilt uttalande.
+Justering
+Paragrafen justeras omedelbart.
+
+§ 9 Dnr KS-2023/511.1
+Revidering av delegationsordning för kommunstyrelsen
+Arbetsutskottets förslag
+Kommunstyrelsen föreslås besluta att anta den reviderade delegationsordningen.
+Justerandes signatur    Utdragsbestyrkande
+"""
+
+
+@pytest.mark.parametrize("form", ["lines", "flat"])
+def test_a_multi_item_agenda_is_read_at_the_item_with_the_case_dnr(form: str) -> None:
+    text = PROTOCOL if form == "lines" else flat(PROTOCOL)
+    reading = read_document(text, case_dnr="KS-2023/482")
+    assert value(reading.paragraph) == "§ 8"
+    assert value(reading.position) == "besvarad"
+    assert reading.decision_sentence == (
+        "Kommunstyrelsen föreslår kommunfullmäktige besluta att motionen anses besvarad."
+    )
+    assert value(reading.dnr) == "KS-2023/482.119"
+    assert reading.decision_date is not None
+    assert reading.decision_date.value == dt.date(2023, 11, 22)
+    assert reading.reservationer is not None
+    assert "reserverar sig" in reading.reservationer.sentence
+    assert reading.sarskilda_uttalanden is not None
+    assert reading.justeras_omedelbart is True
+    assert reading.title == "Svar på remiss av motion om vänort i Ukraina"
+
+
+def test_without_a_case_dnr_the_item_that_reads_like_a_remissvar_is_chosen() -> None:
+    reading = read_document(PROTOCOL)
+    assert value(reading.paragraph) == "§ 8"
+
+
+def test_the_item_is_chosen_by_the_case_title_when_the_dnr_differs() -> None:
+    reading = read_document(PROTOCOL, case_title="Revidering av delegationsordning")
+    assert value(reading.paragraph) == "§ 9"
+    assert reading.reservationer is None
+    assert reading.justeras_omedelbart is False
+
+
+def test_a_decision_that_refers_to_the_proposal_takes_the_proposals_position() -> None:
+    text = (
+        "Stadsdelsnämnden\nProtokollsutdrag\nSammanträdesdatum 2013-05-23\n§ 12\n"
+        "Svar på remiss om kvinnojourer\nDnr 1.2.3-456/2013\n\n"
+        "Förslag till beslut\nStadsdelsnämnden avstyrker motionen.\n\n"
+        "Beslut\nStadsdelsnämnden beslutar enligt förslaget.\n"
+    )
+    reading = read_document(text)
+    assert value(reading.position) == "avstyrker"
+    assert value(reading.dnr) == "1.2.3-456/2013"
+    assert reading.decision_date is not None
+    assert reading.decision_date.value == dt.date(2013, 5, 23)
+    assert value(reading.paragraph) == "§ 12"
+
+
+def test_a_ks_utlatande_that_refers_to_its_promemoria() -> None:
+    # Stockholm, PM 2016:122: the decision hands the promemoria over as the answer.
+    text = (
+        "PM 2016:122 RIX (Dnr 123-1456/2016) Låt fler forma framtiden! (SOU 2016:5) Remiss "
+        "från Kulturdepartementet Borgarrådsberedningen föreslår att kommunstyrelsen beslutar "
+        "följande. Som svar på remissen Låt fler forma framtiden! (SOU 2016:5) hänvisas till "
+        "vad som sägs i promemorian. Föredragande borgarrådet Ann-Margarethe Livh anför "
+        "följande. Ärendet Kulturdepartementet har remitterat betänkandet till staden. "
+        "Mina synpunkter Jag ställer mig positiv till utredningens förslag om medborgardialog."
+    )
+    reading = read_document(text)
+    assert reading.decision_sentence is not None
+    assert "hänvisas till vad som sägs i promemorian" in reading.decision_sentence
+    assert value(reading.dnr) == "123-1456/2016"
+
+
+def test_a_scanned_pdf_without_text_is_unreadable() -> None:
+    reading = read_document("\f\f  3 \f")
+    assert reading.readable is False
+    assert reading.position is None
+    assert view_for_report(reading, "Utbildningsnämnden") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "§", "§ 1", "Beslut", "Förslag till beslut\n1.", "\f" * 50, "a" * 100_000, "§ 1\n" * 500],
+)
+def test_odd_input_never_raises(text: str) -> None:
+    read_document(text)
+
+
+def test_the_title_is_never_a_run_of_a_thousand_characters() -> None:
+    run = "Remiss av " + "en mycket lång beskrivning utan slut " * 60
+    reading = read_document(run)
+    assert reading.title is not None
+    assert len(reading.title) <= TITLE_MAX
+    assert not reading.title.endswith(" ")
+    assert run.startswith(reading.title)
+
+
+# --- The view in the body's voice ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "voiced"),
+    [
+        (
+            "Förvaltningen anser att förslaget är bra.",
+            "Utbildningsnämnden anser att förslaget är bra.",
+        ),
+        (
+            "Stadsdelsförvaltningen tillstyrker motionen.",
+            "Utbildningsnämnden tillstyrker motionen.",
+        ),
+        ("Kontoret ser positivt på förslaget.", "Utbildningsnämnden ser positivt på förslaget."),
+        (
+            "Vi har inga synpunkter på vår del av förslaget.",
+            "Utbildningsnämnden har inga synpunkter på utbildningsnämndens del av förslaget.",
+        ),
+        (
+            "Sammanfattningsvis anser förvaltningen att förvaltningens budget räcker.",
+            "Sammanfattningsvis anser utbildningsnämnden att utbildningsnämndens budget räcker.",
+        ),
+        (
+            "Kulturnämnden har i ett tidigare yttrande framfört samma sak.",
+            "Kulturnämnden har i ett tidigare yttrande framfört samma sak.",
+        ),
+    ],
+)
+def test_view_in_voice_puts_the_body_where_the_forvaltning_speaks(text: str, voiced: str) -> None:
+    assert view_in_voice(text, "Utbildningsnämnden") == voiced
+
+
+def test_view_in_voice_keeps_a_proper_name_capitalised_inside_a_sentence() -> None:
+    assert view_in_voice("Därför tillstyrker förvaltningen motionen.", "Bromma stadsdelsnämnd") == (
+        "Därför tillstyrker Bromma stadsdelsnämnd motionen."
+    )
+
+
+def test_view_for_report_keeps_the_stance_sentence_even_when_it_is_long() -> None:
+    reading = read_document(TU)
+    view = view_for_report(reading, "Socialnämnden", max_chars=20)
+    assert view is not None
+    joined = " ".join(view)
+    assert "Socialnämnden" in joined
+    assert "avstyrker därför motionen" in joined
+    assert "Förvaltningen" not in joined
