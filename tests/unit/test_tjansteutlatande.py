@@ -953,3 +953,69 @@ def test_summary_keeps_paragraph_breaks() -> None:
     tu = _tu(sammanfattning="Ett stycke.\n\nEtt till.")
     assert summary_for_report(tu) == "Ett stycke.\n\nEtt till."
     assert summary_for_report(tu, max_chars=15) == "Ett stycke."
+
+
+def test_summary_never_drops_the_sentence_that_states_the_stance() -> None:
+    text = (
+        "Kommunstyrelsen har remitterat en motion om fler bänkar i parkerna. "
+        "Motionären föreslår att staden ställer ut fler bänkar längs gångstråken. "
+        "Förvaltningen avstyrker motionen eftersom arbetet redan pågår."
+    )
+    tu = _tu(sammanfattning=text)
+    summary = summary_for_report(tu, max_chars=140)
+    assert summary is not None
+    assert summary.endswith("Förvaltningen avstyrker motionen eftersom arbetet redan pågår.")
+    assert summary.startswith("Kommunstyrelsen har remitterat")
+    assert len(summary) <= 140
+
+
+def test_summary_adds_the_synpunkters_stance_when_the_sammanfattning_has_none() -> None:
+    tu = _tu(
+        sammanfattning="Motionen handlar om parkbänkar.",
+        synpunkter="Bänkar är viktiga. Förvaltningen tillstyrker motionen.",
+    )
+    assert summary_for_report(tu) == (
+        "Motionen handlar om parkbänkar.\n\nFörvaltningen tillstyrker motionen."
+    )
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Arbetsutskottets förslag",
+        "Överläggning",
+        "Proposition",
+        "Propositioner",
+        "Beslutsgång",
+        "Reservation",
+        "Socialnämndens beslut",
+        "Särskilt uttalande",
+        "Protokollsanteckning",
+        "Justering",
+        "Beslutet ska skickas till",
+    ],
+)
+def test_protocol_headings_end_the_sammanfattning(heading: str) -> None:
+    text = (
+        "Svar på remiss om vänorter\n\nSammanfattning\nFörvaltningen anser att motionen "
+        f"ska anses besvarad.\n\n{heading}\nBo Ek (L) yrkar bifall till motionen.\n1.\n"
+    )
+    assert parse(text).sammanfattning == "Förvaltningen anser att motionen ska anses besvarad."
+
+
+def test_a_multi_item_agenda_is_not_merged_into_one_forslag_till_beslut() -> None:
+    text = (
+        "Kommunstyrelsens arbetsutskott\nSammanträdesdatum 2023-11-22\n\n"
+        "§ 7\nInformation om budgetläget för kommande år och prognos\n"
+        "Förslag till beslut\nInformationen noteras och läggs till handlingarna.\n\n"
+        "§ 8\nSvar på remiss av motion om vänort i Ukraina\n"
+        "Förslag till beslut\nKommunstyrelsen föreslår kommunfullmäktige att motionen anses "
+        "besvarad.\n\n"
+        "§ 9\nRevidering av delegationsordningen för kommunstyrelsen i sin helhet\n"
+        "Förslag till beslut\nKommunstyrelsen antar den reviderade delegationsordningen.\n"
+    )
+    tu = parse(text)
+    assert tu.forslag_till_beslut == (
+        "Kommunstyrelsen föreslår kommunfullmäktige att motionen anses besvarad.",
+    )
+    assert tu.rubrik == "Svar på remiss av motion om vänort i Ukraina"

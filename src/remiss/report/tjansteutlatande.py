@@ -76,6 +76,16 @@ _HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             rf"|{_OWNER}\s+(?:bedömning|yttrande|överväganden)(?:\s+och\s+förslag)?",
         ),
         ("bilagor", r"bilag(?:a|or)"),
+        # A protocol's own parts end the section before them and belong to no field: a
+        # Sammanfattning must not run on into the yrkanden, the proposition and the vote.
+        (
+            "protokoll",
+            rf"{_OWNER}\s+(?:{_OWNER}\s+)?(?:förslag|beslut)|beslut|beslutet|beslutsgång"
+            r"|yrkanden?|propositionsordning|proposition(?:er)?|överläggning(?:\s+och\s+[\w\s]+)?"
+            r"|omröstning|reservation(?:er)?|särskil(?:t|da)\s+(?:uttalanden?|yttranden?)"
+            r"|protokollsanteckning(?:ar)?|justering|justerandes\s+signatur|utdragsbestyrkande"
+            r"|(?:beslutet\s+)?(?:ska\s+)?(?:skickas|expedieras)\s+till|expediering",
+        ),
     )
 )
 _HEADING_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+")
@@ -531,13 +541,37 @@ def _decision(candidates: Sequence[str]) -> tuple[str | None, str | None]:
 # --- Parse ---------------------------------------------------------------------------------------
 
 
+_ITEM = re.compile(r"^§\s*\d{1,4}(?:\s*/\s*\d{2,4})?(?![\d§])")
+_REMISS_ITEM = re.compile(r"remiss|yttrande|motion|medborgarförslag|svar\s+på", re.IGNORECASE)
+
+
+def _agenda_item(lines: list[str]) -> list[str]:
+    """The lines of the item about a remiss when the text is an agenda of several "§ N"
+    items (a whole protocol), else all lines: items are never merged into one."""
+    starts = [i for i, line in enumerate(lines) if _ITEM.match(line) and not line.startswith("§§")]
+    if len(starts) < 2:
+        return lines
+    bounds = list(zip(starts, [*starts[1:], len(lines)], strict=True))
+    items = [(a, b) for a, b in bounds if sum(len(x) for x in lines[a:b]) >= 120]
+    if len(items) <= 1:
+        return lines
+    for a, b in items:
+        if _REMISS_ITEM.search(" ".join(lines[a : a + 4])):
+            head = _ITEM.sub("", lines[a]).strip()
+            return [head, *lines[a + 1 : b]]
+    a, b = items[0]
+    return lines[a:b]
+
+
 def parse(text: str) -> Tjansteutlatande:
     """Split a tjänsteutlåtande's extracted text into its parts."""
-    lines = _clean_lines(text)
+    lines = _agenda_item(_clean_lines(text))
     preamble, sections = _split_sections(lines)
 
     by_key: dict[str, list[str]] = {}
     for key, body in sections:
+        if key == "forslag" and key in by_key:
+            continue  # a second proposal is another body's (an utskott's), not this one's
         if key in by_key:
             by_key[key].extend(["", *body])
         else:
@@ -622,27 +656,74 @@ def _sentence_ends(text: str, limit: int | None = None) -> list[int]:
     return ends
 
 
+def _split_sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for end in _sentence_ends(text):
+        out.append(text[start:end])
+        start = end
+    if text[start:].strip():
+        out.append(text[start:])
+    return out
+
+
 def summary_for_report(tu: Tjansteutlatande, max_chars: int = 1200) -> str | None:
     """The Sammanfattning, or else the first paragraph of the synpunkter, cut after a sentence.
 
     The result is at most max_chars long: whole sentences where the first one fits, else the
-    first sentence cut at a word and ended with "…".
+    first sentence cut at a word and ended with "…". The sentence that states the stance
+    (the first one with a position in it: "Förvaltningen avstyrker motionen.") is never
+    dropped: when the cut falls before it, sentences before it make room for it, and when
+    the Sammanfattning has none, the synpunkter's stance sentence follows as a paragraph.
     """
+    # reading builds on this module; the position rules live there.
+    from remiss.report.reading import position_of
+
     text = tu.sammanfattning
     if not text and tu.synpunkter:
         text = tu.synpunkter.split("\n\n")[0]
     if not text:
         return None
     text = text.strip()
-    if len(text) <= max_chars:
-        return text
-    fitting = _sentence_ends(text, limit=max_chars)
+    pieces = _split_sentences(text)
+    stance_index = next((i for i, p in enumerate(pieces) if position_of(p)), None)
+    extra: str | None = None
+    if stance_index is None and tu.synpunkter:
+        extra = next(
+            (
+                " ".join(p.split())
+                for p in _split_sentences(" ".join(tu.synpunkter.split()))
+                if position_of(p)
+            ),
+            None,
+        )
+        if extra is not None and extra in " ".join(text.split()):
+            extra = None
+    budget = max_chars - (len(extra) + 2 if extra else 0)
+    if len(text) <= budget:
+        return f"{text}\n\n{extra}" if extra else text
+    fitting = _sentence_ends(text, limit=max(budget, 0))
+    if stance_index is not None and (not fitting or len(fitting) <= stance_index):
+        # The cut falls before the stance: keep the sentences before it that fit with it.
+        stance = pieces[stance_index]
+        kept: list[str] = []
+        room = budget - len(stance.strip())
+        for piece in pieces[:stance_index]:
+            if len(piece) > room:
+                break
+            kept.append(piece)
+            room -= len(piece)
+        # Adjacent pieces keep the text's own spacing (a space or a paragraph break).
+        if len(kept) < stance_index:
+            stance = " " + stance.lstrip()
+        return ("".join(kept) + stance).strip()
     if fitting:
-        return text[: fitting[-1]].rstrip()
-    cut = text[: max(max_chars - 1, 0)]
-    if " " in cut:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,;:") + "…"
+        cut = text[: fitting[-1]].rstrip()
+    else:
+        cut = text[: max(budget - 1, 0)]
+        if " " in cut:
+            cut = cut[: cut.rfind(" ")]
+        cut = cut.rstrip(" ,;:") + "…"
+    return f"{cut}\n\n{extra}" if extra else cut
 
 
 # The line, paragraph and sentence tools, for `remiss.report.reading`.
