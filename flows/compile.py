@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.dashboard import label_round_run, publish_round, quietly
 from remiss.core.dates import utcnow
 from remiss.core.settings import load_settings
-from remiss.report.compiling import build_for_compile
+from remiss.report.compiling import build_for_compile, record_version
 from remiss.report.render import FORMATS, render_markdown, slug, write_report
 
 
@@ -30,6 +30,7 @@ def write_task(
         / now.strftime("%Y%m%d-%H%M%S")
     )
     paths = write_report(report, settings, target, tuple(formats))
+    record_version(report, paths)
     create_markdown_artifact(
         key=f"remissammanstallning-{round_id}",
         markdown=render_markdown(report, settings),

@@ -169,7 +169,7 @@ def test_the_report_counts_a_joint_answer_for_the_partner_only_once_confirmed(
         )
         assert (
             "Exploateringsnämnden har angett att svaret är gemensamt med fastighetsnämnden, men "
-            "fastighetsnämnden har inte bekräftat det." in report.notes
+            "fastighetsnämnden har inte bekräftat det." in " ".join(report.beredning)
         )
         (section,) = report.sections
         assert section.joint_with == ()
@@ -182,8 +182,8 @@ def test_the_report_counts_a_joint_answer_for_the_partner_only_once_confirmed(
         rows = {r.name: r for r in report.rows}
         assert "gemensamt svar med exploateringsnämnden" in rows["Fastighetsnämnden"].remarks
         assert (
-            "Exploateringsnämnden och fastighetsnämnden har inkommit med ett gemensamt svar."
-            in report.notes
+            "Exploateringsnämnden och fastighetsnämnden har lämnat ett gemensamt svar."
+            in " ".join(report.beredning)
         )
 
 

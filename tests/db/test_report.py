@@ -126,23 +126,46 @@ def round_id(settings: Settings, case_dir: Path) -> int:
     return rid
 
 
-def test_the_summary_counts_every_outcome(settings: Settings, round_id: int) -> None:
+def test_the_beredning_names_every_remissinstans_and_what_became_of_it(
+    settings: Settings, round_id: int
+) -> None:
     with session_scope(settings.database_url) as session:
         report = build_report(session.get_one(Round, round_id), now=at("2027-01-20"), tz=TZ)
-    assert report.summary == (
-        "Ärendet har remitterats till 8 remissinstanser den 23 november 2026 med sista svarsdag "
-        "den 18 december 2026. 6 har svarat: 1 tillstyrker, 1 tillstyrker delvis, 2 avstyrker, "
-        "1 har inga synpunkter och 1 anser motionen besvarad. Kommunala pensionärsrådet har "
-        "avstått från att yttra sig. Skärholmens stadsdelsnämnd har inte inkommit med svar."
+    # Named as a Stockholm utlåtande names them: nämnder, stadsdelsnämnder, then the råd.
+    assert report.beredning[0] == (
+        "Ärendet har remitterats till exploateringsnämnden, fastighetsnämnden, "
+        "servicenämnden, socialnämnden, Bromma stadsdelsnämnd, Farsta stadsdelsnämnd, "
+        "Skärholmens stadsdelsnämnd och kommunala pensionärsrådet. Remissen skickades den "
+        "23 november 2026 med svar senast den 18 december 2026."
     )
-    assert (
-        "Exploateringsnämnden och fastighetsnämnden har inkommit med ett gemensamt svar."
-        in report.notes
-    )
-    assert "Servicenämndens svar inkom efter svarstiden." in report.notes
-    assert (
+    assert report.beredning[1] == (
+        "Exploateringsnämnden och fastighetsnämnden har lämnat ett gemensamt svar. "
         "Bromma stadsdelsnämnd beviljades anstånd till den 15 januari 2027 och svarade inom "
-        "den tiden." in report.notes
+        "den tiden. Kommunala pensionärsrådet har avstått från att yttra sig (berör inte "
+        "rådet). Skärholmens stadsdelsnämnd har ännu inte svarat. Servicenämndens svar kom in "
+        "efter svarstiden."
+    )
+    sections = {s.name: s for s in report.sections}
+    assert list(sections) == [
+        "Exploateringsnämnden",
+        "Servicenämnden",
+        "Socialnämnden",
+        "Bromma stadsdelsnämnd",
+        "Farsta stadsdelsnämnd",
+    ]
+    assert sections["Socialnämnden"].lead == (
+        "Socialnämnden tillstyrker delvis motionen. Nämnden avstyrker att-sats 1 och "
+        "tillstyrker att-sats 2."
+    )
+    # The official's own words, with the body as subject instead of "Nämnden".
+    assert sections["Socialnämnden"].paragraphs == (
+        "Socialnämnden stöder en praxis för att donera utrustning men inte vänskapsavtalet.",
+    )
+    assert sections["Farsta stadsdelsnämnd"].lead == (
+        "Farsta stadsdelsnämnd anser motionen besvarad."
+    )
+    assert sections["Bromma stadsdelsnämnd"].lead == (
+        "Bromma stadsdelsnämnd har inga synpunkter på motionen."
     )
     assert not report.final, "Skärholmen has not answered and the round is open"
     rows = {row.name: row for row in report.rows}
@@ -154,7 +177,7 @@ def test_the_summary_counts_every_outcome(settings: Settings, round_id: int) -> 
     assert "inkom med e-post" in rows["Farsta stadsdelsnämnd"].remarks
     assert "inkom efter svarstiden" not in rows["Bromma stadsdelsnämnd"].remarks
     social = next(s for s in report.sections if s.name == "Socialnämnden")
-    assert social.decision == "Socialnämndens beslut 2026-12-08 § 12."
+    assert social.decision == "Socialnämnden beslutade i ärendet den 8 december 2026, § 12."
     assert "reserverar sig" in (social.reservationer or "")
     # Two files from each of the five that answered themselves (fastighetsnämnden jointly).
     assert len(report.bilagor) == 2 * 5
@@ -177,8 +200,8 @@ def test_every_format_says_the_same(settings: Settings, round_id: int) -> None:
         assert "Skärholmens stadsdelsnämnd" in text
         assert "Preliminär" in text or "PRELIMINÄR" in text
     for text in (html, docx_text):
-        assert "6 har svarat" in text
-        assert "Socialnämndens beslut 2026-12-08 § 12." in text
+        assert "Skärholmens stadsdelsnämnd har ännu inte svarat." in text
+        assert "Socialnämnden beslutade i ärendet den 8 december 2026, § 12." in text
     # The PDF is tagged for accessibility (PDF/UA), in Swedish, with a title.
     root = pdf.trailer["/Root"].get_object()
     assert isinstance(root, pypdf.generic.DictionaryObject)

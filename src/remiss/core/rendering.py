@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from remiss.core import dates
+from remiss.core import dates, language
 
 
 def swedish_list(items: list[str] | tuple[str, ...]) -> str:
@@ -58,5 +58,7 @@ def environment(templates_dir: Path) -> Environment:
     env.filters["filstorlek"] = file_size
     env.filters["forsta_versal"] = first_upper
     env.filters["iso_datum"] = iso_date
+    env.filters["att_sats"] = lambda text, last: language.list_item(text, last=last)
+    env.filters["forslagsstallare"] = language.proposers
     env.filters["iso_tidpunkt"] = iso_instant
     return env

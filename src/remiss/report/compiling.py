@@ -10,6 +10,8 @@ transaction. A document's text is read in a child process with limits
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +24,8 @@ from remiss.db.engine import read_scope, session_scope
 from remiss.db.models import Answer, Document, Round
 from remiss.reminders.schedule import is_done, jointly_answered
 from remiss.report.content import Report, build_report
+from remiss.report.render import write_atomically
+from remiss.rounds.timeline import VERSION_FILE
 from remiss.storage.documents import read_verified
 
 KINDS = {
@@ -136,3 +140,17 @@ def build_for_compile(
         with session_scope(settings.database_url) as session:
             session.get_one(Round, round_id).auto_compiled_at = now
     return report
+
+
+def record_version(report: Report, paths: list[Path]) -> Path:
+    """Write the compile's record beside its files: whether it is the working copy or the
+    final version, and each file's sha256 (so that a copy handed on can be checked with
+    `sha256sum`). Written last: a folder without it was not completed."""
+    folder = paths[0].parent
+    record = {
+        "status": report.status_label,
+        "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths},
+    }
+    target = folder / VERSION_FILE
+    write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"))
+    return target

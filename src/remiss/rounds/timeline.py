@@ -8,8 +8,9 @@ history and the report page read that listing (never a path a request names)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -27,6 +28,8 @@ REPORTS_DIR = "sammanstallningar"
 _STAMP = re.compile(r"\d{8}-\d{6}")
 # The files of one compile, by format, as report.render names them.
 REPORT_FORMATS = ("html", "pdf", "docx")
+# Written beside the files of each compile: its status and every file's sha256.
+VERSION_FILE = "version.json"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class ReportVersion:
     stamp: str  # the folder's name, YYYYmmdd-HHMMSS (UTC): what a link names
     compiled_at: dt.datetime
     files: dict[str, Path]
+    status: str = ""  # "Preliminär" or "Slutlig"; "" for a compile without its record
+    sha256: dict[str, str] = field(default_factory=dict)  # by format
 
 
 def report_versions(data_dir: Path, *, round_id: int) -> list[ReportVersion]:
@@ -61,9 +66,27 @@ def report_versions(data_dir: Path, *, round_id: int) -> list[ReportVersion]:
             if not files:
                 continue
             at = dt.datetime.strptime(stamp_dir.name, "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC)
-            versions.append(ReportVersion(stamp=stamp_dir.name, compiled_at=at, files=files))
+            status, sums = _version_record(stamp_dir / VERSION_FILE, files)
+            versions.append(
+                ReportVersion(
+                    stamp=stamp_dir.name, compiled_at=at, files=files, status=status, sha256=sums
+                )
+            )
     versions.sort(key=lambda v: v.stamp, reverse=True)
     return versions
+
+
+def _version_record(path: Path, files: dict[str, Path]) -> tuple[str, dict[str, str]]:
+    """The status and checksums a compile recorded; nothing for a folder without one (a
+    compile from before records were kept, or one killed before it wrote its record)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        sums = record["sha256"]
+        status = str(record["status"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "", {}
+    by_name = {p.name: fmt for fmt, p in files.items()}
+    return status, {by_name[n]: str(v) for n, v in sums.items() if n in by_name}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from remiss.report.compiling import compile_due
 from remiss.rounds import decision as decisions
 from remiss.rounds.service import close_round
 from remiss.rounds.timeline import (
+    REPORT_FORMATS,
     CaseTimeline,
     ReportVersion,
     case_timeline,
@@ -137,9 +138,11 @@ def _version_rows(versions: list[ReportVersion], tz: str) -> list[dict[str, Any]
         {
             "stamp": v.stamp,
             "when": dates.swedish_datetime(v.compiled_at, tz),
-            "formats": [
-                (fmt, FORMAT_NAMES[fmt]) for fmt in ("html", "pdf", "docx") if fmt in v.files
+            "status": v.status or "–",
+            "sha256": [
+                (FORMAT_NAMES[fmt], v.sha256[fmt]) for fmt in REPORT_FORMATS if fmt in v.sha256
             ],
+            "formats": [(fmt, FORMAT_NAMES[fmt]) for fmt in REPORT_FORMATS if fmt in v.files],
         }
         for v in versions
     ]

@@ -1,0 +1,98 @@
+"""What an answer's own files say, read once per file: the one place the report, the
+review of an e-mailed answer and the round page ask for it.
+
+A file's text is extracted on arrival (`report.compiling.extract_answer_texts`); reading it
+here is pure text work, cached per stored file (a stored file never changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from remiss.core import language
+from remiss.core.terms import POSITION_LABELS
+from remiss.db.models import Answer
+from remiss.report.reading import Reading, read_document, view_for_report
+
+# Positions a document can state that the forms do not record as such.
+DOCUMENT_ONLY = {"avstar": "avstår från att yttra sig"}
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """An answer's files as read: the first position one of them states (with its
+    sentence and file), the view in the body's voice, and what could not be read."""
+
+    position: str | None
+    position_sentence: str | None
+    position_file: str | None
+    view: tuple[str, ...]
+    view_file: str | None
+    view_kind: str | None  # "protokollsutdrag", "yttrande" or "tjänsteutlåtande"
+    unreadable: tuple[str, ...]
+    readings: tuple[Reading, ...]
+
+    def disagrees_with(self, position: str) -> bool:
+        """The recorded position and the document's differ (a document that only says
+        'tillstyrker' does not contradict 'tillstyrker delvis')."""
+        if self.position is None or self.position == position:
+            return False
+        return not (self.position == "tillstyrker" and position == "tillstyrker_delvis")
+
+    def label(self) -> str:
+        assert self.position is not None
+        return DOCUMENT_ONLY.get(self.position) or POSITION_LABELS.get(self.position, self.position)
+
+
+@lru_cache(maxsize=512)
+def _read(document_id: int, sha256: str, text: str, case_dnr: str, case_title: str) -> Reading:
+    return read_document(text, case_dnr=case_dnr, case_title=case_title)
+
+
+def _kind(text: str) -> str:
+    head = text[:800].casefold()
+    if "protokoll" in head:
+        return "protokollsutdrag"
+    if "yttrande" in head:
+        return "yttrande"
+    return "tjänsteutlåtande"
+
+
+def read_answer(answer: Answer, *, body: str, case_dnr: str, case_title: str) -> DocumentView:
+    position = sentence = position_file = view_file = kind = None
+    view: tuple[str, ...] = ()
+    unreadable: list[str] = []
+    readings = []
+    for document in answer.documents:
+        if document.text is None:
+            continue  # not extracted yet: the compile extracts it first
+        text = document.text
+        reading = _read(document.id, document.sha256, text, case_dnr, case_title)
+        readings.append(reading)
+        if not reading.readable:
+            unreadable.append(document.filename)
+            continue
+        if position is None and reading.position is not None:
+            position, sentence = reading.position.value, reading.position.sentence
+            position_file = document.filename
+        if not view:
+            view = view_for_report(reading, body) or ()
+            if view:
+                view_file, kind = document.filename, _kind(text)
+    return DocumentView(
+        position=position,
+        position_sentence=sentence,
+        position_file=position_file,
+        view=view,
+        view_file=view_file,
+        view_kind=kind,
+        unreadable=tuple(unreadable),
+        readings=tuple(readings),
+    )
+
+
+def source_note(body: str, found: DocumentView) -> str:
+    """'Texten är hämtad ur socialnämndens protokollsutdrag (svar.pdf).'"""
+    owner = language.genitive(language.in_sentence(body))
+    return f"Texten är hämtad ur {owner} {found.view_kind} ({found.view_file})."
