@@ -8,10 +8,12 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from remiss.core import dates
 from remiss.core.rendering import environment, first_upper, swedish_list
 from remiss.core.settings import Settings
+from remiss.report import docxlayout, pdftags
 from remiss.report.content import Report
 
 FORMATS = ("html", "pdf", "docx")
@@ -31,61 +33,70 @@ def render_markdown(report: Report, settings: Settings) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    """Tagged PDF (PDF/UA-1): structure, language and title for screen readers."""
-    from weasyprint import HTML
+    """Tagged PDF (PDF/UA-1): structure, language and title for screen readers.
 
-    pdf: bytes = HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+    The tag tree is mended as WeasyPrint writes it (see pdftags): one element for what runs
+    over a page break, the running header and footer and repeated header rows as artifacts.
+    """
+    pdf, _ = pdftags.write_pdf(html, variant="pdf/ua-1")
     return pdf
 
 
 def render_docx(report: Report, settings: Settings) -> bytes:
+    import docx
     from docxtpl import DocxTemplate
 
     template = DocxTemplate(str(settings.templates_dir / "report" / "remissammanstallning.docx"))
-    template.render(_docx_context(report), autoescape=True)
+    template.render(_docx_context(report, settings), autoescape=True)
+    rendered = io.BytesIO()
+    template.save(rendered)
+    # What must hold whatever the template says (a secretariat may restyle it in Word).
+    document = docx.Document(io.BytesIO(rendered.getvalue()))
+    docxlayout.set_swedish(document)
+    docxlayout.keep_table_rows(document)
+    docxlayout.set_properties(
+        document,
+        title=f"Remissammanställning {report.diarienummer}: {report.rubrik}",
+        subject=report.rubrik,
+        author=settings.sender_name,
+        when=report.compiled_at,
+    )
     buffer = io.BytesIO()
-    template.save(buffer)
+    document.save(buffer)
     return buffer.getvalue()
 
 
-def _docx_context(report: Report) -> dict[str, Any]:
+def _docx_context(report: Report, settings: Settings) -> dict[str, Any]:
+    """The template's values: the body as lists of paragraphs, so text changes need no layout.
+
+    Reads the report's Beredning and each answer's paragraphs where the report has them
+    (Report.beredning, Section.lead/paragraphs), else the older summary and notes.
+    """
+
     def per_sats(values: tuple[str, ...]) -> str:
         return "; ".join(f"{i}: {v}" for i, v in enumerate(values, start=1)) or "–"
 
-    sections = []
-    for s in report.sections:
-        lead = f"{s.position.capitalize()}."
-        if s.joint_with:
-            lead += f" Gemensamt svar med {swedish_list(list(s.joint_with))}."
-        if s.late:
-            lead += " Svaret inkom efter svarstiden."
-        if s.channel == "email":
-            lead += " Svaret inkom med e-post."
-        extra = " ".join(
-            part
-            for part in (
-                f"({s.decision})" if s.decision else "",
-                f"Reservation: {s.reservationer}" if s.reservationer else "",
-                f"Särskilt uttalande: {s.sarskilda_uttalanden}" if s.sarskilda_uttalanden else "",
-            )
-            if part
-        )
-        text = s.text or "Svaret innehåller ingen sammanfattning; se bilagorna."
-        if s.text_source == "tjänsteutlåtandet":
-            text += " (Sammanfattning ur tjänsteutlåtandet.)"
-        sections.append({"name": s.name, "lead": lead, "text": text, "extra": extra})
-    declined = "; ".join(f"{n} ({r})" if r else n for n, r in report.declined)
+    data: Any = report  # the fields differ between the report's versions; read what is there
+    beredning = list(getattr(data, "beredning", ()) or (data.summary, *data.notes))
     return {
         "r": report,
-        "compiled": dates.swedish_datetime(report.compiled_at),
+        "avsandare": settings.sender_name,
+        "compiled": dates.swedish_date(
+            getattr(data, "compiled_on", None)
+            or report.compiled_at.astimezone(ZoneInfo(settings.timezone)).date()
+        ),
         "motion_line": (
-            f"{report.arendetyp.capitalize()} av {swedish_list(list(report.motionarer))}"
+            f"{report.arendetyp.capitalize()} av {swedish_list(list(report.motionarer))}."
             if report.motionarer
             else ""
         ),
-        "forslag_intro": "Motionärerna föreslår att kommunfullmäktige beslutar"
-        if report.motionarer
-        else "Det föreslås att kommunfullmäktige beslutar",
+        "forslag_intro": _forslag_intro(data),
+        "att_satser": [
+            sats.rstrip(".,;") + ("." if i == len(report.att_satser) else ",")
+            for i, sats in enumerate(report.att_satser, start=1)
+        ],
+        "warnings": list(getattr(data, "warnings", ())),
+        "beredning": beredning,
         "rows": [
             {
                 "name": row.name,
@@ -96,12 +107,67 @@ def _docx_context(report: Report) -> dict[str, Any]:
             }
             for row in report.rows
         ],
-        "sections": sections,
-        "declined_text": f"Avstått: {declined}." if declined else "Ingen har avstått.",
-        "silent_text": f"Har inte svarat: {', '.join(report.silent)}."
-        if report.silent
-        else "Alla har svarat eller avstått.",
+        "sections": [
+            {"name": s.name, "paragraphs": _section_paragraphs(s)} for s in report.sections
+        ],
     }
+
+
+def _forslag_intro(report: Any) -> str:
+    proposers = getattr(report, "proposers", None)
+    if proposers:
+        return f"{proposers} föreslår att kommunfullmäktige beslutar"
+    if report.motionarer:
+        return (
+            "Motionären föreslår att kommunfullmäktige beslutar"
+            if len(report.motionarer) == 1
+            else "Motionärerna föreslår att kommunfullmäktige beslutar"
+        )
+    return "Det föreslås att kommunfullmäktige beslutar"
+
+
+def _section_paragraphs(section: Any) -> list[str]:
+    """One answer's paragraphs, in the order the HTML gives them."""
+    if hasattr(section, "paragraphs"):
+        lead = section.lead
+        body = list(section.paragraphs)
+        source = [section.text_source] if section.text_source else []
+        unreadable = [
+            f"Texten i filen {name} kunde inte läsas (den är troligen inskannad); se bilagorna."
+            for name in getattr(section, "unreadable", ())
+        ]
+        joint, email = " Svaret är gemensamt med ", " Svaret kom med e-post."
+    else:
+        lead = f"{section.position.capitalize()}."
+        if section.late:
+            lead += " Svaret inkom efter svarstiden."
+        body = [section.text] if section.text else []
+        source = (
+            ["(Sammanfattning ur tjänsteutlåtandet.)"]
+            if section.text and section.text_source == "tjänsteutlåtandet"
+            else []
+        )
+        unreadable = []
+        joint, email = " Gemensamt svar med ", " Svaret inkom med e-post."
+    if section.joint_with:
+        lead += f"{joint}{swedish_list(list(section.joint_with))}."
+    if section.channel == "email":
+        lead += email
+    missing = (
+        [] if body or unreadable else ["Svaret innehåller ingen sammanfattning; se bilagorna."]
+    )
+    extra = [
+        part
+        for part in (
+            section.decision or "",
+            f"Reservation: {section.reservationer}" if section.reservationer else "",
+            f"Särskilt uttalande: {section.sarskilda_uttalanden}"
+            if section.sarskilda_uttalanden
+            else "",
+        )
+        if part
+    ]
+    return [lead, *body, *source, *unreadable, *missing, *extra]
 
 
 def slug(diarienummer: str) -> str:
