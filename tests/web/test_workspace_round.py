@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable
 
@@ -17,9 +18,11 @@ from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
 from remiss.db.models import Anstand, AuditEntry, Dispatch, Event, OutgoingMessage, Round
 from remiss.outbox.sending import send_message
+from remiss.report.compiling import extract_answer_texts
 from remiss.storage.uploads import UploadLimits, check_files
 from tests.support.documents import pdf_bytes
 from tests.support.mailers import RecordingOutbox
+from tests.support.real_documents import load_manifest, render
 from tests.support.rounds import dispatch_of, link_in, read_eml
 from tests.web.conftest import Portal
 
@@ -84,11 +87,13 @@ def audit(portal: Portal) -> list[tuple[str, str]]:
         return [(e.user_name, e.action) for e in session.scalars(select(AuditEntry))]
 
 
-def e_mailed_answer(portal: Portal, code: str) -> None:
+def e_mailed_answer(
+    portal: Portal, code: str, file: tuple[str, bytes] = ("yttrande.pdf", b"")
+) -> int:
     """An answer that came by e-mail, as the mailbox poll stores it: to be reviewed."""
-    files = check_files([("yttrande.pdf", pdf_bytes())], UploadLimits())
+    files = check_files([(file[0], file[1] or pdf_bytes())], UploadLimits())
     with session_scope(portal.settings.database_url) as session:
-        answers.submit_answer(
+        answer = answers.submit_answer(
             session,
             dispatch=dispatch_of(session, code),
             values={
@@ -104,6 +109,7 @@ def e_mailed_answer(portal: Portal, code: str) -> None:
             now=dates.utcnow(),
             channel="email",
         )
+        return answer.id
 
 
 def ask_anstand(portal: Portal, code: str, day: dt.date) -> int:
@@ -372,6 +378,57 @@ def test_an_answer_by_e_mail_is_reviewed_with_positions_per_att_sats(ws: Portal)
         assert answer.att_sats_positions == {"1": "tillstyrker", "2": "avstyrker"}
     assert audit(ws) == [("karin.lindqvist", "answer_reviewed")]
     assert "Granskat av karin.lindqvist" in page(ws)
+
+
+def test_the_review_is_filled_in_from_what_the_real_document_says(ws: Portal) -> None:
+    # A real Arboga protokollsutdrag (tests/fixtures/real), e-mailed as a Word file.
+    (entry,) = [e for e in load_manifest() if e.id == "arboga-ks-2015-regionalt-utvecklingsansvar"]
+    data, kind = render(entry)
+    answer_id = e_mailed_answer(ws, "farsta", (f"protokoll.{kind}", data))
+    assert extract_answer_texts(ws.settings, answer_id=answer_id) == 1  # as on arrival
+    with session_scope(ws.settings.database_url) as session:
+        dispatch_id = dispatch_of(session, "farsta").id
+    form = ws.client.get(f"/admin/omgang/1/granska/{dispatch_id}", headers=HANDLAGGARE)
+    assert form.status_code == 200
+    assert "Det här står i dokumenten" in form.text
+    assert "Formuläret är förifyllt" in form.text
+    # The position the document states is chosen, and the sentence it came from is shown.
+    checked = re.findall(r'name="stallningstagande" value="(\w+)" checked', form.text)
+    assert checked == ["tillstyrker"]
+    shown = " ".join(html.unescape(form.text).split())
+    assert "Tillstyrker: ”" in shown
+    # Nothing is stored until the person saves.
+    with session_scope(ws.settings.database_url) as session:
+        assert dispatch_of(session, "farsta").current_answer.needs_review  # type: ignore[union-attr]
+    assert "Ställningstaganden att kontrollera" not in page(ws)
+
+    # Saved against what the document says: the round page asks for a check.
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    saved = ws.client.post(
+        f"/admin/omgang/1/granska/{dispatch_id}",
+        data={"csrf": csrf.group(1), "stallningstagande": "avstyrker"},
+        headers=HANDLAGGARE,
+    )
+    assert saved.status_code == 303
+    round_page = " ".join(html.unescape(page(ws)).split())
+    assert "Ställningstaganden att kontrollera" in round_page
+    assert "Farsta stadsdelsnämnd angav ”avstyrker”, men protokoll.docx säger ”tillstyrker”" in (
+        round_page
+    )
+
+
+def test_a_scanned_answer_is_said_to_be_unreadable_and_nothing_is_filled_in(ws: Portal) -> None:
+    (entry,) = [e for e in load_manifest() if e.form == "pdf-scanned"]
+    data, kind = render(entry)
+    answer_id = e_mailed_answer(ws, "farsta", (f"skannat.{kind}", data))
+    extract_answer_texts(ws.settings, answer_id=answer_id)
+    with session_scope(ws.settings.database_url) as session:
+        dispatch_id = dispatch_of(session, "farsta").id
+    form = ws.client.get(f"/admin/omgang/1/granska/{dispatch_id}", headers=HANDLAGGARE)
+    assert "Texten i skannat.pdf kunde inte läsas" in form.text
+    assert "Formuläret är förifyllt" not in form.text
+    assert " checked" not in form.text
 
 
 # --- Extending the deadline --------------------------------------------------------------

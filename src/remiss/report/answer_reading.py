@@ -7,13 +7,14 @@ here is pure text work, cached per stored file (a stored file never changes).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-from remiss.core import language
-from remiss.core.terms import POSITION_LABELS
-from remiss.db.models import Answer
-from remiss.report.reading import Reading, read_document, view_for_report
+from remiss.core import dates, language
+from remiss.core.terms import NOT_REVIEWED, POSITION_LABELS
+from remiss.db.models import Answer, Round
+from remiss.report.reading import Found, Reading, read_document, view_for_report
 
 # Positions a document can state that the forms do not record as such.
 DOCUMENT_ONLY = {"avstar": "avstår från att yttra sig"}
@@ -32,6 +33,26 @@ class DocumentView:
     view_kind: str | None  # "protokollsutdrag", "yttrande" or "tjänsteutlåtande"
     unreadable: tuple[str, ...]
     readings: tuple[Reading, ...]
+
+    def facts(self) -> list[tuple[str, str, str]]:
+        """What the files say besides the position, for a person to check: (what, value,
+        the sentence it was read from), from the first file that says it."""
+        out: list[tuple[str, str, str]] = []
+        for label, attribute in (
+            ("Remissinstansens diarienummer", "dnr"),
+            ("Beslutsdatum", "decision_date"),
+            ("Paragraf", "paragraph"),
+            ("Reservation", "reservationer"),
+            ("Särskilt uttalande", "sarskilda_uttalanden"),
+        ):
+            found: Found[object] | None = next(
+                (f for r in self.readings if (f := getattr(r, attribute)) is not None), None
+            )
+            if found is not None:
+                value = found.value
+                shown = dates.swedish_date(value) if isinstance(value, dt.date) else str(value)
+                out.append((label, shown, found.sentence))
+        return out
 
     def disagrees_with(self, position: str) -> bool:
         """The recorded position and the document's differ (a document that only says
@@ -96,3 +117,38 @@ def source_note(body: str, found: DocumentView) -> str:
     """'Texten är hämtad ur socialnämndens protokollsutdrag (svar.pdf).'"""
     owner = language.genitive(language.in_sentence(body))
     return f"Texten är hämtad ur {owner} {found.view_kind} ({found.view_file})."
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """An answer whose recorded position its own file contradicts."""
+
+    name: str
+    recorded: str
+    found: str
+    sentence: str
+    filename: str
+
+
+def disagreements(rnd: Round) -> list[Disagreement]:
+    """The round's current answers whose files state another position than the recorded
+    one (an e-mailed answer not yet reviewed has none recorded, and is listed elsewhere)."""
+    out = []
+    for dispatch in rnd.dispatches:
+        answer = dispatch.current_answer
+        if answer is None or answer.position == NOT_REVIEWED:
+            continue
+        found = read_answer(
+            answer, body=dispatch.name, case_dnr=rnd.case.diarienummer, case_title=rnd.case.rubrik
+        )
+        if found.disagrees_with(answer.position):
+            out.append(
+                Disagreement(
+                    name=dispatch.name,
+                    recorded=POSITION_LABELS[answer.position],
+                    found=found.label(),
+                    sentence=found.position_sentence or "",
+                    filename=found.position_file or "",
+                )
+            )
+    return out

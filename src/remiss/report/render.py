@@ -8,13 +8,12 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from remiss.core import dates
+from remiss.core import dates, language
 from remiss.core.rendering import environment, first_upper, swedish_list
 from remiss.core.settings import Settings
 from remiss.report import docxlayout, pdftags
-from remiss.report.content import Report
+from remiss.report.content import Report, Section
 
 FORMATS = ("html", "pdf", "docx")
 
@@ -67,36 +66,28 @@ def render_docx(report: Report, settings: Settings) -> bytes:
 
 
 def _docx_context(report: Report, settings: Settings) -> dict[str, Any]:
-    """The template's values: the body as lists of paragraphs, so text changes need no layout.
-
-    Reads the report's Beredning and each answer's paragraphs where the report has them
-    (Report.beredning, Section.lead/paragraphs), else the older summary and notes.
-    """
+    """The template's values: the body as lists of paragraphs, so text changes need no layout."""
 
     def per_sats(values: tuple[str, ...]) -> str:
         return "; ".join(f"{i}: {v}" for i, v in enumerate(values, start=1)) or "–"
 
-    data: Any = report  # the fields differ between the report's versions; read what is there
-    beredning = list(getattr(data, "beredning", ()) or (data.summary, *data.notes))
     return {
         "r": report,
         "avsandare": settings.sender_name,
-        "compiled": dates.swedish_date(
-            getattr(data, "compiled_on", None)
-            or report.compiled_at.astimezone(ZoneInfo(settings.timezone)).date()
-        ),
+        "compiled": dates.swedish_date(report.compiled_on),
         "motion_line": (
             f"{report.arendetyp.capitalize()} av {swedish_list(list(report.motionarer))}."
             if report.motionarer
             else ""
         ),
-        "forslag_intro": _forslag_intro(data),
+        "forslag_intro": f"{report.proposers or 'Det'} "
+        f"{'föreslår' if report.proposers else 'föreslås'} att kommunfullmäktige beslutar",
         "att_satser": [
-            sats.rstrip(".,;") + ("." if i == len(report.att_satser) else ",")
+            language.list_item(sats, last=i == len(report.att_satser))
             for i, sats in enumerate(report.att_satser, start=1)
         ],
-        "warnings": list(getattr(data, "warnings", ())),
-        "beredning": beredning,
+        "warnings": list(report.warnings),
+        "beredning": list(report.beredning),
         "rows": [
             {
                 "name": row.name,
@@ -113,61 +104,29 @@ def _docx_context(report: Report, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _forslag_intro(report: Any) -> str:
-    proposers = getattr(report, "proposers", None)
-    if proposers:
-        return f"{proposers} föreslår att kommunfullmäktige beslutar"
-    if report.motionarer:
-        return (
-            "Motionären föreslår att kommunfullmäktige beslutar"
-            if len(report.motionarer) == 1
-            else "Motionärerna föreslår att kommunfullmäktige beslutar"
-        )
-    return "Det föreslås att kommunfullmäktige beslutar"
-
-
-def _section_paragraphs(section: Any) -> list[str]:
+def _section_paragraphs(section: Section) -> list[str]:
     """One answer's paragraphs, in the order the HTML gives them."""
-    if hasattr(section, "paragraphs"):
-        lead = section.lead
-        body = list(section.paragraphs)
-        source = [section.text_source] if section.text_source else []
-        unreadable = [
-            f"Texten i filen {name} kunde inte läsas (den är troligen inskannad); se bilagorna."
-            for name in getattr(section, "unreadable", ())
-        ]
-        joint, email = " Svaret är gemensamt med ", " Svaret kom med e-post."
-    else:
-        lead = f"{section.position.capitalize()}."
-        if section.late:
-            lead += " Svaret inkom efter svarstiden."
-        body = [section.text] if section.text else []
-        source = (
-            ["(Sammanfattning ur tjänsteutlåtandet.)"]
-            if section.text and section.text_source == "tjänsteutlåtandet"
-            else []
-        )
-        unreadable = []
-        joint, email = " Gemensamt svar med ", " Svaret inkom med e-post."
+    lead = section.lead
     if section.joint_with:
-        lead += f"{joint}{swedish_list(list(section.joint_with))}."
+        lead += f" Svaret är gemensamt med {swedish_list(list(section.joint_with))}."
     if section.channel == "email":
-        lead += email
-    missing = (
-        [] if body or unreadable else ["Svaret innehåller ingen sammanfattning; se bilagorna."]
+        lead += " Svaret kom med e-post."
+    out = [lead, *section.paragraphs]
+    if section.text_source:
+        out.append(section.text_source)
+    out.extend(
+        f"Texten i filen {name} kunde inte läsas (den är troligen inskannad); se bilagorna."
+        for name in section.unreadable
     )
-    extra = [
-        part
-        for part in (
-            section.decision or "",
-            f"Reservation: {section.reservationer}" if section.reservationer else "",
-            f"Särskilt uttalande: {section.sarskilda_uttalanden}"
-            if section.sarskilda_uttalanden
-            else "",
-        )
-        if part
-    ]
-    return [lead, *body, *source, *unreadable, *missing, *extra]
+    if not section.paragraphs and not section.unreadable:
+        out.append("Svaret innehåller ingen sammanfattning; se bilagorna.")
+    if section.decision:
+        out.append(section.decision)
+    if section.reservationer:
+        out.append(f"Reservation: {section.reservationer}")
+    if section.sarskilda_uttalanden:
+        out.append(f"Särskilt uttalande: {section.sarskilda_uttalanden}")
+    return out
 
 
 def slug(diarienummer: str) -> str:

@@ -26,6 +26,7 @@ from remiss.core.terms import POSITION_LABELS, STALLNINGSTAGANDEN
 from remiss.db.engine import session_scope
 from remiss.db.models import Anstand, Dispatch, Round
 from remiss.register.instances import KINDS
+from remiss.report.answer_reading import disagreements, read_answer
 from remiss.rounds import changes
 from remiss.rounds.status import FILTERS, audit_text, round_workspace, shown_by, table_rows
 from remiss.rounds.timeline import case_timeline
@@ -102,6 +103,7 @@ def render_round(
             {"at": _local(e.at, tz), "user": e.user_name, "text": audit_text(e.action, e.detail)}
             for e in found.audit
         ]
+        contradicted = disagreements(rnd)
     doc = found.status
     rows = dict(zip((d["code"] for d in doc["dispatches"]), table_rows(doc, tz), strict=True))
     visa = visa if visa in FILTERS else "alla"
@@ -118,6 +120,7 @@ def render_round(
             "filter_counts": counts,
             "visa": visa,
             "requests": requests,
+            "contradicted": contradicted,
             "addable": addable,
             "typer": KINDS,
             "audit": audit,
@@ -476,7 +479,26 @@ def _review_context(settings: Settings, round_id: int, dispatch_id: int) -> dict
             raise StarletteHTTPException(status_code=404)
         answer = dispatch.current_answer
         case = dispatch.round.case
+        found = (
+            read_answer(
+                answer, body=dispatch.name, case_dnr=case.diarienummer, case_title=case.rubrik
+            )
+            if answer is not None
+            else None
+        )
         return {
+            "lasning": None
+            if found is None
+            else {
+                "position": found.position,
+                "label": found.label() if found.position else None,
+                "sentence": found.position_sentence,
+                "file": found.position_file,
+                "view": "\n\n".join(found.view),
+                "view_file": found.view_file,
+                "facts": found.facts(),
+                "unreadable": found.unreadable,
+            },
             "round_id": round_id,
             "dispatch_id": dispatch_id,
             "diarienummer": case.diarienummer,
@@ -508,6 +530,13 @@ def review_page(
 ) -> HTMLResponse:
     member = signed_in(staff)
     context = _review_context(settings, round_id, dispatch_id)
+    read = context["lasning"]
+    # What the documents say fills the form in; the person checks it before saving.
+    values = {}
+    if read and read["position"] in STALLNINGSTAGANDEN:
+        values["stallningstagande"] = read["position"]
+    if read and read["view"]:
+        values["sammanfattning"] = read["view"]
     response = pages.page(
         "ws_granska.html",
         context
@@ -516,7 +545,8 @@ def review_page(
             "csrf": csrf_guard.token,
             "may_act": member.may_act,
             "errors": {},
-            "values": {},
+            "values": values,
+            "prefilled": bool(values),
         },
     )
     csrf_guard.set_cookie(response)
@@ -592,6 +622,7 @@ async def review(
                 "may_act": True,
                 "errors": {field: text},
                 "values": values,
+                "prefilled": False,
             },
             status,
         )
