@@ -223,7 +223,18 @@ def test_a_scanned_pdf_without_text_is_unreadable() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "§", "§ 1", "Beslut", "Förslag till beslut\n1.", "\f" * 50, "a" * 100_000, "§ 1\n" * 500],
+    [
+        "",
+        "§",
+        "§ 1",
+        "Beslut",
+        "Förslag till beslut\n1.",
+        "\f" * 50,
+        "a" * 100_000,
+        "A" * 100_000,
+        "Ab " * 30_000,
+        "§ 1\n" * 500,
+    ],
 )
 def test_odd_input_never_raises(text: str) -> None:
     read_document(text)

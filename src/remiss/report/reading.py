@@ -132,7 +132,10 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
         rf"beslutsförslag)|(?:{_OWN}\s+){{1,2}}förslag(?:\s+till\s+[\w-]+)?"
         r"|förslag\s+till\s+[\w-]+s\s+beslut|föreslaget\s+beslut",
     ),
-    ("beslut", rf"beslut|{_OWN}\s+beslut|beslutet|[\w-]*{_BODY_NOUN}\s+beslut(?:ar|ade)"),
+    (
+        "beslut",
+        rf"beslut|(?:{_OWN}\s+){{1,2}}beslut|beslutet|[\w-]*{_BODY_NOUN}\s+beslut(?:ar|ade)",
+    ),
     ("yrkanden", r"yrkanden?(?:\s+och\s+[\w\s]+)?|förslag\s+och\s+yrkanden"),
     (
         "proposition",
@@ -167,7 +170,7 @@ _DECISION_KEYS = ("beslut", "forslag")
 # capital, a digit or a list mark (the sentence after the heading).
 _INLINE_HEADING = re.compile(
     r"(?<![\w,])(?P<h>"
-    r"(?:[A-ZÅÄÖ][\wåäö-]*s\s+(?:[\wåäö-]+s\s+)?)?(?:[Ff]örslag\s+till\s+(?:[\wåäö-]+s\s+)?beslut"
+    r"(?:[A-ZÅÄÖ][\wåäö-]{0,40}s\s+(?:[\wåäö-]{1,40}s\s+)?)?(?:[Ff]örslag\s+till\s+(?:[\wåäö-]+s\s+)?beslut"
     r"(?:\s+till\s+[a-zåäö]+)?|[Ss]ynpunkter(?:\s+och\s+förslag)?|[Bb]edömning|[Bb]eslut"
     r"|[Ff]örslag)"
     r"|Förslag till beslut|Beslutsförslag|Mina synpunkter"
@@ -200,7 +203,11 @@ _PROTOCOL_BOXES = re.compile(
     r"|Justerandes\s+signaturer)\b",
     re.IGNORECASE,
 )
-_ITEM_START = re.compile(r"^§\s*(?P<n>\d{1,4})(?:\s*/\s*\d{2,4})?(?![\d§])[.:]?\s*(?P<rest>.*)$")
+_ITEM_START = re.compile(
+    r"^(?:[A-ZÅÄÖ]{1,5}\s+)?§\s*(?P<n>\d{1,4})(?:\s*/\s*\d{2,4})?(?![\d§])[.:]?\s*(?P<rest>.*)$"
+)
+# An agenda item numbered without "§": "3 Svar på remiss ...", "5. Remiss från ...", "2.1.10. ...".
+_NUMBERED_ITEM = re.compile(r"^(?P<n>\d{1,2}(?:\.\d{1,2}){0,2})\.?\s+(?P<rest>[A-ZÅÄÖ].*)$")
 _INLINE_ITEM = re.compile(r"(?<=[.!?:)]\s)(?=§\s*\d{1,4}(?:/\d{2,4})?\s+[A-ZÅÄÖ])")
 
 
@@ -277,7 +284,7 @@ def _items(lines: list[str]) -> tuple[list[str], list[_Item]]:
     preamble: list[str] = []
     items: list[_Item] = []
     for line in lines:
-        match = _ITEM_START.match(line) if line.startswith("§") else None
+        match = _ITEM_START.match(line) if "§" in line[:8] else None
         if match and not line.startswith("§§"):
             number = match.group("n")
             if items and items[-1].number == number:
@@ -290,6 +297,17 @@ def _items(lines: list[str]) -> tuple[list[str], list[_Item]]:
             continue
         (items[-1].lines if items else preamble).append(line)
     return preamble, items
+
+
+def _numbered_items(lines: list[str]) -> list[_Item]:
+    items: list[_Item] = []
+    for line in lines:
+        match = _NUMBERED_ITEM.match(line)
+        if match:
+            items.append(_Item(None, [match.group("rest")]))
+        elif items:
+            items[-1].lines.append(line)
+    return items
 
 
 def _words(text: str) -> set[str]:
@@ -311,10 +329,13 @@ _REMISS_WORDS = re.compile(
 )
 
 
-def _choose_item(items: list[_Item], case_dnr: str | None, case_title: str | None) -> _Item | None:
-    """The item about this remiss, or None when the items are not an agenda to choose from."""
+def _choose_item(
+    items: list[_Item], case_dnr: str | None, case_title: str | None, *, least: float = 0.0
+) -> _Item | None:
+    """The item about this remiss, or None when the items are not an agenda to choose from
+    (or none scores at least `least`)."""
     substantial = [item for item in items if len(item.text()) >= 120]
-    if len(substantial) <= 1:
+    if len(substantial) <= 1 and not least:
         return substantial[0] if substantial else None
     scores: list[tuple[float, int, _Item]] = []
     title_words = _words(case_title or "")
@@ -336,8 +357,10 @@ def _choose_item(items: list[_Item], case_dnr: str | None, case_title: str | Non
         if position_of(text) is not None:
             score += 5
         scores.append((score, -index, item))
+    if not scores:
+        return None
     scores.sort(key=lambda s: (s[0], s[1]), reverse=True)
-    return scores[0][2]
+    return scores[0][2] if scores[0][0] >= least else None
 
 
 # --- Sections and sentences ----------------------------------------------------------------------
@@ -488,7 +511,7 @@ _REFERRAL = re.compile(
     r"|\bsom\s+(?:sitt\s+|eget\s+|nämndens\s+|styrelsens\s+)?(?:svar|yttrande)\s+(?:på|över|till)"
     r"|\bhänvisas\s+till\s+(?:vad\s+som\s+sägs|tjänsteutlåtande|promemorian)"
     r"|\bi\s+enlighet\s+med\s+(?:förvaltningens|kontorets|\S+s)\s+(?:förslag|yttrande)"
-    r"|\bvidtagen\s+åtgärd\s+godkänns",
+    r"|\bvidtagen\s+åtgärd\s+godkänns|\butan\s+(?:eget\s+)?ställningstagande",
     re.IGNORECASE,
 )
 # A sentence that states a decision (or proposes one), in any of the usual forms.
@@ -535,10 +558,11 @@ def _combined(found: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
 # --- Diarienummer, dates, paragraph --------------------------------------------------------------
 
 _DNR_VALUE = (
-    r"(?:\d(?:\.\d{1,3}){1,4}-\d{1,6}/\d{2,4}"  # Stockholm: 1.2.3-456/2023
+    r"(?:\d{1,5}-\d{4}-\d(?:\.\d{1,3}){1,4}"  # Stockholm SDN: 82-2013-1.5.1
+    r"|\d(?:\.\d{1,3}){1,4}-\d{1,6}[-/]\d{2,4}"  # Stockholm: 1.2.3-456/2023, 1.5.1-135-2012
     r"|\d{4}/[A-ZÅÄÖ]{1,5}\s?\d{1,5}(?:\s\d{1,4})?"  # 2014/KS 0012 001
     r"|(?:[A-ZÅÄÖ][A-ZÅÄÖa-zåäö]{0,7}(?:\s?[-/]\s?|\s)?)?\d{2,4}\s?[/:.-]\s?\d{1,6}"
-    r"(?:[-:./]\d{1,6})*"  # KS 2023/45, KS-2022-123, SN 2019.123
+    r"(?:[-:./]\d{1,6})*(?:\s\d{3}(?![\d/-]))?"  # KS 2023/45, KS-2022-123, KS 00-370 109
     r")"
 )
 _DNR_LABEL = re.compile(
@@ -570,7 +594,8 @@ _DATE_LABEL = re.compile(
     r"|datum\s+för\s+sammanträde(?:t)?|sammanträde(?:t)?\s+(?:den|med\s+\S+\s+den)?"
     r"|utdrag\s+ur\s+protokoll\S*\s+(?:fört\s+)?(?:vid\s+)?(?:\S+\s+){0,4}?(?:den\s+)?"
     r"|protokoll(?:sutdrag)?\s+(?:från\s+)?(?:\S+\s+){0,3}?(?:den\s+)?"
-    r"|beslutade(?:s)?\s+(?:den\s+)?|beslöt\s+(?:den\s+)?|sammanträdde\s+(?:den\s+)?)"
+    r"|beslutade(?:s)?\s+(?:den\s+)?|beslöt\s+(?:den\s+)?|sammanträdde\s+(?:den\s+)?"
+    r"|beslut\s+i\s+[\wåäö]+\s+(?:den\s+)?|[A-ZÅÄÖ][\wåäö]{1,30}\s+den\s+(?=\d{1,2}\s+\w{3,9}\s+\d{4}\s+på\s))"
     r"\s*[:,]?\s*(?:\w+dagen\s+(?:den\s+)?)?",
     re.IGNORECASE,
 )
@@ -619,7 +644,9 @@ def _find_dnr(texts: Iterable[str], case_dnr: str | None) -> Found[str] | None:
                 fallback = fallback or found
                 continue
             return found
-    return fallback if case_dnr is None else None
+    # The case's own number when the document has no other: an utskott of the same
+    # organisation answers under the case's diarienummer.
+    return fallback
 
 
 def _is_date(value: str) -> bool:
@@ -666,35 +693,48 @@ def _strip_dnr(text: str) -> str:
     return _DNR_LABEL.sub(" ", text).strip(" ,-–:")
 
 
+_ORGANISATION_LINE = re.compile(
+    r"^(?:[\wåäöÅÄÖ-]{1,40}\s+){0,3}(?:stad|kommun|region|landsting)(?:,.*)?$"
+    rf"|^(?:[\wåäöÅÄÖ-]{{1,40}}\s+){{0,3}}[\wåäöÅÄÖ-]{{0,40}}{_BODY_NOUN}$"
+    r"|^[\wåäöÅÄÖ-]{1,40}s\s+arbetsutskott$",
+    re.IGNORECASE,
+)
+
+
+def _title_candidates(lines: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for group in _paragraph_groups(lines):
+        texts = [reflow(group)] + (group if len(group) > 1 else [])
+        for text in texts:
+            text = _strip_dnr(text)
+            if (
+                len(text.split()) >= 2
+                and not _META_LINE.match(text)
+                and _section_key(text) is None
+                and not _ORGANISATION_LINE.match(text)
+            ):
+                out.append(text)
+    return out
+
+
 def _title(item: _Item | None, preamble: Sequence[str], case_title: str | None) -> str | None:
-    candidates: list[str] = []
-    if item is not None:
-        head: list[str] = []
-        for line in item.lines:
-            if not line:
-                if head:
-                    break
-                continue
-            if _section_key(line) is not None:
-                break
-            head.append(line)
-            if len(head) >= 3 or re.search(r"[.!?]$", line):
-                break
-        if head:
-            candidates.append(_strip_dnr(reflow(head)))
-    for group in _paragraph_groups(preamble):
-        text = reflow(group)
-        if all(_META_LINE.match(line) for line in group):
-            continue
-        candidates.append(_strip_dnr(text))
-    candidates = [c for c in candidates if len(c.split()) >= 2 and not _META_LINE.match(c)]
+    lines = [*(item.lines[:60] if item is not None else []), "", *preamble[:80]]
+    candidates = _title_candidates(lines)
     if not candidates:
         return None
     if case_title:
         words = _words(case_title)
-        scored = [(len(words & _words(c)), -i, c) for i, c in enumerate(candidates[:8])]
-        best = max(scored)
-        if best[0] >= max(2, len(words) // 3):
+        best: tuple[float, int, str] | None = None
+        for i, candidate in enumerate(candidates):
+            have = _words(candidate)
+            shared = len(words & have)
+            if not words or not have:
+                continue
+            recall, precision = shared / len(words), shared / len(have)
+            score = recall + 0.5 * precision
+            if recall >= 0.5 and (best is None or score > best[0]):
+                best = (score, -i, candidate)
+        if best is not None:
             return _cap(_title_part(best[2]))
     for candidate in candidates:
         if _TITLE_START.match(candidate):
@@ -731,7 +771,7 @@ def _paragraph_groups(lines: Sequence[str]) -> list[list[str]]:
             groups[-1].append(line)
         elif groups[-1]:
             groups.append([])
-    return [g for g in groups if g][:12]
+    return [g for g in groups if g][:25]
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -753,7 +793,7 @@ _JUSTERAS = re.compile(
 )
 _JUSTERAS_NOT = re.compile(r"\bjusteras\s+inte\s+omedelbart|\bej\s+omedelbar", re.IGNORECASE)
 _PROTOCOL = re.compile(
-    r"\b(?:protokoll|sammanträdesdatum|protokollsutdrag|justerandes|paragraf)", re.IGNORECASE
+    r"\b(?:protokoll|sammanträde|protokollsutdrag|justerandes|paragraf)", re.IGNORECASE
 )
 _VIEW_VERB = re.compile(
     r"\b(?:anser|bedömer|menar|konstaterar|delar|instämmer|förordar|föreslår|ser\s+positivt"
@@ -795,8 +835,17 @@ def read_document(
     lines = _lines(raw)
     preamble, items = _items(lines)
     item = _choose_item(items, case_dnr, case_title)
+    numbered_agenda = False
+    if item is None and (case_dnr or case_title):
+        # An agenda numbered "1.", "2." ...: only an item that names this case is taken, for
+        # a numbered list is more often a list of proposals than an agenda.
+        numbered = _numbered_items(lines)
+        if len(numbered) >= 3:
+            item = _choose_item(numbered, case_dnr, case_title, least=45)
+            if item is not None:
+                numbered_agenda = True
     scope = item.lines if item is not None else lines
-    if item is not None and len(items) == 1:
+    if item is not None and len(items) == 1 and not numbered_agenda:
         # One item (a protokollsutdrag): what stands before the § belongs to it too.
         scope = [*preamble, "", *item.lines]
     sections = _sections(scope)
@@ -805,6 +854,8 @@ def read_document(
     decision_sentence, decision_position = _decision(sections)
     stance, stance_position = _stance(sections)
     position: Found[str] | None = None
+    if decision_sentence and _NO_POSITION.search(decision_sentence):
+        stance_position = None  # "överlämnar ärendet ... utan eget ställningstagande"
     if decision_position is not None:
         position = Found(decision_position, decision_sentence or "")
     elif stance_position is not None:
@@ -816,7 +867,7 @@ def read_document(
     dnr_texts = [scope_text, raw_head, head_text] if item is not None else [raw_head, scope_text]
     dnr = _find_dnr(dnr_texts, case_dnr)
     is_protocol = bool(items) or bool(_PROTOCOL.search(raw_head))
-    decision_date = _find_date([raw_head, scope_text]) if is_protocol else None
+    decision_date = _find_date([raw_head, scope_text])
 
     paragraph = None
     if item is not None and item.number is not None:
@@ -844,12 +895,17 @@ def read_document(
         reservationer=reservationer,
         sarskilda_uttalanden=sarskilda,
         justeras_omedelbart=justeras,
-        title=_title(item, preamble if item is None or len(items) == 1 else [], case_title),
+        title=_title(
+            item,
+            preamble if item is None or (len(items) == 1 and not numbered_agenda) else [],
+            case_title,
+        ),
         stance=stance,
         readable=True,
     )
 
 
+_NO_POSITION = re.compile(r"\butan\s+(?:eget\s+)?ställningstagande", re.IGNORECASE)
 _FOLLOWING = re.compile(r"\bbeslut(?:a|ar)\s+(?:enligt\s+)?följande\s*[.:]?$", re.IGNORECASE)
 
 
