@@ -296,3 +296,41 @@ def test_view_for_report_keeps_the_stance_sentence_even_when_it_is_long() -> Non
     assert "Socialnämnden" in joined
     assert "avstyrker därför motionen" in joined
     assert "Förvaltningen" not in joined
+
+
+def test_numbered_proposals_are_not_taken_for_an_agenda() -> None:
+    text = (
+        "Förslag till beslut\n1. Socialnämnden godkänner förvaltningens tjänsteutlåtande som "
+        "svar på remissen.\n2. Socialnämnden uppdrar åt förvaltningen att följa frågan.\n"
+        "3. Ärendet justeras omedelbart.\n\nSammanfattning\nKommunstyrelsen har remitterat "
+        "motionen (dnr KS 2022/123). Förvaltningen tillstyrker motionen.\n"
+    )
+    reading = read_document(text, case_dnr="KS 2022/123")
+    assert reading.decision_sentence == (
+        "Socialnämnden godkänner förvaltningens tjänsteutlåtande som svar på remissen."
+    )
+    assert value(reading.position) == "tillstyrker"
+
+
+def test_an_agenda_numbered_without_paragraph_signs_is_read_at_the_case() -> None:
+    # Tyresö's stadsbyggnadsutskott, 2023-12-20: items "1", "2", each with its diarienummer.
+    text = (
+        "Tyresö kommun\nStadsbyggnadsutskottet\n\nSammanträde 2023-12-20\n\n"
+        "1 Planeringsstrategi 2024-2026 för översiktsplan Tyresö 2035\n\n"
+        "Diarienummer KSM2023-1180.212\n\n"
+        "Stadsbyggnadsutskottets förslag till kommunstyrelsen för förslag till "
+        "kommunfullmäktige\n* Planeringsstrategin antas.\n\nBeskrivning av ärendet\n"
+        "Kommunfullmäktige ska ta fram och anta en planeringsstrategi senast 24 månader efter "
+        "ordinarie val.\n\n"
+        "2 Svar på motion Möjliggör för skärgårdskrog vid Strandbadet\n\n"
+        "Diarienummer 2020/KS 0222 001\n\n"
+        "Stadsbyggnadsutskottets förslag till kommunstyrelsen för förslag till "
+        "kommunfullmäktige\n* Motionen anses besvarad.\n\nBeskrivning av ärendet\n"
+        "Motion har inkommit om att möjliggöra för en skärgårdsrestaurang vid strandbadet.\n"
+    )
+    reading = read_document(text, case_dnr="2020/KS 0222 001")
+    assert value(reading.dnr) == "2020/KS 0222 001"
+    assert value(reading.position) == "besvarad"
+    assert reading.decision_sentence == "Motionen anses besvarad."
+    assert value(reading.decision_date) == dt.date(2023, 12, 20)
+    assert reading.title == "Svar på motion Möjliggör för skärgårdskrog vid Strandbadet"

@@ -130,7 +130,8 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
         "forslag",
         rf"(?:{_OWN}\s+)?(?:förslag\s+till\s+(?:{_OWN}\s+)?beslut(?:\s+till\s+[\w-]+)?|"
         rf"beslutsförslag)|(?:{_OWN}\s+){{1,2}}förslag(?:\s+till\s+[\w-]+)?"
-        r"|förslag\s+till\s+[\w-]+s\s+beslut|föreslaget\s+beslut",
+        r"|förslag\s+till\s+[\w-]+s\s+beslut|föreslaget\s+beslut"
+        rf"|{_OWN}\s+förslag\s+till\s+[\w-]+\s+(?:för|och)\s+.{{0,60}}",
     ),
     (
         "beslut",
@@ -310,6 +311,24 @@ def _numbered_items(lines: list[str]) -> list[_Item]:
     return items
 
 
+def _names_case(item: _Item, case_dnr: str | None, case_title: str | None) -> bool:
+    """The item's first lines carry the case's diarienummer or most of its title."""
+    head_lines: list[str] = []
+    for line in item.lines[:8]:
+        if line and _section_key(line) is not None:
+            break
+        if line:
+            head_lines.append(line)
+    head = " ".join(head_lines[:4])
+    if case_dnr and (
+        _dnr_key(case_dnr) in _dnr_key(head)
+        or any(_dnr_core(m) == _dnr_core(case_dnr) for m in _DNR_ANY.findall(head))
+    ):
+        return True
+    words = _words(case_title or "")
+    return bool(words) and len(words & _words(head)) >= 0.5 * len(words)
+
+
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[\wåäö]{4,}", text.casefold())}
 
@@ -389,7 +408,7 @@ def _sections(lines: Sequence[str]) -> list[tuple[str, list[str]]]:
     return [(key, body) for key, body in sections if any(body) or key != "none"]
 
 
-_LIST_MARK = re.compile(r"(?:^|(?<=\s))(?:\d{1,2}\s*[.)]|[a-h]\)|[•●▪◦■–-])\s+(?=\S)")
+_LIST_MARK = re.compile(r"(?:^|(?<=\s))(?:\d{1,2}\s*[.)]|[a-h]\)|[•●▪◦■–*−-])\s+(?=\S)")
 
 
 def sentences(text: str) -> list[str]:
@@ -426,7 +445,7 @@ def _clauses(lines: Sequence[str]) -> list[str]:
     parts = [p.strip() for p in _LIST_MARK.split(text)]
     parts = [p for p in parts if p]
     if len(parts) <= 1:
-        return sentences(text)
+        return sentences(parts[0] if parts else text)
     intro = parts[0]
     out: list[str] = []
     intro_sentences = sentences(intro)
@@ -526,7 +545,9 @@ _PROCEDURAL = re.compile(
     r"^\s*(?:\d+\.\s*)?(?:[\wåäöÅÄÖ-]+\s+(?:beslutar|beslutade|föreslås\s+besluta)\s+att\s+)?"
     r"(?:justera[rs]?\s|paragrafen\s+justeras|ärendet\s+justeras|protokollet\s+justeras"
     r"|omedelbart\s+justera|lägga\s+informationen|informationen\s+(?:noteras|läggs)"
-    r"|beslutet\s+skickas|skicka\s+beslutet)",
+    r"|beslutet\s+skickas|skicka\s+beslutet)"
+    # The vote, not the decision: "Ordföranden redovisar följande propositionsordning ...".
+    r"|propositionsordning|\bja-röst|\bnej-röst|\byrka[rd]?\b|\byrkande|\bfinner\s+att",
     re.IGNORECASE,
 )
 
@@ -626,11 +647,15 @@ def _sentence_around(text: str, start: int, end: int, width: int = 160) -> str:
     return " ".join(text[left:right].split())
 
 
-def _find_dnr(texts: Iterable[str], case_dnr: str | None) -> Found[str] | None:
+def _find_dnr(
+    texts: Iterable[str], case_dnr: str | None, *, item_first: bool = False
+) -> Found[str] | None:
+    """The first labelled diarienummer that is not the remittent's; with `item_first`, the
+    first text is an agenda item, whose number is its own even when it is the case's."""
     case_key = _dnr_key(case_dnr) if case_dnr else None
     case_core = _dnr_core(case_dnr) if case_dnr else None
     fallback: Found[str] | None = None
-    for text in texts:
+    for index, text in enumerate(texts):
         for match in _DNR_LABEL.finditer(text):
             value = " ".join(match.group("value").split()).rstrip(".-:")
             if _is_date(value):
@@ -640,7 +665,7 @@ def _find_dnr(texts: Iterable[str], case_dnr: str | None) -> Found[str] | None:
             same = case_key is not None and (
                 _dnr_key(value) == case_key or _dnr_core(value) == case_core
             )
-            if theirs or same:
+            if theirs or (same and not (item_first and index == 0)):
                 fallback = fallback or found
                 continue
             return found
@@ -840,8 +865,13 @@ def read_document(
         # An agenda numbered "1.", "2." ...: only an item that names this case is taken, for
         # a numbered list is more often a list of proposals than an agenda.
         numbered = _numbered_items(lines)
-        if len(numbered) >= 3:
+        # Two numbered paragraphs are an agenda only when each has a diarienummer of its own.
+        if len(numbered) >= 3 or (
+            len(numbered) == 2 and all(_DNR_LABEL.search(" ".join(x.lines[:4])) for x in numbered)
+        ):
             item = _choose_item(numbered, case_dnr, case_title, least=45)
+            if item is not None and not _names_case(item, case_dnr, case_title):
+                item = None  # a list of proposals, the case named somewhere in the last one
             if item is not None:
                 numbered_agenda = True
     scope = item.lines if item is not None else lines
@@ -865,7 +895,9 @@ def read_document(
     head_text = "\n".join(line for line in lines[:40] if line)
     raw_head = "\n".join(raw.split("\f")[0].split("\n")[:60])
     dnr_texts = [scope_text, raw_head, head_text] if item is not None else [raw_head, scope_text]
-    dnr = _find_dnr(dnr_texts, case_dnr)
+    dnr = _find_dnr(
+        dnr_texts, case_dnr, item_first=item is not None and (len(items) > 1 or numbered_agenda)
+    )
     is_protocol = bool(items) or bool(_PROTOCOL.search(raw_head))
     decision_date = _find_date([raw_head, scope_text])
 
