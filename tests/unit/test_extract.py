@@ -149,6 +149,9 @@ def test_normalise_text() -> None:
     # A soft hyphen at a line end was printed as a hyphen: keep it for the parser.
     assert normalise_text("förvalt\u00ad\nningen") == "förvalt-\nningen"
     assert normalise_text("remis\x02\nsen") == "remis-\nsen"
+    # pdfium's mark for a printed hyphen where it joined two lines is a hyphen wherever it is.
+    assert normalise_text("VA\ufffe\ntaxa") == "VA-\ntaxa"
+    assert normalise_text("VA\ufffetaxa") == "VA-taxa"
     assert normalise_text("\ufb01nansiering \ufb02ygplats\u200b") == "finansiering flygplats"
     assert normalise_text("a\x00b\x07c\td\x0be\ff") == "abc\td\ne\ff"
 
@@ -216,6 +219,153 @@ def test_pdf_wrapped_lines_are_one_line_break_apart() -> None:
     assert " ".join(body.split()) == (
         "Ett stycke som är så långt att det måste brytas över flera rader i den smala spalten."
     )
+
+
+# Sentences as a tjänsteutlåtande on a motion has them; long enough to wrap in a column.
+COLUMN_SENTENCES = [
+    "Kommunstyrelsen har gett förvaltningen i uppdrag att se över hur kommunens lokaler för "
+    "förskola och skola används under kvällar och helger.",
+    "Förvaltningen bedömer att en samordnad bokning av lokalerna skulle ge föreningslivet "
+    "bättre tillgång till ändamålsenliga lokaler.",
+    "Motionärerna föreslår att kommunen inför ett gemensamt bokningssystem för alla kommunala "
+    "lokaler som kan hyras ut till föreningar.",
+    "En sådan lösning kräver dock att nämnderna kommer överens om gemensamma regler för "
+    "prissättning, städning och ansvar för larm.",
+    "Utbildningsnämnden har i sitt remissvar framhållit att skolans behov av lokalerna för "
+    "undervisning alltid måste gå först.",
+    "Kultur- och fritidsnämnden ser positivt på förslaget och menar att det ligger väl i linje "
+    "med nämndens föreningsstrategi.",
+    "Förvaltningen föreslår därför att kommunfullmäktige bifaller motionen i den del som gäller "
+    "ett gemensamt bokningssystem.",
+    "Kostnaderna för införandet beräknas rymmas inom befintlig budgetram för år 2026 och bedöms "
+    "inte påverka taxorna.",
+    "Den del av motionen som gäller avgiftsfria lokaler för ungdomsföreningar föreslås avslås "
+    "med hänvisning till gällande taxa.",
+    "Ärendet har samverkats med de fackliga organisationerna enligt kommunens samverkansavtal "
+    "utan att några synpunkter kom in.",
+]
+
+
+@pytest.fixture(scope="module")
+def two_columns() -> str:
+    paragraphs = "".join(
+        f"<p>{COLUMN_SENTENCES[i]} {COLUMN_SENTENCES[i + 1]}</p>"
+        for i in range(0, len(COLUMN_SENTENCES), 2)
+    )
+    body = (
+        "<h1>Svar på motion om bättre nyttjande av kommunens lokaler</h1>"
+        f"<div style='columns: 2; column-gap: 8mm'>{paragraphs}</div>"
+        "<p>Anna Andersson, socialdirektör, har skrivit detta tjänsteutlåtande och svarar för "
+        "att det stämmer med underlaget.</p>"
+    )
+    return extract_text(pdf_from_html(body), "pdf")
+
+
+def test_pdf_two_columns_are_read_column_by_column_with_every_sentence_whole(
+    two_columns: str,
+) -> None:
+    flat = " ".join(two_columns.split())
+    found = [flat.find(sentence) for sentence in COLUMN_SENTENCES]
+    assert -1 not in found, [s for s, at in zip(COLUMN_SENTENCES, found, strict=True) if at < 0]
+    assert found == sorted(found)
+
+
+def test_pdf_two_columns_keep_the_heading_above_and_the_full_width_text_below(
+    two_columns: str,
+) -> None:
+    flat = " ".join(two_columns.split())
+    heading = flat.find("Svar på motion om bättre nyttjande av kommunens lokaler")
+    signed = flat.find("Anna Andersson, socialdirektör, har skrivit detta tjänsteutlåtande")
+    assert -1 < heading < flat.find(COLUMN_SENTENCES[0])
+    assert flat.find(COLUMN_SENTENCES[-1]) < signed
+
+
+def test_pdf_two_columns_keep_the_running_header_first_and_the_footer_last(
+    two_columns: str,
+) -> None:
+    lines = [line for line in two_columns.split("\n") if line]
+    assert re.fullmatch(r"Socialförvaltningen  Tjänsteutlåtande\s+Dnr SN 2025/4711", lines[0])
+    assert lines[-1] == "Sida 1 (1)"
+
+
+def test_pdf_a_table_with_four_columns_is_read_row_by_row() -> None:
+    rows = [
+        (name, position, f"2025-03-{day:02d}", f"Dnr {day}/2025")
+        for day, (name, position) in enumerate(
+            [
+                ("Socialnämnden", "Tillstyrker"),
+                ("Utbildningsnämnden", "Avstyrker"),
+                ("Kultur- och fritidsnämnden", "Tillstyrker delvis"),
+                ("Tekniska nämnden", "Inga synpunkter"),
+                ("Miljönämnden", "Tillstyrker"),
+                ("Byggnadsnämnden", "Avstår"),
+                ("Pensionärsrådet", "Tillstyrker"),
+                ("Funktionshinderrådet", "Tillstyrker"),
+                ("Ungdomsrådet", "Avstyrker"),
+                ("Revisorerna", "Inga synpunkter"),
+            ],
+            start=1,
+        )
+    ]
+    table = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    text = extract_text(
+        pdf_from_html(f"<p>Remissinstanserna har svarat så här.</p><table>{table}</table>"),
+        "pdf",
+    )
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    at = [lines.index(" ".join(row)) for row in rows]
+    assert at == sorted(at)
+
+
+def test_pdf_a_table_of_two_wide_columns_of_prose_is_read_row_by_row() -> None:
+    # Cells full of wrapped text look like two columns; a table's rows start side by side.
+    cells = [(COLUMN_SENTENCES[i], COLUMN_SENTENCES[i + 1]) for i in range(0, 8, 2)]
+    table = "".join(
+        f"<tr><td style='width: 50%; padding: 4pt 8pt; vertical-align: top'>{a}</td>"
+        f"<td style='padding: 4pt 8pt; vertical-align: top'>{b}</td></tr>"
+        for a, b in cells
+    )
+    text = extract_text(pdf_from_html(f"<table style='width: 100%'>{table}</table>"), "pdf")
+    lines = [line for line in text.split("\n") if line]
+    # Row by row, each line has a piece of both cells: the first line starts both sentences.
+    assert lines[1].startswith(COLUMN_SENTENCES[0][:20])
+    assert COLUMN_SENTENCES[1][:20] in lines[1]
+    starts = [text.find(sentence[:25]) for sentence in COLUMN_SENTENCES[:8]]
+    assert starts[2] > starts[1]
+    assert starts[4] > starts[3]
+
+
+def test_pdf_hyphen_at_a_line_end_stays_a_hyphen_at_the_line_end() -> None:
+    # pdfium joins "VA-" to the next line and marks the hyphen U+FFFE ("VA\ufffetaxa").
+    words = "Taxan för vatten och avlopp (VA-taxa) höjs. " * 3
+    words += "Nämndens VA-taxa gäller från januari. " * 3
+    text = extract_text(pdf_from_html(f"<p style='width: 40mm'>{words}</p>"), "pdf")
+    assert "\ufffe" not in text
+    assert "\x02" not in text
+    assert "Nämndens VA-\ntaxa gäller från\njanuari." in text
+    flat = " ".join(text.replace("-\n", "-").split())
+    assert flat.count("(VA-taxa) höjs.") == 3
+    assert flat.count("Nämndens VA-taxa gäller från januari.") == 3
+
+
+def test_pdf_hyphenated_word_is_hyphen_and_line_break_for_the_parser_to_join() -> None:
+    from remiss.report.tjansteutlatande import _reflow
+
+    text = extract_text(
+        pdf_from_html(
+            "<p style='width: 28mm; hyphens: manual'>Kommunens kompetens&shy;försörjnings"
+            "&shy;strategi omfattar alla förvaltningar.</p>"
+        ),
+        "pdf",
+    )
+    assert "\ufffe" not in text
+    assert "\x02" not in text
+    body = text.split("\n\n")[1].split("\n")
+    # WeasyPrint prints U+2010 where it breaks at a soft hyphen; the parser knows it.
+    assert any(line.endswith(("-", "\u2010")) for line in body)
+    assert _reflow(body) == ("Kommunens kompetensförsörjningsstrategi omfattar alla förvaltningar.")
 
 
 def test_pdf_without_text_gives_empty_pages() -> None:

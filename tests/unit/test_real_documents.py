@@ -141,11 +141,6 @@ def test_a_two_column_pdf_reads_back_with_every_word_of_its_decision_and_stance(
             assert not missing, missing
 
 
-@pytest.mark.xfail(
-    reason="extract_text orders lines across the whole page, so the two columns interleave "
-    "line by line; a reader gets each column's sentences cut up (known, reported)",
-    strict=False,
-)
 @pytest.mark.parametrize(
     "entry",
     [e for e in TWO_COLUMNS if e.expected.decision_sentence or e.expected.stance],

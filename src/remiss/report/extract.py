@@ -9,14 +9,18 @@ The text keeps the structure the parser in `remiss.tjansteutlatande` needs:
   page (not in the order the PDF happens to draw them), text on the same baseline is one
   line with two spaces where there is a wide gap (two signatures side by side, a list
   number and its text), and a blank line marks a vertical gap wider than the page's usual
-  line spacing (a new paragraph, a heading).
+  line spacing (a new paragraph, a heading). A block of prose set in two columns is read
+  column by column (tables, forms and signatures side by side are not columns); a running
+  header and footer stay first and last. A hyphen at a line end stays at the line end, for
+  the parser to decide whether it joins a word ("kompe-" "tens") or stays ("VA-" "taxa").
 - DOCX and ODT: each paragraph is separated from the next by a blank line and a manual line
   break is a single "\\n"; table cells come row by row, each cell a paragraph of its own;
   list numbers that Word or LibreOffice generate are written out ("1. ", "•"). Page
   headers, footers, footnotes, comments and deleted text are left out.
 
 All text is normalised: NFC, "\\r\\n" and "\\r" become "\\n", soft hyphens are removed (one at
-the end of a line, where it was printed, becomes "-"), typographic ligatures are spelled out.
+the end of a line, where it was printed, becomes "-"), pdfium's marks for a printed line-end
+hyphen (U+0002, U+FFFE) become "-", typographic ligatures are spelled out.
 
 An uploaded file is hostile until read. `extract_limited` reads it in a child process of its
 own (`python -m remiss.report.extract`) that limits itself first (address space and CPU time
@@ -41,7 +45,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from remiss.core.errors import RemissError
@@ -251,9 +255,10 @@ _LIGATURES = str.maketrans(
 def normalise_text(text: str) -> str:
     """NFC, "\\n" line ends, no soft hyphens (printed ones at a line end become "-")."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # pdfium reports a hyphen it considers a line-end hyphenation as U+0002.
-    text = re.sub("[\u00ad\x02][ \t]*\n", "-\n", text)
-    text = text.replace("\u00ad", "").replace("\x02", "")
+    # pdfium reports a hyphen it considers a line-end hyphenation as U+0002 or, where it
+    # joined the two lines, U+FFFE: both were printed as hyphens.
+    text = re.sub("[\u00ad\x02\ufffe][ \t]*\n", "-\n", text)
+    text = text.replace("\u00ad", "").replace("\x02", "").replace("\ufffe", "-")
     text = text.translate(_LIGATURES)
     return unicodedata.normalize("NFC", text)
 
@@ -316,54 +321,92 @@ class _Piece:
     baseline: float
     bottom: float  # of the font's box (ascent and descent), not the glyphs'
     top: float
+    height: float = field(init=False)
 
-    @property
-    def height(self) -> float:
-        return max(self.top - self.bottom, 1.0)
+    def __post_init__(self) -> None:
+        self.height = max(self.top - self.bottom, 1.0)
 
 
 @dataclass
 class _Line:
+    """Pieces on one baseline; its extent is computed once (a page's layout asks often)."""
+
     pieces: list[_Piece]
+    # A column's first line after the previous column ended a paragraph: the vertical gap
+    # cannot tell (the new column starts higher up), so the blank line is asked for here.
+    new_paragraph: bool = False
+    baseline: float = field(init=False)
+    bottom: float = field(init=False)
+    top: float = field(init=False)
+    height: float = field(init=False)
 
-    @property
-    def baseline(self) -> float:
-        return self.pieces[0].baseline
-
-    @property
-    def bottom(self) -> float:
-        return min(p.bottom for p in self.pieces)
-
-    @property
-    def top(self) -> float:
-        return max(p.top for p in self.pieces)
-
-    @property
-    def height(self) -> float:
-        return max(p.height for p in self.pieces)
+    def __post_init__(self) -> None:
+        self.baseline = self.pieces[0].baseline
+        self.bottom = min(p.bottom for p in self.pieces)
+        self.top = max(p.top for p in self.pieces)
+        self.height = max(p.height for p in self.pieces)
 
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
+# pdfium's marks for a hyphen it takes for a hyphenation at a line end: U+FFFE when it joined
+# the two lines into one (no line break follows), U+0002 in older versions. Either was printed
+# as a hyphen.
+_HYPHEN_MARKS = "\ufffe\x02"
+
+
+def _hyphens(text: str) -> str:
+    """pdfium's hyphen marks as the hyphens they were printed as."""
+    # Checked first: translate() is slow, and most lines have no mark.
+    if "\ufffe" in text or "\x02" in text:
+        return text.replace("\ufffe", "-").replace("\x02", "-")
+    return text
 
 
 def _page_text(textpage: Any) -> str:
-    """One page: lines by position, wide gaps kept as two spaces, paragraphs as blank lines."""
+    """One page: lines by position in reading order (a block in two columns column by column),
+    wide gaps kept as two spaces, paragraphs as blank lines."""
     text: str = textpage.get_text_range()
     if len(text) != textpage.count_chars():
         # Chars were inserted or left out, so offsets do not map to boxes: keep pdfium's text.
-        return text
+        return _hyphens(text)
     pieces: list[_Piece] = []
+    for start, line_text in _pdf_lines(textpage, text):
+        found = _line_pieces(textpage, start, line_text)
+        if found is None:
+            return _hyphens(text)
+        pieces.extend(found)
+    return _lay_out(_reading_order(_group_lines(pieces)))
+
+
+def _pdf_lines(textpage: Any, text: str) -> Iterator[tuple[int, str]]:
+    """pdfium's lines (offset and text), also split after a hyphen pdfium joined to the next
+    printed line ("VA\ufffe" + "taxa"): each part has its own baseline and column."""
     start = 0
     ends = [(m.start(), m.end()) for m in _LINE_BREAK.finditer(text)] + [(len(text), len(text))]
     for end, next_start in ends:
-        line_text = text[start:end]
-        if line_text.strip():
-            found = _line_pieces(textpage, start, line_text)
-            if found is None:
-                return text
-            pieces.extend(found)
+        line_start = start
+        marks = _hyphens(text[start:end]) != text[start:end]
+        for mark in re.finditer(f"[{_HYPHEN_MARKS}]", text[start:end]) if marks else ():
+            after = start + mark.end()
+            rest = text[after:end]
+            if not rest.strip():
+                break
+            first = after + len(rest) - len(rest.lstrip())
+            if _origin_y(textpage, first) != _origin_y(textpage, line_start):
+                yield line_start, text[line_start:after]
+                line_start = first
+        if text[line_start:end].strip():
+            yield line_start, text[line_start:end]
         start = next_start
-    return _lay_out(_group_lines(pieces))
+
+
+def _origin_y(textpage: Any, index: int) -> float | None:
+    import pypdfium2.raw as pdfium_c
+
+    x, y = ctypes.c_double(), ctypes.c_double()
+    if not pdfium_c.FPDFText_GetCharOrigin(textpage, index, x, y):
+        return None
+    return round(float(y.value), 1)
 
 
 def _line_pieces(textpage: Any, index: int, line_text: str) -> list[_Piece] | None:
@@ -389,13 +432,15 @@ def _line_pieces(textpage: Any, index: int, line_text: str) -> list[_Piece] | No
             groups[-1].append(rect)
     if len(groups) == 1:
         left, right = rects[0][0], max(r[2] for r in rects)
-        return [_Piece(line_text.strip(), left, right, baseline, bottom, top)]
+        return [_Piece(_hyphens(line_text.strip()), left, right, baseline, bottom, top)]
     result = []
     for group in groups:
         left, right = group[0][0], max(r[2] for r in group)
         low, high = min(r[1] for r in group), max(r[3] for r in group)
         part = " ".join(
-            textpage.get_text_bounded(left - 0.5, low - 0.5, right + 0.5, high + 0.5).split()
+            _hyphens(
+                textpage.get_text_bounded(left - 0.5, low - 0.5, right + 0.5, high + 0.5)
+            ).split()
         )
         if part:
             result.append(_Piece(part, left, right, baseline, bottom, top))
@@ -404,15 +449,161 @@ def _line_pieces(textpage: Any, index: int, line_text: str) -> list[_Piece] | No
 
 def _group_lines(pieces: list[_Piece]) -> list[_Line]:
     """Pieces on the same baseline form one line; lines run from the top of the page down."""
-    lines: list[_Line] = []
+    groups: list[list[_Piece]] = []
+    baseline = height = 0.0  # of the line being gathered: its first piece's, its tallest
     for piece in sorted(pieces, key=lambda p: -p.baseline):
-        if lines and abs(lines[-1].baseline - piece.baseline) < 0.3 * min(
-            lines[-1].height, piece.height
-        ):
-            lines[-1].pieces.append(piece)
+        if groups and abs(baseline - piece.baseline) < 0.3 * min(height, piece.height):
+            groups[-1].append(piece)
+            height = max(height, piece.height)
         else:
-            lines.append(_Line([piece]))
-    return lines
+            groups.append([piece])
+            baseline, height = piece.baseline, piece.height
+    return [_Line(group) for group in groups]
+
+
+# --- Columns ---
+#
+# A page set in two columns has a gutter: an x-range that no text crosses while both columns
+# run. Ordered by baseline alone, the columns would interleave line by line. A table has gutters
+# too, so a block is only read column by column when both sides are prose: long runs of lines
+# that fill a column wider than 30 % of the text, with no gutter inside, and paragraphs that
+# do not start side by side as a table's rows do.
+
+_MIN_COLUMN_LINES = 4
+
+
+def _reading_order(lines: list[_Line]) -> list[_Line]:
+    """The lines in reading order: a block in two columns gives its left column's lines first."""
+    if len(lines) < 2 * _MIN_COLUMN_LINES:
+        return lines
+    gutter = _gutter(lines)
+    if gutter is None:
+        return lines
+    low, high, width = gutter
+    out: list[_Line] = []
+    run: list[_Line] = []
+    for line in lines:
+        if any(p.left < high and p.right > low for p in line.pieces):
+            # Text across the gutter (a heading or paragraph over the full width) ends a block.
+            out.extend(_columns(run, low, high, width))
+            out.append(line)
+            run = []
+        else:
+            run.append(line)
+    out.extend(_columns(run, low, high, width))
+    return out
+
+
+def _gutter(lines: list[_Line]) -> tuple[float, float, float] | None:
+    """The widest x-range in the middle of the text that the fewest lines cross, if wide enough
+    to be a column gap, and the width of the text."""
+    left = min(p.left for line in lines for p in line.pieces)
+    right = max(p.right for line in lines for p in line.pieces)
+    # Each column at least 30 % of the text width: the gap lies in the middle 40 %.
+    start, stop = math.floor(left + 0.3 * (right - left)), math.ceil(left + 0.7 * (right - left))
+    if stop - start < 4:
+        return None
+    change = [0] * (stop - start + 2)
+    for line in lines:
+        for piece in line.pieces:
+            a, b = max(math.floor(piece.left), start), min(math.ceil(piece.right), stop)
+            if a < b:
+                change[a - start] += 1
+                change[b - start] -= 1
+    crossing = list(itertools.accumulate(change[: stop - start]))
+    fewest = min(crossing)
+    if fewest > len(lines) // 2:
+        return None
+    best: tuple[int, int] | None = None
+    at = 0
+    while at < len(crossing):
+        if crossing[at] != fewest:
+            at += 1
+            continue
+        end = at
+        while end < len(crossing) and crossing[end] == fewest:
+            end += 1
+        if best is None or end - at > best[1] - best[0]:
+            best = (at, end)
+        at = end
+    assert best is not None
+    heights = sorted(line.pieces[0].height for line in lines)
+    if best[1] - best[0] < 0.8 * heights[len(heights) // 2]:
+        return None
+    return start + best[0], start + best[1], right - left
+
+
+def _columns(run: list[_Line], low: float, high: float, width: float) -> list[_Line]:
+    """A run of lines none of which crosses the gutter: column by column if both sides are
+    prose, else as it was. A running header or footer (apart from the block by a wide gap) stays
+    above or below."""
+    if len(run) < 2 * _MIN_COLUMN_LINES:
+        return run
+    first, last = _apart(run), len(run) - _apart(run[::-1])
+    head, body, tail = run[:first], run[first:last], run[last:]
+    left = [_Line(ps) for line in body if (ps := [p for p in line.pieces if p.right <= low])]
+    right = [_Line(ps) for line in body if (ps := [p for p in line.pieces if p.left >= high])]
+    if not (_prose(left, width) and _prose(right, width)) or _rows_side_by_side(left, right):
+        return run
+    column_right = max(p.right for line in left for p in line.pieces)
+    column_left = min(p.left for line in left for p in line.pieces)
+    ended = left[-1].pieces[-1].right < column_left + 0.8 * (column_right - column_left)
+    right[0].new_paragraph = ended
+    return head + left + right + tail
+
+
+def _apart(run: list[_Line]) -> int:
+    """How many of the first (at most three) lines stand apart from the rest by a gap wider
+    than two lines: a running header (or, on the reversed run, a footer)."""
+    for i, (a, b) in enumerate(itertools.pairwise(run[:4])):
+        # Either way round: the run may be read upwards.
+        gap = max(a.bottom - b.top, b.bottom - a.top)
+        if gap > 2 * min(a.height, b.height):
+            return i + 1
+    return 0
+
+
+def _prose(side: list[_Line], width: float) -> bool:
+    """Lines of running text in one column: enough of them, the column wide enough, most lines
+    filling it, and no gap inside the column that every line leaves free (a table's)."""
+    if len(side) < _MIN_COLUMN_LINES:
+        return False
+    left = min(p.left for line in side for p in line.pieces)
+    right = max(p.right for line in side for p in line.pieces)
+    column = right - left
+    if column < 0.3 * width:
+        return False
+    full = sum(1 for line in side if line.pieces[-1].right >= left + 0.8 * column)
+    if full < 0.5 * len(side):
+        return False
+    spans = sorted((p.left, p.right) for line in side for p in line.pieces)
+    reach = spans[0][1]
+    for a, b in spans[1:]:
+        if a - reach > 0.5 * side[0].height and left + 0.1 * column < a < right - 0.1 * column:
+            return False
+        reach = max(reach, b)
+    return True
+
+
+def _rows_side_by_side(left: list[_Line], right: list[_Line]) -> bool:
+    """Whether the paragraphs on both sides start on the same baselines, as a table's rows do.
+    Prose columns start a new paragraph at the same height only by chance."""
+    starts_left, starts_right = _starts(left), _starts(right)
+    if not starts_left or not starts_right:
+        return False
+    together = sum(
+        1 for a in starts_left if any(abs(a - b) < 0.3 * left[0].height for b in starts_right)
+    )
+    return together >= 0.5 * max(len(starts_left), len(starts_right))
+
+
+def _starts(side: list[_Line]) -> list[float]:
+    """Baselines of the lines after a paragraph gap (the first line not counted)."""
+    return [
+        b.baseline
+        for a, b in itertools.pairwise(side)
+        if a.bottom - b.top > 0.6 * min(a.height, b.height)
+    ]
 
 
 def _lay_out(lines: list[_Line]) -> str:
@@ -428,7 +619,7 @@ def _lay_out(lines: list[_Line]) -> str:
     usual = min(sorted(gaps)[len(gaps) // 3], 0.5) if gaps else 0.0
     out: list[str] = []
     for i, line in enumerate(lines):
-        if i > 0 and gaps[i - 1] > usual + 0.4:
+        if i > 0 and (line.new_paragraph or gaps[i - 1] > usual + 0.4):
             out.append("")
         parts = sorted(line.pieces, key=lambda p: p.left)
         text = parts[0].text
