@@ -70,9 +70,13 @@ def answer_with_files(
     form: answers.AnswerForm,
     *,
     channel: str = "web",
+    documents: list[tuple[str, bytes]] | None = None,
 ) -> int:
-    """Store an answer with a PDF and a DOCX as the answer page does; its id."""
-    files = check_files([("svar.pdf", pdf_bytes()), ("svar.docx", docx_bytes())], UploadLimits())
+    """Store an answer with its files (a PDF and a DOCX unless given) as the answer page
+    does; its id."""
+    files = check_files(
+        documents or [("svar.pdf", pdf_bytes()), ("svar.docx", docx_bytes())], UploadLimits()
+    )
     with session_scope(settings.database_url) as session:
         d = dispatch_of(session, code)
         values = answers.check_answer(d, form, now=when, tz=settings.timezone)

@@ -177,13 +177,14 @@ def _per_sats_sentence(answer: Answer, numbers: list[int]) -> str | None:
 
 
 def _view(
-    name: str, answer: Answer, case_dnr: str, case_title: str
+    name: str, voice: str, answer: Answer, case_dnr: str, case_title: str
 ) -> tuple[DocumentView, tuple[str, ...], str]:
     """The body's view as the report shows it, and where it was taken from: the
-    official's own words, else the stance of its file in the body's voice."""
-    found = read_answer(answer, body=name, case_dnr=case_dnr, case_title=case_title)
+    official's own words, else the stance of its file, both in the voice of the body (or
+    of all who answered jointly)."""
+    found = read_answer(answer, body=voice, case_dnr=case_dnr, case_title=case_title)
     if answer.summary:
-        return found, (view_in_voice(answer.summary, name),), ""
+        return found, (view_in_voice(answer.summary, voice),), ""
     return found, found.view, source_note(name, found) if found.view else ""
 
 
@@ -252,16 +253,18 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
                 )
             )
             if answer is not None:
+                confirmed = _names_by_state(
+                    claims, by_id, claimant=dispatch.id, state=JointState.CONFIRMED
+                )
+                # A joint answer's text speaks for all who stand behind it.
+                voice = swedish_list([dispatch.name, *confirmed])
                 found, paragraphs, source = _view(
-                    dispatch.name, answer, case.diarienummer, case.rubrik
+                    dispatch.name, voice, answer, case.diarienummer, case.rubrik
                 )
                 lead = position_sentence(dispatch.name, answer.position, case.arendetyp)
                 per_sats = _per_sats_sentence(answer, numbers)
                 if per_sats:
                     lead += f" {language.sentence(_subject_pronoun(dispatch.name))} {per_sats}."
-                confirmed = _names_by_state(
-                    claims, by_id, claimant=dispatch.id, state=JointState.CONFIRMED
-                )
                 sections.append(
                     Section(
                         name=dispatch.name,
@@ -468,8 +471,10 @@ def _beredning(
     if bounced:
         where = swedish_list([language.in_sentence(n) for n in bounced])
         facts.append(f"Remissen kom inte fram till {where} (e-posten studsade).")
-    if silent:
-        facts.append(f"{swedish_list(silent)} har {'inte' if final else 'ännu inte'} svarat.")
+    # A bounced remiss is said above; the rest have simply not answered.
+    waiting = [n for n in silent if n not in bounced]
+    if waiting:
+        facts.append(f"{swedish_list(waiting)} har {'inte' if final else 'ännu inte'} svarat.")
     if len(late) == 1:
         facts.append(f"{language.genitive(late[0])} svar kom in efter svarstiden.")
     elif late:
