@@ -334,3 +334,105 @@ def test_an_agenda_numbered_without_paragraph_signs_is_read_at_the_case() -> Non
     assert reading.decision_sentence == "Motionen anses besvarad."
     assert value(reading.decision_date) == dt.date(2023, 12, 20)
     assert reading.title == "Svar på motion Möjliggör för skärgårdskrog vid Strandbadet"
+
+
+AGENDA = (
+    "Malmö stad, kommunstyrelsen\n\n"
+    "1. Val av justerare samt tid för justering av protokollet\n\n"
+    "2. Anmälan av inkomna skrivelser\n\n"
+    "3. Redovisning av delegationsbeslut fattade under perioden, enligt förteckningen som "
+    "ligger i ärendet och som redovisas för kännedom.\n\n"
+    "4. Remiss om mer obligatorisk undervisningstid för behörighet till gymnasieskolan\n"
+    "Utbildningsdepartementet har gett Malmö stad möjlighet att yttra sig över betänkandet. "
+    "Grundskolenämnden och gymnasienämnden har yttrat sig i ärendet. Nämnderna ställer sig "
+    "positiva till förslaget men lyfter synpunkter om försöksverksamhetens längd.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("case_dnr", "case_title"),
+    [
+        (None, None),
+        ("KS 2025/348", "Motion om Stockholms stads stöd i återuppbyggnaden av Ukraina"),
+    ],
+)
+def test_an_agenda_that_does_not_name_the_case_is_read_at_the_item_about_a_remiss(
+    case_dnr: str | None, case_title: str | None
+) -> None:
+    # In production the case passed is the sender's; the document need not name it.
+    for text in (AGENDA, " ".join(AGENDA.split())):
+        reading = read_document(text, case_dnr=case_dnr, case_title=case_title)
+        assert value(reading.position) == "tillstyrker"
+        assert reading.position is not None
+        assert "ställer sig positiva" in reading.position.sentence
+
+
+def test_a_heading_wrapped_onto_a_second_line_is_still_a_heading() -> None:
+    text = (
+        "Svar på motion om en skärgårdskrog\n\nDiarienummer 2020/KS 0222 001\n\n"
+        "Stadsbyggnadsutskottets förslag till kommunstyrelsen för förslag till\n"
+        "kommunfullmäktige\n* Motionen anses besvarad.\n\nBeskrivning av ärendet\n"
+        "Motion har inkommit om att möjliggöra för en restaurang vid strandbadet.\n"
+    )
+    reading = read_document(text, case_dnr="KS 2025/348")
+    assert reading.decision_sentence == "Motionen anses besvarad."
+
+
+def test_what_others_said_in_the_past_tense_is_not_the_bodys_position() -> None:
+    text = (
+        "Sammanfattning\nProgrammet skickades på remiss till 26 instanser varav 24 tillstyrkte "
+        "förslaget och en avstyrkte. Förskolenämnden har avstått från att yttra sig. "
+        "Maria Ek (MP) reserverar sig för att förslaget ska avslås.\n"
+    )
+    assert read_document(text).position is None
+
+
+def test_tillstyrker_and_a_proposed_aterremiss_of_a_part_is_delvis() -> None:
+    text = (
+        "Stadsledningskontorets bedömning\nStadsledningskontoret tillstyrker nämndens förslag "
+        "till brukningstaxa. För anläggningstaxan föreslår stadsledningskontoret återremiss.\n"
+    )
+    reading = read_document(text)
+    assert value(reading.position) == "tillstyrker_delvis"
+    # The förvaltning's opinion is no decision.
+    assert reading.decision_sentence is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("Nämnden föreslås ställa sig positiva till kommunstyrelsens förslag.", "tillstyrker"),
+        ("Förvaltningen föreslår nämnden att ställa sig negativ till förslaget.", "avstyrker"),
+        ("Sammantaget förordar förvaltningen en utbyggnad enligt förslaget.", "tillstyrker"),
+        (
+            "Nämnden instämmer i de flesta av utredningens förslag med några få undantag.",
+            "tillstyrker_delvis",
+        ),
+    ],
+)
+def test_more_forms_of_position(sentence: str, kind: str) -> None:
+    assert position_of(sentence) == kind
+
+
+def test_a_diarienummer_given_as_the_senders_is_never_the_answers_own() -> None:
+    text = (
+        "17 Motion om kombolägenheter i Stockholm.\n\n"
+        "Remiss från Kommunstyrelsen, dnr 316-259/2012.\nDnr 1.5.1-135-2012\n"
+    )
+    assert value(read_document(text).dnr) == "1.5.1-135-2012"
+    other = "Socialnämnden\nSvar på remiss från kommunstyrelsen, Dnr KS 2025/348\n\nText."
+    assert read_document(other, case_dnr="KS 2025/348").dnr is None
+
+
+def test_an_agenda_run_together_is_cut_before_each_numbered_item_with_a_dnr() -> None:
+    text = (
+        "Kungsholmens stadsdelsnämnd Sammanträde 2004-05-25 BESLUTSÄRENDEN 2 Tertialrapport 1 "
+        "Dnr: 102-274-04 För stadsdelsnämnden prognostiseras ett underskott om 3,5 miljoner "
+        "kronor. Handläggare: Christin Bjuggren REMISSER/YTTRANDEN 6 Detaljplan för kv "
+        "Fyrskeppet i stadsdelen Kristineberg Remiss från stadsbyggnadskontoret Dnr: "
+        "302-260-04 Sammantaget förordar förvaltningen en utbyggnad enligt förslaget. Det "
+        "innebär fördelar med en större butik. Handläggare: Christina Lundin"
+    )
+    reading = read_document(text, case_title="Detaljplan för kv Fyrskeppet")
+    assert value(reading.dnr) == "302-260-04"
+    assert value(reading.position) == "tillstyrker"

@@ -209,7 +209,11 @@ _ITEM_START = re.compile(
 )
 # An agenda item numbered without "§": "3 Svar på remiss ...", "5. Remiss från ...", "2.1.10. ...".
 _NUMBERED_ITEM = re.compile(r"^(?P<n>\d{1,2}(?:\.\d{1,2}){0,2})\.?\s+(?P<rest>[A-ZÅÄÖ].*)$")
-_INLINE_ITEM = re.compile(r"(?<=[.!?:)]\s)(?=§\s*\d{1,4}(?:/\d{2,4})?\s+[A-ZÅÄÖ])")
+_INLINE_ITEM = re.compile(
+    r"(?<=[.!?:)]\s)(?=§\s*\d{1,4}(?:/\d{2,4})?\s+[A-ZÅÄÖ])"
+    # An agenda run together: "... 6 Detaljplan för kv X Remiss från Y  Dnr: 302-260-04 ...".
+    r"|(?<=\s)(?=\d{1,2}\s+[A-ZÅÄÖ][^.]{3,200}?\s+Dnr\s*[:.]?\s*\d)"
+)
 
 
 _SIDA_INSIDE = re.compile(r"\b(?:Sida|SIDA|sida)\s+\d{1,4}\s*(?:\(\s*\d{1,4}\s*\)|av\s+\d{1,4})")
@@ -388,7 +392,10 @@ def _choose_item(
 def _sections(lines: Sequence[str]) -> list[tuple[str, list[str]]]:
     """The lines under each heading, in order; text before the first heading is 'none'."""
     sections: list[tuple[str, list[str]]] = [("none", [])]
+    skip = -1
     for i, line in enumerate(lines):
+        if i == skip:
+            continue
         key = None
         if line and len(line) <= _MAX_HEADING:
             previous = lines[i - 1] if i else ""
@@ -398,6 +405,17 @@ def _sections(lines: Sequence[str]) -> list[tuple[str, list[str]]]:
                 following = next((x for x in lines[i + 1 :] if x), "")
                 if key is not None and re.match(r"[a-zåäö]", following) and ":" not in line:
                     key = None
+                    # A heading wrapped onto a second line ("... förslag till" +
+                    # "kommunfullmäktige") is a heading still.
+                    if (
+                        i + 1 < len(lines)
+                        and lines[i + 1] == following
+                        and len(following.split()) <= 2
+                        and not following.rstrip().endswith(".")
+                    ):
+                        key = _section_key(f"{line} {following}")
+                        if key is not None:
+                            skip = i + 1
         if key is not None:
             sections.append((key, []))
             # A heading line that also states the decision ("Kommunstyrelsen beslutade:").
@@ -492,14 +510,17 @@ _POSITION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "tillstyrker_delvis",
             r"\bdelvis\s+(?:tillstyrk|bifall|bifalla|tillstyrka|ställer?\s+sig\s+bakom)"
             r"|\btillstyrk\w*\s+(?:\S+\s+){0,4}delvis|\bbifall\w*\s+(?:\S+\s+){0,3}delvis"
-            r"|\bdelvis\s+(?:positiv|instämmer|ställer)|\bi\s+delar\s+tillstyrk",
+            r"|\bdelvis\s+(?:positiv|instämmer|ställer)|\bi\s+delar\s+tillstyrk"
+            # "instämmer i de flesta av förslagen med några få undantag"
+            r"|\binstämmer\s+i\s+de\s+flesta\b|\binstämmer\s+(?:\S+\s+){0,8}?med\s+(?:några\s+"
+            r"(?:få\s+)?|vissa\s+|ett\s+par\s+)?undantag",
         ),
         (
             "avstyrker",
             rf"\bavstyrk|\b{_NOT}\s+(?:kan\s+)?tillstyrk|\btillstyrk\w*\s+{_NOT}\b"
             rf"|\bavslå(?:r|s|)\b|\bavslag\s+(?:på|till)\s+{_OBJECT}"
             rf"|\b{_OBJECT}\s+(?:\S+\s+){{0,2}}avslås"
-            r"|\bställer\s+sig\s+(?:negativ|kritisk|tveksam)"
+            r"|\bställ(?:er|a|de)\s+sig\s+(?:negativ|kritisk|tveksam)"
             r"|\b(?:kan|vill)\s+(?:inte|ej)\s+(?:ställa\s+sig\s+bakom|stödja|tillstyrka)"
             r"|\bmotsätter\s+sig",
         ),
@@ -515,9 +536,10 @@ _POSITION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "tillstyrker",
             rf"\btillstyrk|\bbifall(?:a|er|es|s|)\s+{_OBJECT}|\b{_OBJECT}\s+(?:\S+\s+){{0,2}}"
-            r"bifalls|\bställer\s+sig\s+(?:\S+\s+)?(?:positiv|bakom)|\bser\s+(?:\S+\s+)?"
+            r"bifalls|\bställ(?:er|a|de)\s+sig\s+(?:\S+\s+)?(?:positiv|bakom)|\bser\s+(?:\S+\s+)?"
             r"positivt\s+på|\bvälkomnar|\bstödjer\s+(?:förslag|motion|inriktning|intention)"
-            r"|\bär\s+positiv\s+till",
+            r"|\bär\s+positiv\s+till|\bförordar\s+(?:\S+\s+){0,4}(?:enligt|i\s+enlighet\s+med)\s+"
+            r"förslaget",
         ),
     )
 )
@@ -593,7 +615,12 @@ _DNR_LABEL = re.compile(
     re.IGNORECASE,
 )
 _DNR_ANY = re.compile(r"(?<![\w/.-])" + _DNR_VALUE + r"(?![\w/])")
-_THEIRS = re.compile(r"(?:\ber(?:t|a)?|remittentens|kommunstyrelsens|ks)\s*$", re.IGNORECASE)
+_THEIRS = re.compile(
+    r"(?:\ber(?:t|a)?|remittentens|kommunstyrelsens|ks)\s*$"
+    # "Remiss från Kommunstyrelsen, dnr 316-259/2012": the sender's number.
+    r"|\b(?:remiss|skrivelse|begäran)\s+från\s+[\wåäöÅÄÖ-]+(?:\s+[\wåäöÅÄÖ-]+)?\s*[,–-]\s*$",
+    re.IGNORECASE,
+)
 _DATE_ISO = re.compile(r"\b(20\d{2}|19\d{2})-(\d{2})-(\d{2})\b")
 _MONTHS = [
     "januari",
@@ -661,11 +688,13 @@ def _find_dnr(
             if _is_date(value):
                 continue
             found = Found(value, _sentence_around(text, match.start(), match.end()))
-            theirs = _THEIRS.search(text[max(0, match.start() - 20) : match.start()])
+            theirs = _THEIRS.search(text[max(0, match.start() - 45) : match.start()])
             same = case_key is not None and (
                 _dnr_key(value) == case_key or _dnr_core(value) == case_core
             )
-            if theirs or (same and not (item_first and index == 0)):
+            if theirs:
+                continue  # named as the sender's: never the answer's own
+            if same and not (item_first and index == 0):
                 fallback = fallback or found
                 continue
             return found
@@ -861,19 +890,69 @@ def read_document(
     preamble, items = _items(lines)
     item = _choose_item(items, case_dnr, case_title)
     numbered_agenda = False
-    if item is None and (case_dnr or case_title):
+    numbered = _numbered_items(lines) if item is None else []
+    # Two numbered paragraphs are an agenda only when each has a diarienummer of its own.
+    agenda = len(numbered) >= 3 or (
+        len(numbered) == 2 and all(_DNR_LABEL.search(" ".join(x.lines[:4])) for x in numbered)
+    )
+    if agenda and (case_dnr or case_title):
         # An agenda numbered "1.", "2." ...: only an item that names this case is taken, for
         # a numbered list is more often a list of proposals than an agenda.
-        numbered = _numbered_items(lines)
-        # Two numbered paragraphs are an agenda only when each has a diarienummer of its own.
-        if len(numbered) >= 3 or (
-            len(numbered) == 2 and all(_DNR_LABEL.search(" ".join(x.lines[:4])) for x in numbered)
-        ):
-            item = _choose_item(numbered, case_dnr, case_title, least=45)
-            if item is not None and not _names_case(item, case_dnr, case_title):
-                item = None  # a list of proposals, the case named somewhere in the last one
-            if item is not None:
-                numbered_agenda = True
+        item = _choose_item(numbered, case_dnr, case_title, least=45)
+        if item is not None and not _names_case(item, case_dnr, case_title):
+            item = None  # a list of proposals, the case named somewhere in the last one
+        numbered_agenda = item is not None
+    reading = _reading(raw, lines, preamble, items, item, numbered_agenda, case_dnr, case_title)
+    if item is None and (
+        agenda or (reading.position is None and reading.decision_sentence is None)
+    ):
+        # The case is named in no item (in production the case passed is the sender's, which
+        # the document need not name): on an agenda, or when the whole text read as one says
+        # nothing, the numbered item whose heading is about a remiss, if one stands out.
+        fallback = _remiss_item(numbered)
+        if fallback is not None:
+            other = _reading(raw, lines, preamble, items, fallback, True, case_dnr, case_title)
+            if other.position is not None or other.decision_sentence is not None:
+                return other
+    return reading
+
+
+def _remiss_item(numbered: list[_Item]) -> _Item | None:
+    """Of an agenda's numbered items, the one whose heading is about a remiss, a motion or
+    an yttrande and whose text states a position; None unless exactly one is the best."""
+    if len(numbered) < 2:
+        return None
+    best: list[tuple[int, _Item]] = []
+    for item in numbered:
+        text = item.text()
+        if len(text) < 120:
+            continue
+        # The item's heading: its first line, and the next when the first runs on.
+        head_lines = [line for line in item.lines[:4] if line][:2]
+        if head_lines and head_lines[0].rstrip().endswith("."):
+            head_lines = head_lines[:1]
+        head = " ".join(head_lines)
+        score = (2 if _REMISS_WORDS.search(head) else 0) + (1 if position_of(text) else 0)
+        if score >= 2:
+            best.append((score, item))
+    if not best:
+        return None
+    top = max(score for score, _ in best)
+    chosen = [item for score, item in best if score == top]
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _reading(
+    raw: str,
+    lines: list[str],
+    preamble: list[str],
+    items: list[_Item],
+    item: _Item | None,
+    numbered_agenda: bool,
+    case_dnr: str | None,
+    case_title: str | None,
+) -> Reading:
+    """What the chosen item (or, with None, the whole text) says."""
     scope = item.lines if item is not None else lines
     if item is not None and len(items) == 1 and not numbered_agenda:
         # One item (a protokollsutdrag): what stands before the § belongs to it too.
@@ -937,6 +1016,9 @@ def read_document(
     )
 
 
+_OFFICE_SUBJECT = re.compile(
+    r"^(?:[\wåäöÅÄÖ-]*förvaltningen|[\wåäöÅÄÖ-]*kontoret|sekretariatet)\b", re.IGNORECASE
+)
 _NO_POSITION = re.compile(r"\butan\s+(?:eget\s+)?ställningstagande", re.IGNORECASE)
 _FOLLOWING = re.compile(r"\bbeslut(?:a|ar)\s+(?:enligt\s+)?följande\s*[.:]?$", re.IGNORECASE)
 
@@ -975,6 +1057,12 @@ def _decision(sections: Sequence[tuple[str, list[str]]]) -> tuple[str | None, st
                     strong = position_of(clause) or _REFERRAL.search(clause)
                     if (
                         strong
+                        # The förvaltning's opinion ("Stadsledningskontoret tillstyrker
+                        # nämndens förslag") is no decision; its proposal is.
+                        and not (
+                            _OFFICE_SUBJECT.match(clause)
+                            and not re.search(r"\bföreslå", clause, re.IGNORECASE)
+                        )
                         and re.search(
                             r"\b(?:beslut\w*|föreslå\w*|tillstyrk\w*|avstyrk\w*|överlämn\w*|"
                             r"godkänn\w*|ant(?:ar|as|a)|besvara\w*|avstår|avslå\w*)\b",
@@ -1008,6 +1096,17 @@ def _decision(sections: Sequence[tuple[str, list[str]]]) -> tuple[str | None, st
     return sentence, None
 
 
+# What others said or did, told in the past tense ("24 tillstyrkte förslaget", "nämnderna har
+# avstått från att yttra sig"), and the parties' own lines (reservations, yrkanden): not the
+# body's view.
+_NOT_OWN_VIEW = re.compile(
+    r"\b(?:tillstyrkte|avstyrkte|har\s+(?:\S+\s+)?(?:avstått|tillstyrkt|avstyrkt))\b"
+    r"|\breserver(?:ar|ade)\s+sig\b|\byrka(?:r|de)\b",
+    re.IGNORECASE,
+)
+_RECOMMIT = re.compile(r"\bföreslå[rs]?\s+(?:\S+\s+){0,3}?återremiss|\båterremitteras\b", re.I)
+
+
 def _stance(
     sections: Sequence[tuple[str, list[str]]],
 ) -> tuple[tuple[str, ...], tuple[str, str] | None]:
@@ -1020,7 +1119,13 @@ def _stance(
             if key != wanted:
                 continue
             for sentence in sentences(" ".join(_paragraph_texts(body))):
+                if _NOT_OWN_VIEW.search(sentence):
+                    continue
                 kind = position_of(sentence)
+                if kind is None and stated and _RECOMMIT.search(sentence):
+                    # "tillstyrker nämndens förslag. För anläggningstaxan föreslår
+                    # kontoret återremiss": for one part, back for the other.
+                    kind = "avstyrker"
                 if kind is not None:
                     stated.append(sentence)
                     positions.append((kind, sentence))
