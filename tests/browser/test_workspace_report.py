@@ -3,6 +3,7 @@ state of each page, and no horizontal scrolling at 320 px outside data tables.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -77,6 +78,9 @@ def test_report_and_decision_pages_are_accessible_in_every_state(
     frame = page.frame_locator("iframe.forhandsvisning")
     expect(frame.get_by_text("KS 2025/348").first).to_be_visible()
     expect(page.get_by_role("link", name="PDF").first).to_be_visible()
+    # The flow recorded the version: working copy, with the checksum of each file.
+    expect(page.get_by_role("cell", name="Preliminär", exact=True).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"PDF: [0-9a-f]{64}")).first).to_be_visible()
     check(page)
 
     # Closing: asked first, then done.

@@ -3,6 +3,7 @@ closing the round; recording the decision and sending it back, exactly once."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -13,7 +14,7 @@ from remiss.core import dates
 from remiss.core.states import MessageKind
 from remiss.db.engine import session_scope
 from remiss.db.models import AuditEntry, Decision, Document, OutgoingMessage, Round
-from remiss.report.compiling import build_for_compile
+from remiss.report.compiling import build_for_compile, record_version
 from remiss.report.render import slug, write_report
 from tests.support.documents import docx_bytes, pdf_bytes
 from tests.web.conftest import Portal
@@ -61,12 +62,15 @@ def audit(portal: Portal) -> list[str]:
         return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
-def compile_as_the_flow_does(portal: Portal, stamp: str) -> None:
-    """What flows/compile.py writes, into the folder it names (the flow runs in tests/flows)."""
+def compile_as_the_flow_does(portal: Portal, stamp: str, *, record: bool = True) -> None:
+    """What flows/compile.py writes, into the folder it names (the flow runs in tests/flows);
+    without `record`, as a compile killed before it wrote its version record."""
     settings = portal.settings
     report = build_for_compile(settings, round_id=1, now=dates.utcnow(), automatic=False)
     folder = settings.data_dir / "sammanstallningar" / f"{slug(report.diarienummer)}-omgang-1"
-    write_report(report, settings, folder / stamp)
+    paths = write_report(report, settings, folder / stamp)
+    if record:
+        record_version(report, paths)
 
 
 def close(portal: Portal) -> None:
@@ -147,6 +151,22 @@ def test_versions_are_listed_newest_first_and_served_only_from_the_listing(ws: P
         "/admin/omgang/2/sammanstallning/20261203-141500/pdf",
     ]:
         assert ws.client.get(bad, headers=HANDLAGGARE).status_code == 404, bad
+
+
+def test_each_version_shows_whether_it_is_final_and_the_checksum_of_each_file(
+    ws: Portal,
+) -> None:
+    compile_as_the_flow_does(ws, "20261201-080000", record=False)
+    compile_as_the_flow_does(ws, "20261203-141500")
+    text = get(ws, REPORT)
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", text, re.S)
+    newest, oldest = rows
+    assert "<td>Preliminär</td>" in newest
+    pdf = ws.client.get(f"{REPORT}/20261203-141500/pdf", headers=HANDLAGGARE).content
+    assert f'PDF: <span class="summa">{hashlib.sha256(pdf).hexdigest()}</span>' in newest
+    # A compile without its record is listed, without a status or checksums to show.
+    assert "<td>–</td>" in oldest
+    assert "summa" not in oldest
 
 
 # --- Closing and the decision ---------------------------------------------------------------
