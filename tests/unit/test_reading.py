@@ -436,3 +436,89 @@ def test_an_agenda_run_together_is_cut_before_each_numbered_item_with_a_dnr() ->
     reading = read_document(text, case_title="Detaljplan för kv Fyrskeppet")
     assert value(reading.dnr) == "302-260-04"
     assert value(reading.position) == "tillstyrker"
+
+
+@pytest.mark.parametrize(
+    ("text", "voiced"),
+    [
+        (
+            "Nämnden för Gymnasium & arbetsmarknad föreslår att motionen avslås.",
+            "Nämnden för Gymnasium & arbetsmarknad föreslår att motionen avslås.",
+        ),
+        (
+            "Fastighets- och fritidsförvaltningen är positiv till förslaget.",
+            "Socialnämnden är positiv till förslaget.",
+        ),
+        (
+            "Fastighets- och fritidsnämnden är positiv till förslaget.",
+            "Fastighets- och fritidsnämnden är positiv till förslaget.",
+        ),
+        (
+            "Nämnden tillstyrker förvaltningens förslag.",
+            "Socialnämnden tillstyrker förvaltningens förslag.",
+        ),
+        (
+            "Nämnden för Vård & Omsorg instämmer med undantag där nämnden anser annat.",
+            "Nämnden för Vård & Omsorg instämmer med undantag där nämnden anser annat.",
+        ),
+    ],
+)
+def test_view_in_voice_replaces_only_the_speaker_never_a_name_or_another_author(
+    text: str, voiced: str
+) -> None:
+    assert view_in_voice(text, "Socialnämnden") == voiced
+
+
+def test_the_view_never_starts_with_running_page_header_text() -> None:
+    text = (
+        "KUNGSBACKA KOMMUN SAMMANTRÄDESPROTOKOLL 31 (33) Kommunstyrelsen Datum 2025-03-18 "
+        "§ 68 Dnr KS-2024-00219 Svar på motion om högre utbildning i Kungsbacka "
+        "Beslut – Förslag till kommunfullmäktige Kommunfullmäktige avslår motionen med "
+        "hänvisning till att samverkan redan finns. Sammanfattning av ärendet Motionären "
+        "föreslår att kommunen undersöker möjligheterna."
+    )
+    reading = read_document(text, case_dnr="KS-2024-00219")
+    view = view_for_report(reading, "Kommunstyrelsen")
+    assert view is not None
+    assert view[0].startswith("Kommunfullmäktige avslår motionen")
+    assert "SAMMANTRÄDESPROTOKOLL" not in view[0]
+
+
+def test_a_lost_full_stop_before_a_body_that_states_its_view_ends_a_sentence() -> None:
+    text = (
+        "Remissvar ska ha inkommit senast den 29 januari Arboga kommun tillstyrker att "
+        "landstingen ska överta det regionala utvecklingsansvaret. Vi föreslår att Arboga "
+        "kommun tillstyrker förslaget."
+    )
+    from remiss.report.reading import sentences
+
+    assert sentences(text) == [
+        "Remissvar ska ha inkommit senast den 29 januari",
+        "Arboga kommun tillstyrker att landstingen ska överta det regionala utvecklingsansvaret.",
+        "Vi föreslår att Arboga kommun tillstyrker förslaget.",
+    ]
+
+
+def test_the_view_is_at_most_three_sentences_cut_at_sentence_ends() -> None:
+    stance = tuple(
+        f"Förvaltningen anser att punkt {n} i förslaget är bra och väl utredd." for n in range(6)
+    )
+    reading = read_document("Förvaltningens synpunkter\n" + " ".join(stance))
+    view = view_for_report(reading, "Socialnämnden")
+    assert view is not None
+    assert len(view[0]) <= 600
+    assert view[0].count("Socialnämnden anser") <= 3
+    assert view[0].endswith(".")
+
+
+def test_a_decision_that_only_adopts_an_yttrande_is_no_view() -> None:
+    text = (
+        "§ 6 Dnr VO-2024-00497\nYttrande till kommunstyrelsen över remiss om priser\n\n"
+        "Beslut\nNämnden för Vård & Omsorg antar yttrandet, daterat 2025-01-23, och "
+        "översänder det som sitt eget till kommunstyrelsen.\n\nBeslutsunderlag\n"
+        "Förvaltningens tjänsteskrivelse, 2024-12-17\n"
+    )
+    reading = read_document(text)
+    assert reading.decision_sentence is not None
+    assert "antar yttrandet" in reading.decision_sentence
+    assert view_for_report(reading, "Nämnden för Vård & Omsorg") is None

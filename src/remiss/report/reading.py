@@ -135,7 +135,8 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "beslut",
-        rf"beslut|(?:{_OWN}\s+){{1,2}}beslut|beslutet|[\w-]*{_BODY_NOUN}\s+beslut(?:ar|ade)",
+        rf"beslut|(?:{_OWN}\s+){{1,2}}beslut|beslutet|[\w-]*{_BODY_NOUN}\s+beslut(?:ar|ade)"
+        r"|beslut\s*[–-]\s*förslag\s+till\s+[\w-]+",
     ),
     ("yrkanden", r"yrkanden?(?:\s+och\s+[\w\s]+)?|förslag\s+och\s+yrkanden"),
     (
@@ -171,6 +172,7 @@ _DECISION_KEYS = ("beslut", "forslag")
 # capital, a digit or a list mark (the sentence after the heading).
 _INLINE_HEADING = re.compile(
     r"(?<![\w,])(?P<h>"
+    r"Beslut\s*[–-]\s*[Ff]örslag\s+till\s+[a-zåäö-]+|"
     r"(?:[A-ZÅÄÖ][\wåäö-]{0,40}s\s+(?:[\wåäö-]{1,40}s\s+)?)?(?:[Ff]örslag\s+till\s+(?:[\wåäö-]+s\s+)?beslut"
     r"(?:\s+till\s+[a-zåäö]+)?|[Ss]ynpunkter(?:\s+och\s+förslag)?|[Bb]edömning|[Bb]eslut"
     r"|[Ff]örslag)"
@@ -439,11 +441,81 @@ def sentences(text: str) -> list[str]:
     for end in sentence_ends(text):
         piece = text[start:end].strip()
         if piece:
-            out.append(piece)
+            out.extend(_split_lost_stops(piece))
         start = end
     if text[start:].strip():
-        out.append(text[start:].strip())
+        out.extend(_split_lost_stops(text[start:].strip()))
     return out
+
+
+# A sentence whose full stop was lost in extraction (often with the year before it: "senast
+# den 29 januari Arboga kommun tillstyrker ..."): a lower-case word or a number, then a body
+# or a speaker with a capital and the verb of a view. Not after a word that starts a clause
+# ("att Arboga kommun tillstyrker") or a preposition.
+_LOST_STOP = re.compile(
+    r"(?<=[a-zåäö0-9)])\s+(?=(?:[A-ZÅÄÖ][\wåäö-]+\s+(?:kommun|stad|region|landsting)"
+    r"|[A-ZÅÄÖ][\wåäö-]*(?:nämnden|styrelsen|förvaltningen|kontoret)|Kommunen|Regionen)"
+    r"\s+(?:tillstyrker|avstyrker|anser|bedömer|menar|föreslår|ställer|ser|delar|instämmer"
+    r"|välkomnar|beslutade|beslutar|konstaterar|avstår)\b)"
+)
+_CLAUSE_WORDS = frozenset(
+    [
+        "att",
+        "och",
+        "som",
+        "eller",
+        "där",
+        "när",
+        "om",
+        "då",
+        "eftersom",
+        "men",
+        "samt",
+        "även",
+        "också",
+        "dock",
+        "hur",
+        "innan",
+        "efter",
+        "så",
+        "varför",
+        "vilket",
+        "vad",
+        "både",
+        "varken",
+        "enligt",
+        "hos",
+        "av",
+        "för",
+        "med",
+        "på",
+        "till",
+        "från",
+        "i",
+        "mot",
+        "mellan",
+        "utan",
+        "medan",
+        "fast",
+        "trots",
+        "vid",
+        "under",
+        "över",
+    ]
+)
+
+
+def _split_lost_stops(sentence: str) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for match in _LOST_STOP.finditer(sentence):
+        before = sentence[start : match.start()].split()
+        if len(before) < 3 or before[-1].casefold() in _CLAUSE_WORDS:
+            continue
+        out.append(sentence[start : match.start()].strip())
+        start = match.end()
+    out.append(sentence[start:].strip())
+    return [piece for piece in out if piece]
 
 
 def _paragraph_texts(lines: Sequence[str]) -> list[str]:
@@ -1081,7 +1153,8 @@ def _decision(sections: Sequence[tuple[str, list[str]]]) -> tuple[str | None, st
                     break
         if not chosen:
             for clause in candidates:
-                if _DECISION_FORMULA.search(clause):
+                # "Kommunfullmäktige beslutar" alone introduces a decision it does not state.
+                if _DECISION_FORMULA.search(clause) and len(clause.split()) >= 4:
                     chosen.append(clause)
                     break
     if not chosen:
@@ -1146,12 +1219,20 @@ _SPEAKER = (
     r"(?:[A-ZÅÄÖa-zåäö][\wåäö-]*förvaltningen|[A-ZÅÄÖa-zåäö][\wåäö-]*kontoret|[Ff]örvaltningen"
     r"|[Kk]ontoret|[Ss]ekretariatet|[Ss]tadsledningskontoret|[Nn]ämnden|[Ss]tyrelsen)"
 )
-_SPEAKER_RE = re.compile(rf"(?<![\wåäöÅÄÖ-]){_SPEAKER}(?P<gen>s)?(?![\wåäöÅÄÖ-])")
+# "Fastighets- och fritidsförvaltningen" is one name: the coordinated first part goes with
+# it. "Nämnden för Gymnasium & arbetsmarknad" is a body's own name, not "the nämnd".
+_SPEAKER_RE = re.compile(
+    rf"(?<![\wåäöÅÄÖ-])(?:[\wåäöÅÄÖ]+-\s+(?:och|samt)\s+)?(?P<who>{_SPEAKER})(?P<gen>s)?"
+    r"(?![\wåäöÅÄÖ-])(?!\s+för\s+[A-ZÅÄÖ])"
+)
 _WE = re.compile(r"(?<![\wåäöÅÄÖ-])(?P<w>[Vv]i|[Vv]år|[Vv]årt|[Vv]åra|[Oo]ss)(?![\wåäöÅÄÖ-])")
 _NAMES_A_BODY = re.compile(
     r"(?<![\wåäöÅÄÖ-])[A-ZÅÄÖ][\wåäö-]*(?:nämnd(?:en)?|styrelse(?:n)?|fullmäktige|rådet|"
     r"utskottet)(?![\wåäöÅÄÖ-])"
 )
+
+
+_OWN_NAME = re.compile(r"(?<![\wåäöÅÄÖ-])[Nn]ämnden\s+för\s+[A-ZÅÄÖ]")
 
 
 def _name_at(body: str, start_of_sentence: bool) -> str:
@@ -1170,7 +1251,17 @@ def _voice_sentence(sentence: str, body: str) -> str:
     if names_other and speaker is None and we is None:
         return sentence  # it already names a body: keep it as it stands
 
+    # Only the speaker is replaced: the first one named, and later mentions of the same
+    # word ("förvaltningen anser att förvaltningens budget"); another one stays ("Nämnden
+    # tillstyrker förvaltningens förslag" keeps the förvaltning's proposal).
+    speaker_word = speaker.group("who").casefold() if speaker else ""
+    # "Nämnden för Vård & Omsorg instämmer ... där nämnden anser": that nämnd, not ours.
+    named_itself = bool(names_other) or bool(_OWN_NAME.search(sentence))
+
     def speaker_sub(match: re.Match[str]) -> str:
+        who = match.group("who").casefold()
+        if who != speaker_word or (named_itself and who in ("nämnden", "styrelsen")):
+            return match.group(0)
         at_start = sentence[: match.start()].strip() == ""
         name = _name_at(body, at_start)
         return language.genitive(name) if match.group("gen") else name
@@ -1207,20 +1298,62 @@ def view_in_voice(text: str, body: str) -> str:
     return "\n\n".join(" ".join(_voice_sentence(s, body) for s in sentences(p)) for p in paragraphs)
 
 
-def view_for_report(reading: Reading, body: str, max_chars: int = 900) -> tuple[str, ...] | None:
-    """The paragraphs a report shows as the body's view: the stance sentences in the body's
-    voice, else the decision sentence; cut at sentence ends to about max_chars, but never
-    without the first stance sentence. None when the document says nothing usable."""
+# Running page-header text a sentence may start with ("KUNGSBACKA KOMMUN
+# SAMMANTRÄDESPROTOKOLL 31 (33) Kommunstyrelsen Datum 2025-03-18 Dnr ..."): never a view.
+_PAGE_HEADER = re.compile(
+    r"\b(?:SAMMANTRÄDESPROTOKOLL|PROTOKOLLSUTDRAG|TJÄNSTESKRIVELSE|TJÄNSTEUTLÅTANDE)\b"
+    r"|\b\d{1,3}\s*\(\d{1,3}\)|\bSida\s+\d|\bDatum\s+\d{4}-\d{2}-\d{2}|\bDnr\b",
+)
+_VIEW_SENTENCES = 3
+
+
+def _view_sentence(sentence: str) -> str | None:
+    """A stance sentence as a view shows it: what follows a heading run into it, never
+    page-header text, with a full stop where extraction lost one."""
+    start = 0
+    for match in _INLINE_HEADING.finditer(sentence):
+        if _section_key(match.group("h")) is not None:
+            start = match.end()
+    text = sentence[start:].strip()
+    if _PAGE_HEADER.search(text):
+        # What follows the header's last diarienummer, when that states a view.
+        labels = list(_DNR_LABEL.finditer(text))
+        text = text[labels[-1].end() :].strip(" .,:;") if labels else ""
+        if _PAGE_HEADER.search(text) or not (
+            re.match(r"[A-ZÅÄÖ]", text) and (position_of(text) or _VIEW_VERB.search(text))
+        ):
+            return None
+    if not text or _FOLLOWING.search(text) or text.endswith(":"):
+        return None  # "... föreslår att kommunfullmäktige beslutar följande."
+    if text[-1].isalnum():
+        text += "."
+    return text
+
+
+def _adopts_a_text(sentence: str) -> bool:
+    """'Nämnden antar yttrande, daterat 2025-01-23, och översänder det som sitt eget': the
+    decision hands over a text and says nothing of the view itself."""
+    return position_of(sentence) is None and bool(_REFERRAL.search(sentence))
+
+
+def view_for_report(reading: Reading, body: str, max_chars: int = 600) -> tuple[str, ...] | None:
+    """The paragraphs a report shows as the body's view: up to three stance sentences in the
+    body's voice, else the decision sentence; cut at sentence ends to about max_chars, but
+    never without the first stance sentence. None when the document says nothing usable, or
+    when its decision only adopts a text (an yttrande, a tjänsteutlåtande) that is not read
+    here: the report then points to the attachments."""
     if not reading.readable:
         return None
-    sources = list(reading.stance)
+    sources = [x for x in (_view_sentence(s) for s in reading.stance) if x]
     if not sources and reading.decision_sentence:
-        sources = [reading.decision_sentence]
+        if _adopts_a_text(reading.decision_sentence):
+            return None
+        sources = [x for x in (_view_sentence(s) for s in [reading.decision_sentence]) if x]
     if not sources:
         return None
     kept: list[str] = []
     used = 0
-    for index, sentence in enumerate(sources):
+    for index, sentence in enumerate(sources[:_VIEW_SENTENCES]):
         voiced = view_in_voice(sentence, body)
         if index > 0 and used + len(voiced) + 1 > max_chars:
             break
