@@ -135,6 +135,13 @@ def test_each_answer_is_a_paragraph_with_the_body_as_subject_and_its_view_from_i
     assert social.text_source.startswith("Texten är hämtad ur socialnämndens ")
     assert social.text_source.endswith("(socialnamnden-svar.pdf).")
     assert sections["Servicenämnden"].lead == "Servicenämnden tillstyrker motionen."
+    # The document speaks as "Fastighets- och fritidsnämnden": the body's own name takes
+    # the whole subject, and names of other bodies are never glued to it.
+    assert sections["Servicenämnden"].paragraphs[0].startswith("Servicenämnden är positiv")
+    for section in sections.values():
+        for paragraph in section.paragraphs:
+            assert f"{section.name} för " not in paragraph, paragraph
+            assert not re.search(rf"- och {section.name.lower()}", paragraph), paragraph
     assert sections["Bromma stadsdelsnämnd"].lead == ("Bromma stadsdelsnämnd avstyrker motionen.")
     # A scan: nothing to quote, and the report says the text could not be read.
     sisab = sections["Skolfastigheter i Stockholm AB (SISAB)"]
