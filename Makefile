@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/portal.py --json bench/results/portal.json
 	$(BIN)/python bench/start.py --json bench/results/start.json
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/reading.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .mypy_cache .ruff_cache
