@@ -7,6 +7,7 @@ puts them on `app` in the order `remiss --help` lists them.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
+from remiss.cli import stopping
 from remiss.core.errors import ConflictError, InputError, NotFoundError, RemissError
 from remiss.core.settings import Settings, load_settings
 from remiss.db.engine import session_scope
@@ -110,4 +112,12 @@ def main() -> None:
     # A command that runs a flow without PREFECT_API_URL starts Prefect's temporary server;
     # its default 20 s to come up was exceeded on a busy two-CPU machine here.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    app()
+    # SIGTERM and SIGHUP as Ctrl-C, so that the temporary server and every other process
+    # the command started is stopped too (remiss.cli.stopping).
+    stopping.install()
+    try:
+        app()
+    except SystemExit as exc:
+        raise SystemExit(stopping.exit_code(exc.code)) from None
+    except KeyboardInterrupt:  # a stop signal outside the command, e.g. while it exits
+        raise SystemExit(128 + (stopping.received() or signal.SIGINT)) from None

@@ -13,12 +13,16 @@ the process that stored it.
 from __future__ import annotations
 
 import importlib
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 
+from remiss.cli import stopping
 from remiss.core.settings import Settings, load_settings
 from remiss.web.app import Trigger, create_app
 from remiss.web.trigger import BackgroundRunner, Jobs, announce, announce_job
@@ -88,3 +92,54 @@ def app_for(settings: Settings) -> FastAPI:
 def create() -> FastAPI:
     """The ASGI factory (`uvicorn --factory remiss.cli.portal_app:create`)."""
     return app_for(load_settings())
+
+
+# How long open connections (a slow upload, say) may hold up a stop before they are cut:
+# well inside systemd's 90 s and Docker's 10 s before SIGKILL, which no cleanup survives.
+GRACEFUL_SECONDS = 8
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped alike by SIGTERM, SIGINT and SIGHUP, and at once by a second.
+
+    uvicorn stops gracefully on SIGINT and SIGTERM, then raises the signal again for the
+    handler it found (`stopping`'s: the command then unwinds and the temporary Prefect
+    server is stopped); SIGHUP it leaves alone, so here it counts as SIGTERM.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            stopping.hurry(sig)
+        stopping.watch(sig)
+        super().handle_exit(sig, frame)
+
+    def _hangup(self, _sig: int, frame: FrameType | None) -> None:
+        self.handle_exit(signal.SIGTERM, frame)
+
+    def run_until_stopped(self) -> None:
+        previous = signal.signal(signal.SIGHUP, self._hangup)
+        try:
+            self.run()
+        except KeyboardInterrupt:  # the stop signal, raised again once the server is down
+            pass
+        finally:
+            signal.signal(signal.SIGHUP, previous)
+
+
+def serve(app: FastAPI, *, host: str, port: int) -> bool:
+    """Serve `app` until a stop signal; whether the server had started."""
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            # Off: uvicorn would log every link's token; our middleware logs masked paths.
+            access_log=False,
+            # The application reads X-Forwarded-For itself, from trusted_proxies only (web/
+            # security.py ProxyHeaders): it must still see the proxy's own address.
+            proxy_headers=False,
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        )
+    )
+    server.run_until_stopped()
+    return server.started

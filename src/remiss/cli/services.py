@@ -18,9 +18,7 @@ def portal(
     """Starta svarssidan för remissinstanserna (och översikten på /admin)."""
     import logging
 
-    import uvicorn
-
-    from remiss.cli.portal_app import app_for
+    from remiss.cli.portal_app import app_for, serve
 
     settings = current_settings()
     with user_errors():
@@ -29,16 +27,9 @@ def portal(
     out.print(
         f"Svarssidan: http://{host}:{port}/ (länkarna i e-posten börjar med {settings.base_url})"
     )
-    # access_log off: uvicorn would log every link's token; our middleware logs masked paths.
-    uvicorn.run(
-        app_for(settings),
-        host=host,
-        port=port,
-        access_log=False,
-        # The application reads X-Forwarded-For itself, from trusted_proxies only (web/
-        # security.py ProxyHeaders): it must still see the proxy's own address.
-        proxy_headers=False,
-    )
+    # Stops alike on SIGTERM, SIGINT and SIGHUP; exit code 0 when stopped (remiss.cli.stopping).
+    if not serve(app_for(settings), host=host, port=port):
+        raise typer.Exit(3)  # uvicorn's code when the server could not start
 
 
 def up(

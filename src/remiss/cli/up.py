@@ -1,4 +1,4 @@
-"""`remiss up`: the whole service on one machine, until Ctrl-C or SIGTERM.
+"""`remiss up`: the whole service on one machine, until Ctrl-C, SIGTERM or SIGHUP.
 
 Three processes, each in its own process group so that stopping reaches their children:
 a Prefect server (SQLite in PREFECT_HOME unless PREFECT_API_DATABASE_CONNECTION_URL says
@@ -26,6 +26,7 @@ from types import FrameType
 import httpx
 
 from flows.automations import HEARTBEAT_ENV
+from remiss.cli import stopping
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import PROJECT_ROOT, Settings
 
@@ -142,6 +143,9 @@ class Service:
             raise RemissError("Prefects server svarade inte inom tre minuter")
 
     def stop_all(self) -> None:
+        # Every process below, taken before stopping: a flow run that the deployments'
+        # process started in a session of its own may outlive it, and is ended at the end.
+        below = stopping.descendants()
         # The portal and the deployments first, the server they report to last.
         for _name, process in reversed(self.processes):
             _signal_group(process, signal.SIGTERM)
@@ -151,16 +155,20 @@ class Service:
                 _signal_group(process, signal.SIGKILL)
                 process.wait(timeout=10)
         self.processes.clear()
+        stopping.end(below, stopping.GRACE_SECONDS)
 
 
 class _StopSignal:
+    """The first stop signal asks the loop in `Service.run` to stop everything in order; a
+    second, while that goes on, ends every process below at once (`stopping.hurry`)."""
+
     def __init__(self) -> None:
         self.requested = False
-        self._previous = {
-            sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)
-        }
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in stopping.SIGNALS}
 
-    def _handle(self, _signum: int, _frame: FrameType | None) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested:
+            stopping.hurry(signum)
         self.requested = True
 
     def restore(self) -> None:
