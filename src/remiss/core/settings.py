@@ -72,6 +72,14 @@ _ENV = {
     "ews_batch_size": "REMISS_EWS_BATCH_SIZE",
     "ews_processed_folder": "REMISS_EWS_PROCESSED_FOLDER",
     "ews_unmatched_folder": "REMISS_EWS_UNMATCHED_FOLDER",
+    "graph_url": "REMISS_GRAPH_URL",
+    "graph_authority": "REMISS_GRAPH_AUTHORITY",
+    "graph_tenant_id": "REMISS_GRAPH_TENANT_ID",
+    "graph_client_id": "REMISS_GRAPH_CLIENT_ID",
+    "graph_secret_block": "REMISS_GRAPH_SECRET_BLOCK",
+    "graph_mailbox": "REMISS_GRAPH_MAILBOX",
+    "graph_ca_file": "REMISS_GRAPH_CA_FILE",
+    "graph_batch_size": "REMISS_GRAPH_BATCH_SIZE",
 }
 
 # The SMTP backend's password has no key in the file: it is read from this variable only.
@@ -94,6 +102,13 @@ EWS_AUTH_VALUES: tuple[EwsAuth, ...] = ("ntlm", "basic", "oauth2")
 EwsAccess = Literal["delegate", "impersonation"]
 EWS_ACCESS_VALUES: tuple[EwsAccess, ...] = ("delegate", "impersonation")
 
+# The Microsoft Graph backend's client secret: this variable, or the Prefect Secret block
+# named by graph_secret_block. It shares ews_timeout_seconds, ews_max_wait_seconds and the
+# ews_*_folder names with the EWS backend (one retry budget, one set of folders).
+GRAPH_SECRET_VARIABLE = "REMISS_GRAPH_SECRET"  # noqa: S105 (a variable name)
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+GRAPH_AUTHORITY = "https://login.microsoftonline.com"
+
 # An anstånd reaches at most this many calendar days past the round's deadline.
 DEFAULT_ANSTAND_MAX_DAYS = 60
 
@@ -111,6 +126,7 @@ _INTEGERS = {
     "ews_timeout_seconds": 60,
     "ews_max_wait_seconds": 180,
     "ews_batch_size": 100,
+    "graph_batch_size": 20,
 }
 
 
@@ -172,6 +188,14 @@ class Settings:
     ews_batch_size: int = 100
     ews_processed_folder: str = "Remiss behandlade"
     ews_unmatched_folder: str = "Remiss omatchade"
+    graph_url: str = GRAPH_URL
+    graph_authority: str = GRAPH_AUTHORITY
+    graph_tenant_id: str | None = None
+    graph_client_id: str | None = None
+    graph_secret_block: str | None = None
+    graph_mailbox: str | None = None
+    graph_ca_file: Path | None = None
+    graph_batch_size: int = 20
 
     @property
     def inbox_path(self) -> Path:
@@ -429,7 +453,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             value=raw.get("answer_trigger"),
         )
     budget = integers["ews_max_wait_seconds"] + integers["ews_timeout_seconds"]
-    if raw.get("mail_backend") == "exchange" and budget >= integers["send_lease_seconds"]:
+    if (
+        raw.get("mail_backend") in ("exchange", "graph")
+        and budget >= integers["send_lease_seconds"]
+    ):
         # A sender still retrying when its claim runs out can be taken over by another
         # process, and the message goes out twice (issue 23).
         raise InputError(
@@ -497,6 +524,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ews_timeout_seconds=integers["ews_timeout_seconds"],
         ews_max_wait_seconds=integers["ews_max_wait_seconds"],
         ews_batch_size=integers["ews_batch_size"],
+        graph_batch_size=integers["graph_batch_size"],
+        graph_ca_file=resolve_key("graph_ca_file") if raw.get("graph_ca_file") else None,
         **ews,
     )
 
@@ -528,6 +557,12 @@ def _ews_settings(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
             field="ews_url",
             value=url,
         )
+    graph_url = (text("graph_url") or GRAPH_URL).rstrip("/")
+    graph_authority = (text("graph_authority") or GRAPH_AUTHORITY).rstrip("/")
+    for key, value in (("graph_url", graph_url), ("graph_authority", graph_authority)):
+        # msal accepts only an https authority; a token sent over plain http could be read.
+        if not value.startswith("https://"):
+            raise InputError("ska börja med https://", source=source, field=key, value=raw.get(key))
     autodiscover = str(raw.get("ews_autodiscover", "false")).strip().lower()
     if autodiscover not in ("true", "false", "1", "0", "yes", "no", "ja", "nej"):
         raise InputError(
@@ -546,4 +581,10 @@ def _ews_settings(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
         "ews_access": choice("ews_access", EWS_ACCESS_VALUES),
         "ews_processed_folder": text("ews_processed_folder") or "Remiss behandlade",
         "ews_unmatched_folder": text("ews_unmatched_folder") or "Remiss omatchade",
+        "graph_url": graph_url,
+        "graph_authority": graph_authority,
+        "graph_tenant_id": text("graph_tenant_id"),
+        "graph_client_id": text("graph_client_id"),
+        "graph_secret_block": text("graph_secret_block"),
+        "graph_mailbox": text("graph_mailbox"),
     }

@@ -1,8 +1,8 @@
 """The one place that names the mail backends: which one sends, which one reads, how to check it.
 
-`mail_backend` is `outbox`, `smtp`, `exchange`, or `package.module:factory` for a sender
-outside this package. Backends are imported only when chosen, so an installation without
-Exchange never loads exchangelib.
+`mail_backend` is `outbox`, `smtp`, `exchange` (EWS), `graph` (Microsoft Graph), or
+`package.module:factory` for a sender outside this package. Backends are imported only
+when chosen, so an installation without Exchange never loads exchangelib or msal.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
 from remiss.mail.base import Mailbox, Mailer, MailError
 
-BUILT_IN = ("outbox", "smtp", "exchange")
+BUILT_IN = ("outbox", "smtp", "exchange", "graph")
 
 
 def load_mailer(settings: Settings) -> Mailer:
@@ -30,10 +30,14 @@ def load_mailer(settings: Settings) -> Mailer:
         from remiss.mail.exchange import ExchangeMailer
 
         return ExchangeMailer(settings)
+    if backend == "graph":
+        from remiss.mail.graph import GraphMailer
+
+        return GraphMailer(settings)
     module_name, sep, attr = backend.partition(":")
     if not sep:
         raise InputError(
-            "okänd e-postbakände; använd outbox, smtp, exchange eller modul:fabrik",
+            "okänd e-posttjänst; använd outbox, smtp, exchange, graph eller modul:fabrik",
             field="mail_backend",
             value=backend,
         )
@@ -43,14 +47,19 @@ def load_mailer(settings: Settings) -> Mailer:
 
 
 def load_mailbox(settings: Settings) -> Mailbox:
-    """Exchange's inbox, or for the outbox (and test backends) a folder of .eml files."""
+    """Exchange's inbox (EWS or Graph), or for the outbox (and test backends) a folder of
+    .eml files."""
     if settings.mail_backend == "exchange":
         from remiss.mail.exchange import ExchangeMailbox
 
         return ExchangeMailbox(settings)
+    if settings.mail_backend == "graph":
+        from remiss.mail.graph import GraphMailbox
+
+        return GraphMailbox(settings)
     if settings.mail_backend == "smtp":
         raise InputError(
-            "SMTP-bakänden kan bara skicka; svar per e-post läses med exchange (eller "
+            "SMTP-tjänsten kan bara skicka; svar per e-post läses med exchange eller graph (eller "
             "outbox, som läser .eml-filer ur inbox_dir)",
             field="mail_backend",
             value="smtp",
@@ -68,6 +77,10 @@ def check_backend(settings: Settings) -> list[str]:
         from remiss.mail.exchange import check
 
         return check(settings)
+    if backend == "graph":
+        from remiss.mail.graph import check as check_graph
+
+        return check_graph(settings)
     if backend == "smtp":
         from remiss.mail.smtp import SmtpMailer
 
@@ -79,4 +92,4 @@ def check_backend(settings: Settings) -> list[str]:
         from remiss.mail.outbox import check_folders
 
         return check_folders(settings.outbox_dir, settings.inbox_path)
-    return [f"E-postbakänden {backend}: inget att kontrollera."]
+    return [f"E-posttjänsten {backend}: inget att kontrollera."]
