@@ -115,7 +115,7 @@ def test_second_round_for_open_diarienummer_is_refused(settings: Settings, case_
     message = str(info.value)
     assert "KS 2025/348" in message
     assert f"omgång {first}" in message
-    assert "--new-round" in message
+    assert "--ny-omgang" in message
     assert f"remiss round send {first}" in message, "unsent messages: says how to send them"
     assert count(settings, Round) == 1
     second = start(settings, case_dir / "arende.yaml", new_round=True)

@@ -58,13 +58,14 @@ BAD_INPUT: list[tuple[str, tuple[str, str] | None, list[str], list[str]]] = [
         [],
         ["remissinstanser", "socialnamden"],
     ),
-    ("unknown --to group", None, ["--to", "stadsdelar"], ["--to", "stadsdelar"]),
-    ("deadline not a date", None, ["--deadline", "2027-02-30"], ["--deadline", "2027-02-30"]),
+    ("unknown --till group", None, ["--till", "stadsdelar"], ["flaggan --till", "stadsdelar"]),
+    # The English names are hidden aliases; the message names the Swedish flag.
+    ("deadline not a date", None, ["--deadline", "2027-02-30"], ["--svarsdag", "2027-02-30"]),
     (
         "deadline in the past",
         None,
         ["--deadline", "2020-01-07"],
-        ["--deadline", "2020-01-07", "efter i dag"],
+        ["Fel i kommandoraden, flaggan --svarsdag", "2020-01-07", "efter i dag"],
     ),
     (
         "missing handling",
@@ -102,7 +103,7 @@ def test_bad_input_exits_2_names_the_problem_and_stores_nothing(
     result = run_cli("round", "start", str(case), *options)
     assert result.returncode == 2, result.stdout + result.stderr
     message = " ".join(result.stderr.split())
-    assert message.startswith("Fel:")
+    assert message.startswith(("Fel:", "Fel i kommandoraden,"))
     for word in expected:
         assert word in message
     assert status_json(run_cli)["rounds"] == []
@@ -125,9 +126,9 @@ def test_deadline_on_a_day_off_is_refused_unless_forced(
     refused = run_cli("round", "start", case, "--deadline", day.isoformat(), "--to", "kpr")
     assert refused.returncode == 2
     assert reason in refused.stderr
-    assert "--force" in refused.stderr
+    assert "--tvinga" in refused.stderr
     forced = run_cli(
-        "round", "start", case, "--deadline", day.isoformat(), "--to", "kpr", "--force"
+        "round", "start", case, "--deadline", day.isoformat(), "--to", "kpr", "--tvinga"
     )
     assert forced.returncode == 0, forced.stderr
     assert status_json(run_cli)["rounds"][0]["svar_senast"] == day.isoformat()
@@ -181,7 +182,7 @@ def test_every_command_has_help(run_cli: RunCli) -> None:
     ):
         result = run_cli(*command, "--help")
         assert result.returncode == 0, command
-        assert "Usage" in result.stdout
+        assert "Användning" in result.stdout
 
 
 def test_instanser_lists_the_register_and_groups(run_cli: RunCli) -> None:

@@ -245,7 +245,7 @@ def test_unknown_code_in_to_is_named_as_field_to_from_the_command_line(
         plan_round(parse_case(write_case()), small_register, today=TODAY, to=["vasastan"])
     message = str(info.value)
     assert "kommandoraden" in message
-    assert "--to" in message
+    assert "flaggan --till" in message
     assert "'vasastan'" in message
 
 
@@ -345,7 +345,7 @@ def test_deadline_on_a_day_off_is_refused_unless_forced(
         plan_round(case, small_register, today=TODAY)
     message = str(info.value)
     assert reason in message
-    assert "--force" in message
+    assert "--tvinga" in message
     assert str(path.resolve()) in message
     assert "fältet svar_senast" in message
     assert repr(day.isoformat()) in message
@@ -397,7 +397,7 @@ def test_deadline_from_the_command_line_is_checked_as_field_deadline(
         plan_round(case, small_register, today=TODAY, deadline=dt.date(2026, 12, 24))
     message = str(info.value)
     assert "kommandoraden" in message
-    assert "fältet --deadline" in message
+    assert "flaggan --svarsdag" in message
     assert "'2026-12-24'" in message
     assert "svar_senast" not in message
 

@@ -209,7 +209,7 @@ def test_in_group_refuses_an_unknown_group_as_option_group(register: Register) -
     with pytest.raises(InputError) as info:
         register.in_group("bolag")
     message = str(info.value)
-    assert "--group" in message
+    assert "--grupp" in message
     assert "'bolag'" in message
     assert "rad, stadsdelsnamnder" in message
 

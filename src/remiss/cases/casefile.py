@@ -445,7 +445,7 @@ def check_deadline(day: dt.date, *, today: dt.date, force: bool, source: str, fi
     """A deadline must lie ahead and, unless forced, fall on a Swedish working day."""
     if day <= today:
         raise InputError(
-            f"svarsdatumet måste ligga efter i dag ({today.isoformat()})",
+            f"svarsdagen måste ligga efter i dag ({dates.swedish_date(today)})",
             source=source,
             field=field,
             value=day.isoformat(),
@@ -453,7 +453,7 @@ def check_deadline(day: dt.date, *, today: dt.date, force: bool, source: str, fi
     reason = dates.non_working_reason(day)
     if reason and not force:
         raise InputError(
-            f"svarsdatumet är ingen arbetsdag ({reason}); välj en arbetsdag eller använd --force",
+            f"svarsdagen är ingen arbetsdag ({reason}); välj en arbetsdag eller använd --tvinga",
             source=source,
             field=field,
             value=day.isoformat(),
@@ -490,7 +490,7 @@ def plan_round(
     """Resolve recipients and the deadline, with the command-line overrides taking precedence."""
     source = str(case.source)
     if to:
-        recipients = register.resolve(to, source="kommandoraden", field="--to")
+        recipients = register.resolve(to, source="kommandoraden", field="--till")
     else:
         recipients = register.resolve(
             list(case.remissinstanser), source=source, field="remissinstanser"
@@ -500,7 +500,7 @@ def plan_round(
         raise InputError("inga remissinstanser valda", source=source, field="remissinstanser")
     if deadline is not None:
         check_deadline(
-            deadline, today=today, force=force, source="kommandoraden", field="--deadline"
+            deadline, today=today, force=force, source="kommandoraden", field="--svarsdag"
         )
         chosen = deadline
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -9,6 +11,7 @@ from rich.table import Table
 
 from remiss.answers import anstand as anstand_service
 from remiss.cli.app import current_settings, out, run_flow, user_errors
+from remiss.cli.swedish import SwedishTyper, option
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.db.engine import session_scope
@@ -16,14 +19,14 @@ from remiss.outbox.outcomes import SendResult, problems
 from remiss.rounds import start as rounds_start
 from remiss.rounds.service import find_round
 
-anstand_app = typer.Typer(help="Besluta om begärda anstånd.", no_args_is_help=True)
+anstand_app = SwedishTyper(help="Besluta om begärda anstånd.", no_args_is_help=True)
 
 
 @anstand_app.command("list")
 def anstand_list(
     round_ref: Annotated[
         str | None,
-        typer.Argument(metavar="ROUND", help="Bara en omgång (nummer eller diarienummer)."),
+        typer.Argument(metavar="OMGÅNG", help="Bara en omgång (nummer eller diarienummer)."),
     ] = None,
 ) -> None:
     """Visa begäranden om anstånd som väntar på beslut."""
@@ -55,19 +58,33 @@ def anstand_list(
     out.print(table if requests else "Inga begäranden om anstånd väntar på beslut.")
 
 
+@contextmanager
+def _flag_named_datum() -> Iterator[None]:
+    """The service names the date "--date" (the web maps that key to its field)."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field == "--date":
+            exc.field = "--datum"
+        raise
+
+
 def _decide(anstand_id: int, *, grant: bool, date: str | None, note: str | None) -> None:
     settings = current_settings()
     with user_errors():
-        rounds_start.ensure_schema(settings)
         new_date = None
         if date:
             try:
                 new_date = dates.parse_date(date)
             except ValueError as exc:
                 raise InputError(
-                    "ska vara ett datum ÅÅÅÅ-MM-DD", field="--date", value=date
+                    "ska vara ett datum ÅÅÅÅ-MM-DD",
+                    source="kommandoraden",
+                    field="--datum",
+                    value=date,
                 ) from exc
-        with session_scope(settings.database_url) as session:
+        rounds_start.ensure_schema(settings)
+        with _flag_named_datum(), session_scope(settings.database_url) as session:
             message = anstand_service.decide(
                 session,
                 anstand_id=anstand_id,
@@ -99,9 +116,11 @@ def anstand_grant(
     ],
     date: Annotated[
         str | None,
-        typer.Option("--date", metavar="ÅÅÅÅ-MM-DD", help="Annat datum än det begärda."),
+        option("--datum", "--date", metavar="ÅÅÅÅ-MM-DD", help="Annat datum än det begärda."),
     ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Meddelande i beslutet.")] = None,
+    note: Annotated[
+        str | None, option("--meddelande", "--note", metavar="TEXT", help="Meddelande i beslutet.")
+    ] = None,
 ) -> None:
     """Bevilja anstånd: flyttar remissinstansens svarsdag och meddelar beslutet."""
     _decide(anstand_id, grant=True, date=date, note=note)
@@ -112,7 +131,9 @@ def anstand_refuse(
     anstand_id: Annotated[
         int, typer.Argument(metavar="NR", help="Begärans nummer (se anstand list).")
     ],
-    note: Annotated[str | None, typer.Option("--note", help="Motivering i beslutet.")] = None,
+    note: Annotated[
+        str | None, option("--motivering", "--note", metavar="TEXT", help="Motivering i beslutet.")
+    ] = None,
 ) -> None:
     """Avslå en begäran om anstånd och meddela beslutet."""
     _decide(anstand_id, grant=False, date=None, note=note)

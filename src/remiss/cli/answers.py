@@ -10,11 +10,12 @@ from rich.table import Table
 
 from remiss.answers import review
 from remiss.cli.app import current_settings, err, out, run_flow, user_errors
+from remiss.cli.swedish import SwedishTyper
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.rounds import start as rounds_start
 
-answers_app = typer.Typer(help="Inkomna svar.", no_args_is_help=True)
+answers_app = SwedishTyper(help="Inkomna svar.", no_args_is_help=True)
 
 
 @answers_app.command("process")
@@ -50,11 +51,9 @@ def _positions(values: list[str] | None) -> dict[int, str]:
 @answers_app.command("review")
 def answers_review(
     round_ref: Annotated[
-        str | None, typer.Argument(metavar="[ROUND]", help="Omgångens nummer eller diarienummer.")
+        str | None, typer.Argument(metavar="OMGÅNG", help="Omgångens nummer eller diarienummer.")
     ] = None,
-    code: Annotated[
-        str | None, typer.Argument(metavar="[KOD]", help="Remissinstansens kod.")
-    ] = None,
+    code: Annotated[str | None, typer.Argument(metavar="KOD", help="Remissinstansens kod.")] = None,
     position: Annotated[
         str | None,
         typer.Option(
@@ -68,10 +67,12 @@ def answers_review(
         typer.Option("--att-sats", metavar="NR=STÄLLNINGSTAGANDE", help="Per att-sats."),
     ] = None,
     summary: Annotated[
-        str | None, typer.Option("--sammanfattning", help="Kort sammanfattning av svaret.")
+        str | None,
+        typer.Option("--sammanfattning", metavar="TEXT", help="Kort sammanfattning av svaret."),
     ] = None,
     reviewer: Annotated[
-        str | None, typer.Option("--granskad-av", help="Namnet på den som granskat svaret.")
+        str | None,
+        typer.Option("--granskad-av", metavar="NAMN", help="Namnet på den som granskat svaret."),
     ] = None,
 ) -> None:
     """Granska svar som kom med e-post: utan argument listas de som väntar."""

@@ -19,6 +19,7 @@ from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
 from remiss.cli import stopping
+from remiss.cli.swedish import SwedishTyper
 from remiss.core.errors import ConflictError, InputError, NotFoundError, RemissError
 from remiss.core.settings import Settings, load_settings
 from remiss.db.engine import session_scope
@@ -27,7 +28,7 @@ from remiss.rounds.service import find_round
 
 T = TypeVar("T")
 
-app = typer.Typer(
+app = SwedishTyper(
     help="Remisshantering: skicka ut remisser, följ upp svaren och sammanställ dem.",
     no_args_is_help=True,
     add_completion=False,
@@ -39,12 +40,17 @@ err = Console(stderr=True, highlight=False)
 
 USAGE_ERRORS = (InputError, ConflictError, NotFoundError)
 
-ROUND_ARGUMENT = typer.Argument(metavar="ROUND", help="Omgångens nummer eller diarienummer.")
+ROUND_ARGUMENT = typer.Argument(metavar="OMGÅNG", help="Omgångens nummer eller diarienummer.")
 
 
 def _exit_for(exc: RemissError) -> typer.Exit:
     """Print our error as one line; exit code 2 for bad input, 1 otherwise."""
-    err.print(f"Fel: {exc}", markup=False)
+    text = f"Fel: {exc}"
+    if isinstance(exc, InputError) and (exc.field or "").startswith("-"):
+        # "Fel i kommandoraden, flaggan --svarsdag: …" rather than "Fel: kommandoraden, …"
+        exc.source = None
+        text = f"Fel i kommandoraden, {exc}"
+    err.print(text, markup=False)
     return typer.Exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
 
 

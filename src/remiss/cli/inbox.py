@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
 from rich.table import Table
 
 from remiss.cli.app import current_settings, err, out, run_flow, user_errors
+from remiss.cli.swedish import SwedishTyper, option
 from remiss.inbox.poll import list_unmatched
 from remiss.mail import load_mailbox
 from remiss.rounds import start as rounds_start
 
-inbox_app = typer.Typer(
+inbox_app = SwedishTyper(
     help="Remissbrevlådan: svar, leveransrapporter och studsar som kommer med e-post.",
     no_args_is_help=True,
 )
@@ -21,7 +21,15 @@ inbox_app = typer.Typer(
 @inbox_app.command("poll")
 def inbox_poll(
     limit: Annotated[
-        int, typer.Option("--limit", min=1, max=1000, help="Högst så många meddelanden.")
+        int,
+        option(
+            "--antal",
+            "--limit",
+            metavar="ANTAL",
+            min=1,
+            max=1000,
+            help="Högst så många meddelanden.",
+        ),
     ] = 200,
 ) -> None:
     """Läs remissbrevlådan en gång: svar, leveransrapporter, studsar och läskvitton."""
@@ -48,7 +56,17 @@ def inbox_poll(
 
 @inbox_app.command("unmatched")
 def inbox_unmatched(
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 200,
+    limit: Annotated[
+        int,
+        option(
+            "--antal",
+            "--limit",
+            metavar="ANTAL",
+            min=1,
+            max=1000,
+            help="Högst så många meddelanden.",
+        ),
+    ] = 200,
 ) -> None:
     """Lista e-post som inte matchade någon remiss (registratorns mapp)."""
     settings = current_settings()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
 from rich.table import Table
 
 from remiss.cli.app import current_settings, out, user_errors
+from remiss.cli.swedish import option
 from remiss.core import dates
 from remiss.db.engine import shown_url
 from remiss.register.instances import KINDS, load_register
@@ -30,8 +30,12 @@ def init() -> None:
 def instanser(
     group: Annotated[
         str | None,
-        typer.Option(
-            "--group", "-g", metavar="GRUPP", help="Visa bara en grupp, t.ex. stadsdelsnamnder."
+        option(
+            "--grupp",
+            "-g",
+            "--group",
+            metavar="GRUPP",
+            help="Visa bara en grupp, t.ex. stadsdelsnamnder.",
         ),
     ] = None,
 ) -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from remiss.cli.app import current_settings, out, run_flow, user_errors
+from remiss.cli.swedish import option
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.db.engine import session_scope
@@ -25,7 +26,10 @@ def _as_of(text: str | None, tz: str) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise InputError(
-            "ska vara en tidpunkt, till exempel 2027-01-05 08:00", field="--as-of", value=text
+            "ska vara en tidpunkt, till exempel 2027-01-05 08:00",
+            source="kommandoraden",
+            field="--tidpunkt",
+            value=text,
         ) from exc
     if parsed.tzinfo is None:
         return dates.local_instant(parsed.date(), parsed.hour, parsed.minute, tz)
@@ -35,20 +39,27 @@ def _as_of(text: str | None, tz: str) -> dt.datetime:
 def remind(
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", metavar="TIDPUNKT", help="Som om klockan vore (t.ex. 2027-01-05 08:00)."
+        option(
+            "--tidpunkt",
+            "--as-of",
+            metavar="TIDPUNKT",
+            help="Som om klockan vore (t.ex. 2027-01-05 08:00).",
         ),
     ] = None,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Visa vad som skulle skickas och till vem, skicka inget."),
+        option(
+            "--bara-visa",
+            "--dry-run",
+            help="Visa vad som skulle skickas och till vem, skicka inget.",
+        ),
     ] = False,
 ) -> None:
-    """Skicka de påminnelser som ska gå ut nu (eller vid --as-of), var och en en gång."""
+    """Skicka de påminnelser som ska gå ut nu (eller vid --tidpunkt), var och en en gång."""
     settings = current_settings()
     with user_errors():
-        rounds_start.ensure_schema(settings)
         now = _as_of(as_of, settings.timezone)
+        rounds_start.ensure_schema(settings)
     when = dates.swedish_datetime(now, settings.timezone)
     if dry_run:
         with user_errors(), session_scope(settings.database_url) as session:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from remiss.cli.app import ROUND_ARGUMENT, current_settings, out, round_id, run_flow, user_errors
+from remiss.cli.swedish import option
 from remiss.core.errors import InputError
 
 
@@ -17,7 +18,7 @@ def compile_command(
         str, typer.Option("--format", metavar="FORMAT", help="Kommaseparerat: html, pdf, docx.")
     ] = "html,pdf,docx",
     out_dir: Annotated[
-        Path | None, typer.Option("--out", metavar="MAPP", help="Mapp att skriva till.")
+        Path | None, option("--mapp", "--out", metavar="MAPP", help="Mapp att skriva till.")
     ] = None,
 ) -> None:
     """Sammanställ remissvaren till en remissammanställning (HTML, PDF, DOCX)."""
@@ -29,7 +30,10 @@ def compile_command(
         unknown = [f for f in chosen if f not in FORMATS]
         if unknown or not chosen:
             raise InputError(
-                f"okänt format; välj bland {', '.join(FORMATS)}", field="--format", value=formats
+                f"okänt format; välj bland {', '.join(FORMATS)}",
+                source="kommandoraden",
+                field="--format",
+                value=formats,
             )
         compiled = round_id(settings, round_ref)
     from flows.compile import compile_round

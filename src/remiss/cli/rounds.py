@@ -19,6 +19,7 @@ from remiss.cli.app import (
     run_flow,
     user_errors,
 )
+from remiss.cli.swedish import SwedishTyper, option
 from remiss.core import dates
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
@@ -28,7 +29,7 @@ from remiss.rounds import start as rounds_start
 from remiss.rounds.service import close_round, find_round
 from remiss.rounds.status import status_document, table_rows
 
-round_app = typer.Typer(help="Starta, skicka och avsluta remissomgångar.", no_args_is_help=True)
+round_app = SwedishTyper(help="Starta, skicka och avsluta remissomgångar.", no_args_is_help=True)
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -39,10 +40,11 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 @round_app.command("start")
 def round_start(
-    case: Annotated[Path, typer.Argument(metavar="CASE.yaml", help="Ärendefilen (YAML).")],
+    case: Annotated[Path, typer.Argument(metavar="ÄRENDEFIL.yaml", help="Ärendefilen (YAML).")],
     to: Annotated[
         list[str] | None,
-        typer.Option(
+        option(
+            "--till",
             "--to",
             metavar="KODER",
             help="Remissinstanser (koder eller grupper, kommaseparerade) i stället för filens.",
@@ -50,18 +52,23 @@ def round_start(
     ] = None,
     deadline: Annotated[
         str | None,
-        typer.Option(
+        option(
+            "--svarsdag",
             "--deadline",
             metavar="ÅÅÅÅ-MM-DD",
             help="Svar senast, ÅÅÅÅ-MM-DD, i stället för ärendefilens.",
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Tillåt ett svarsdatum som inte är en arbetsdag.")
+        bool, option("--tvinga", "--force", help="Tillåt en svarsdag som inte är en arbetsdag.")
     ] = False,
     new_round: Annotated[
         bool,
-        typer.Option("--new-round", help="Starta en ny omgång fast diarienumret har en pågående."),
+        option(
+            "--ny-omgang",
+            "--new-round",
+            help="Starta en ny omgång fast diarienumret redan har en pågående.",
+        ),
     ] = False,
 ) -> None:
     """Starta en remissomgång: kontrollera allt, spara omgången och skicka remissen."""
@@ -86,8 +93,8 @@ def round_start(
         err.print(f"Varning: {warning}", markup=False)
     if meetings.warnings and meetings.earliest_deadline:
         err.print(
-            "Tidigaste svarsdag som ger varje vald nämnd ett sammanträde och "
-            f"{plan.policy.arbetsdagar_efter_sammantrade} arbetsdagar efter det: "
+            "Tidigaste svarsdag som ger alla valda nämnder ett sammanträde och därefter "
+            f"{plan.policy.arbetsdagar_efter_sammantrade} arbetsdagar: "
             f"{dates.swedish_date(meetings.earliest_deadline)}.",
             markup=False,
         )
@@ -140,7 +147,7 @@ def status(
     round_ref: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ROUND]", help="Omgångens nummer eller diarienummer; utan: alla pågående."
+            metavar="OMGÅNG", help="Omgångens nummer eller diarienummer; utan: alla pågående."
         ),
     ] = None,
     as_json: Annotated[

@@ -7,13 +7,16 @@ from typing import Annotated
 import typer
 
 from remiss.cli.app import current_settings, out, user_errors
+from remiss.cli.swedish import option
 from remiss.core import dates
 from remiss.rounds import start as rounds_start
 
 
 def portal(
-    host: Annotated[str, typer.Option("--host", help="Adress att lyssna på.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port att lyssna på.")] = 8000,
+    host: Annotated[
+        str, option("--adress", "--host", metavar="ADRESS", help="Adress att lyssna på.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port att lyssna på.")] = 8000,
 ) -> None:
     """Starta svarssidan för remissinstanserna (och översikten på /admin)."""
     import logging
@@ -33,11 +36,18 @@ def portal(
 
 
 def up(
-    host: Annotated[str, typer.Option("--host", help="Adress att lyssna på.")] = "127.0.0.1",
-    ui_port: Annotated[int, typer.Option("--ui-port", help="Prefects UI och API.")] = 4200,
-    port: Annotated[int, typer.Option("--port", help="Svarssidan.")] = 8000,
+    host: Annotated[
+        str, option("--adress", "--host", metavar="ADRESS", help="Adress att lyssna på.")
+    ] = "127.0.0.1",
+    ui_port: Annotated[
+        int,
+        option(
+            "--prefect-port", "--ui-port", metavar="PORT", help="Prefects webbgränssnitt och API."
+        ),
+    ] = 4200,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Svarssidan.")] = 8000,
 ) -> None:
-    """Kör hela tjänsten på den här datorn: Prefect, alla driftsättningar och svarssidan."""
+    """Kör hela tjänsten på den här datorn: Prefect, alla automatiska flöden och svarssidan."""
     from remiss.cli.up import Service
 
     settings = current_settings()

@@ -105,7 +105,7 @@ class Service:
             self.start("deployments", [sys.executable, "-m", "flows.serve"], env)
             self.start(
                 "portal",
-                [str(BIN / "remiss"), "portal", "--host", self.host, "--port", str(self.port)],
+                [str(BIN / "remiss"), "portal", "--adress", self.host, "--port", str(self.port)],
                 env,
             )
             self.say(f"Prefect (flöden, körningar, händelser): http://{self.host}:{self.ui_port}")

@@ -32,7 +32,9 @@ class InputError(RemissError):
         if self.source:
             where.append(str(self.source))
         if self.field:
-            where.append(f"fältet {self.field}")
+            # A command-line option is a flagga; a key in a file or form is a fält.
+            kind = "flaggan" if self.field.startswith("-") else "fältet"
+            where.append(f"{kind} {self.field}")
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.value is not None:

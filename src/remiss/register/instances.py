@@ -81,7 +81,7 @@ class Register:
         if group not in self.groups:
             raise InputError(
                 f"okänd grupp; grupperna är {', '.join(sorted(self.groups))}",
-                field="--group",
+                field="--grupp",
                 value=group,
             )
         members = set(self.groups[group].members)

@@ -39,15 +39,16 @@ def check_meetings(
         if not ready:
             missing_plan = True
             warnings.append(
-                f"{inst.name} har inget inlagt sammanträde efter {send_date.isoformat()}."
+                f"{inst.name} har inget inlagt sammanträde efter "
+                f"{dates.swedish_date(send_date)}."
             )
             continue
         needed.append(ready[0])
         if not any(r <= deadline for r in ready):
             warnings.append(
-                f"{inst.name} har inget sammanträde mellan {send_date.isoformat()} och "
-                f"{deadline.isoformat()} som hinner ge ett svar (nästa ger svar tidigast "
-                f"{ready[0].isoformat()})."
+                f"{inst.name} har inget sammanträde mellan {dates.swedish_date(send_date)} och "
+                f"{dates.swedish_date(deadline)} som ger tid att svara (efter nästa "
+                f"sammanträde kan svaret komma in tidigast {dates.swedish_date(ready[0])})."
             )
     earliest = None if missing_plan or not needed else max(needed)
     return MeetingCheck(tuple(warnings), earliest)

@@ -145,7 +145,7 @@ def check_can_start(session: Session, *, diarienummer: str, new_round: bool) -> 
     )
     raise ConflictError(
         f"Det finns redan en pågående remissomgång för {diarienummer} (omgång {existing.id}, "
-        f"startad {existing.started_at:%Y-%m-%d}).{hint} Använd --new-round för att starta en "
+        f"startad {existing.started_at:%Y-%m-%d}).{hint} Använd --ny-omgang för att starta en "
         "ny omgång ändå."
     )
 

@@ -72,7 +72,7 @@ def plan_from_file(
             raise InputError(
                 "ska vara ett datum i formen ÅÅÅÅ-MM-DD",
                 source="kommandoraden",
-                field="--deadline",
+                field="--svarsdag",
                 value=deadline,
             ) from exc
     return plan_round(
