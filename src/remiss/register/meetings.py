@@ -39,8 +39,7 @@ def check_meetings(
         if not ready:
             missing_plan = True
             warnings.append(
-                f"{inst.name} har inget inlagt sammanträde efter "
-                f"{dates.swedish_date(send_date)}."
+                f"{inst.name} har inget inlagt sammanträde efter {dates.swedish_date(send_date)}."
             )
             continue
         needed.append(ready[0])
