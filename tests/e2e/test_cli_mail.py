@@ -108,4 +108,4 @@ def test_the_smtp_backend_cannot_read_a_mailbox(run_cli: RunCli, cli_env: dict[s
     env = dict(cli_env, REMISS_MAIL_BACKEND="smtp", REMISS_SMTP_HOST="smtp.stockholm.example")
     result = run_cli("inbox", "poll", env=env)
     assert result.returncode == 2
-    assert "SMTP-bakänden kan bara skicka" in result.stderr
+    assert "SMTP-tjänsten kan bara skicka" in result.stderr
