@@ -522,3 +522,115 @@ def test_a_decision_that_only_adopts_an_yttrande_is_no_view() -> None:
     assert reading.decision_sentence is not None
     assert "antar yttrandet" in reading.decision_sentence
     assert view_for_report(reading, "Nämnden för Vård & Omsorg") is None
+
+
+PROTOCOL_PAGE = """KUNGSBACKA KOMMUN SAMMANTRÄDESPROTOKOLL 21 (33)
+Kommunstyrelsen
+Datum
+2025-03-18
+
+§ 62 Dnr KS-2025-00102
+Svar på remiss av betänkandet Ny kärnkraft i Sverige (SOU 2025:7)
+
+Beslut
+Kommunstyrelsen tillstyrker förslagen i betänkandet.
+
+Sammanfattning av ärendet
+Den 2 november 2023 beslutade regeringen att ge en särskild utredare i uppdrag att se över
+reglerna. Kommunfullmäktige 2024-04-09, § 62.
+
+Beslutet skickas till
+Klimat- och näringslivsdepartementet
+"""
+
+
+@pytest.mark.parametrize("form", ["lines", "flat"])
+def test_the_meeting_date_is_the_protocols_datum_header_even_on_separate_lines(form: str) -> None:
+    text = PROTOCOL_PAGE if form == "lines" else flat(PROTOCOL_PAGE).replace(" § 62", "  § 62")
+    reading = read_document(text)
+    assert value(reading.decision_date) == dt.date(2025, 3, 18)
+    assert value(reading.paragraph) == "§ 62"
+    assert reading.justeras_omedelbart is False  # a protocol's item without the mark
+
+
+def test_a_tjansteutlatandes_datum_is_no_decision_date() -> None:
+    text = "Tjänsteutlåtande\nDatum\n2025-02-05\nDnr SN 2025/4\n\n" + TU.split("\n", 3)[3]
+    assert read_document(text).decision_date is None
+    assert read_document(text).justeras_omedelbart is True  # "Ärendet justeras omedelbart."
+
+
+def test_the_sammantradesdatum_label_wins_over_an_earlier_decision_told_in_the_text() -> None:
+    text = (
+        "Kommunfullmäktige beslutade den 9 april 2024 att remittera motionen.\n\n"
+        "Sammanträdesdatum\n\n22 november 2023\n\nKommunstyrelsen tillstyrker motionen."
+    )
+    assert value(read_document(text).decision_date) == dt.date(2023, 11, 22)
+
+
+def test_an_agenda_item_with_the_meetings_papers_names_the_meeting_date() -> None:
+    text = (
+        "1. Val av justerare\n\n"
+        "2. Anmälan av inkomna skrivelser till kommunstyrelsen den 20 augusti 2025.\n\n"
+        "3. Malmö stad har fått en remiss. Kommunstyrelsen tillstyrker förslaget i remissen.\n"
+    )
+    assert value(read_document(text).decision_date) == dt.date(2025, 8, 20)
+
+
+def test_justeras_is_none_for_an_agenda_or_a_notice_and_false_for_a_protocol_without_it() -> None:
+    agenda = (
+        "Tyresö kommun\nStadsbyggnadsutskottet\n\nSammanträde 2023-12-20\n\n"
+        "1 Svar på motion om en skärgårdskrog\n\nDiarienummer KSM2023-1180\n\n"
+        "Förslag till beslut\nMotionen avslås.\n"
+    )
+    assert read_document(agenda).justeras_omedelbart is None
+    with_justering = agenda.replace("1 Svar", "1 Val av justerare och tid för justering\n\n2 Svar")
+    assert read_document(with_justering).justeras_omedelbart is False
+    voted = (
+        "Mot bakgrund av ovanstående ska motionen anses besvarad.\n"
+        "Propositioner\nBo Källström (L) yrkar bifall till motionen.\n"
+    )
+    assert read_document(voted).justeras_omedelbart is False
+
+
+def test_a_mark_on_another_item_of_an_agenda_read_as_a_whole_is_not_this_items() -> None:
+    agenda = (
+        "Spånga-Tensta stadsdelsnämnd\n\nSammanträde 2013-04-18\n\n"
+        "1 Val av justerare och dag för justering\n\n"
+        "2 Svar på remiss inför trafikförändringar i SL-trafiken 2013-2014\n\n"
+        "Dnr 142-2013-1.5.1.\nFörslag till beslut Omedelbar justering\n"
+        "1 Stadsdelsnämnden överlämnar tjänsteutlåtandet som svar på remissen.\n"
+        "2 Stadsdelsnämnden beslutar om omedelbar justering av ärendet.\n\n"
+        "3 Svar på remiss om motion om långsiktiga villkor för kvinnojourerna och bättre\n"
+        "möjligheter för kvinnor att komma vidare.\n\nDnr 82-2013-1.5.1.\n"
+        "Förslag till beslut\n"
+        "Stadsdelsnämnden lämnar svar på remissen i enlighet med tjänsteutlåtandet.\n"
+    )
+    assert read_document(agenda).justeras_omedelbart is False
+    chosen = read_document(agenda, case_dnr="142-2013-1.5.1")
+    assert chosen.justeras_omedelbart is True
+
+
+def test_a_protocols_list_of_paragraphs_names_the_paragraph_and_title_of_the_remiss() -> None:
+    text = (
+        "Protokoll\nSammanträdesdatum: 2020-08-18\nParagrafer  §§ 63-73\n\n"
+        "Beslutspunkter  § 68/20 Överenskommelse mellan kommunerna i Stockholms län om"
+        " ärendeansvar för hemlösa  § 69/20 Uppföljning av försöket med måltidsvän"
+        "  § 70/20 Remissvar SOF"
+        ' - Motion "Prioritera och ge plats åt äldrefrågor"  Informationsärenden  § 71/20'
+        " Uppföljning av åtgärdsplan\n"
+    )
+    reading = read_document(text)
+    assert value(reading.paragraph) == "§ 70"
+    assert reading.title is not None
+    assert reading.title.startswith("Remissvar SOF - Motion")
+
+
+def test_a_case_number_of_several_levels_with_a_dnr_is_the_items_number() -> None:
+    text = (
+        "Beslut i kommunstyrelsen 27 oktober 2021\n\n"
+        "2.1.10. Göteborgs Stads vatten- och\navloppstaxa för 2022, Dnr 0882/21\n\n"
+        "Stadsledningskontoret tillstyrker nämndens förslag.\n"
+    )
+    assert value(read_document(text).paragraph) == "2.1.10."
+    agenda = "3 Svar på remiss om vatten\n\nDnr 12-2021\n\nNämnden tillstyrker förslaget.\n"
+    assert read_document(agenda).paragraph is None  # a place on the agenda, not a number

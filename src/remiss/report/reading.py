@@ -31,6 +31,7 @@ Pure: no I/O. `read_document` never raises on odd input; what it cannot find is 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -210,9 +211,16 @@ _ITEM_START = re.compile(
     r"^(?:[A-ZÅÄÖ]{1,5}\s+)?§\s*(?P<n>\d{1,4})(?:\s*/\s*\d{2,4})?(?![\d§])[.:]?\s*(?P<rest>.*)$"
 )
 # An agenda item numbered without "§": "3 Svar på remiss ...", "5. Remiss från ...", "2.1.10. ...".
-_NUMBERED_ITEM = re.compile(r"^(?P<n>\d{1,2}(?:\.\d{1,2}){0,2})\.?\s+(?P<rest>[A-ZÅÄÖ].*)$")
+_NUMBERED_ITEM = re.compile(r"^(?P<n>\d{1,2}(?:\.\d{1,2}){0,2}\.?)\s+(?P<rest>[A-ZÅÄÖ].*)$")
+# "2.1.10.": a number of several levels is the item's own number in the body's list of cases,
+# a plain "3" or "5." only its place on the day's agenda.
+_CASE_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2}){1,2}\.?")
 _INLINE_ITEM = re.compile(
     r"(?<=[.!?:)]\s)(?=§\s*\d{1,4}(?:/\d{2,4})?\s+[A-ZÅÄÖ])"
+    # A page header or a list of paragraphs run together: "... Datum 2025-01-23  § 7  Dnr",
+    # "... måltidsvän  § 70/20 Remissvar ..." (two spaces stand for a lost line break); never
+    # a law's "6 kap. § 37".
+    r"|(?<=\s\s)(?<!kap\.\s\s)(?=§\s*\d{1,4}(?:/\d{2,4})?\s+[A-ZÅÄÖ])"
     # An agenda run together: "... 6 Detaljplan för kv X Remiss från Y  Dnr: 302-260-04 ...".
     r"|(?<=\s)(?=\d{1,2}\s+[A-ZÅÄÖ][^.]{3,200}?\s+Dnr\s*[:.]?\s*\d)"
 )
@@ -277,6 +285,7 @@ def _split_prefix(line: str) -> list[str]:
 class _Item:
     number: str | None
     lines: list[str]
+    label: str | None = None  # an agenda item's number as printed ("2.1.10.")
 
     @property
     def heading(self) -> str:
@@ -311,7 +320,7 @@ def _numbered_items(lines: list[str]) -> list[_Item]:
     for line in lines:
         match = _NUMBERED_ITEM.match(line)
         if match:
-            items.append(_Item(None, [match.group("rest")]))
+            items.append(_Item(None, [match.group("rest")], match.group("n")))
         elif items:
             items[-1].lines.append(line)
     return items
@@ -779,9 +788,52 @@ def _is_date(value: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}(?:-\d{2})?", value))
 
 
-def _find_date(texts: Iterable[str]) -> Found[dt.date] | None:
+# The meeting's date as a protocol or an agenda prints it in its header, the label and the
+# value on one line or on two ("Sammanträdesdatum" / "22 november 2023", "Sammanträde
+# 2013-04-18"); in a protocol also a bare "Datum" (in a tjänsteutlåtande that is the day it
+# was written, not a decision).
+_HEADER_DATE_LABEL = re.compile(
+    r"\b(?:sammanträdesdatum|sammanträdets\s+datum|mötesdatum|beslutsdatum"
+    r"|datum\s+för\s+(?:beslut|sammanträde(?:t)?|mötet)|sammanträde(?=\s+\d))\s*[:.]?\s*",
+    re.IGNORECASE,
+)
+_PROTOCOL_DATE_LABEL = re.compile(r"(?<![\wåäöÅÄÖ])(?:Datum|DATUM)\s*[:.]?\s*")
+# The head of a protocol (not of a tjänsteutlåtande or an agenda).
+_PROTOCOL_HEAD = re.compile(
+    r"\b(?:SAMMANTRÄDESPROTOKOLL|PROTOKOLL|PROTOKOLLSUTDRAG|[Ss]ammanträdesprotokoll"
+    r"|[Pp]rotokollsutdrag|[Uu]tdrag\s+ur\s+protokoll|Protokoll(?:\s+från|\s+fört|\s*$)"
+    # The cover page of a protocol.
+    r"|Justerandes|Justeringens\s+plats|Paragrafer\b|ANSLAG/BEVIS"
+    r"|[Pp]rotokollet\s+är\s+justerat)",
+    re.MULTILINE,
+)
+# An agenda's item with the papers for the meeting names its date: "Anmälan av inkomna
+# skrivelser till kommunstyrelsen den 20 augusti 2025", "Förteckning över skrivelser inför
+# stadsbyggnadsnämnden 2025-08-28".
+_AGENDA_DATE_LABEL = re.compile(
+    r"\b(?:skrivelser|handlingar|delegationsbeslut)\s+(?:till|inför)\s+"
+    rf"(?:[\wåäö-]+\s+){{0,2}}?[\wåäö-]*{_BODY_NOUN}(?:s\s+sammanträde)?\s+(?:den\s+)?",
+    re.IGNORECASE,
+)
+
+
+def _find_date(texts: Sequence[str], *, protocol: bool = False) -> Found[dt.date] | None:
+    """The meeting's or the decision's date: a header's label first (in every text), then
+    what the text says ("beslutade den ...", "vid sammanträde den ...")."""
+    labels = [_HEADER_DATE_LABEL, *([_PROTOCOL_DATE_LABEL] if protocol else [])]
+    for label in labels:
+        for text in texts:
+            for match in label.finditer(text):
+                found = _date_at(text, match.end())
+                if found is not None:
+                    return Found(found[0], _sentence_around(text, match.start(), found[1]))
     for text in texts:
         for match in _DATE_LABEL.finditer(text):
+            found = _date_at(text, match.end())
+            if found is not None:
+                return Found(found[0], _sentence_around(text, match.start(), found[1]))
+    for text in texts:
+        for match in _AGENDA_DATE_LABEL.finditer(text):
             found = _date_at(text, match.end())
             if found is not None:
                 return Found(found[0], _sentence_around(text, match.start(), found[1]))
@@ -918,8 +970,10 @@ _JUSTERAS = re.compile(
     re.IGNORECASE,
 )
 _JUSTERAS_NOT = re.compile(r"\bjusteras\s+inte\s+omedelbart|\bej\s+omedelbar", re.IGNORECASE)
-_PROTOCOL = re.compile(
-    r"\b(?:protokoll|sammanträde|protokollsutdrag|justerandes|paragraf)", re.IGNORECASE
+# "Sammanträde 2013-04-18": the head of a meeting's agenda or protocol.
+_MEETING_HEAD = re.compile(r"(?<![\wåäöÅÄÖ])Sammanträde\s+\d")
+_JUSTERING_ITEM = re.compile(
+    r"\bjusterare\b|\bjustering\b|\bprotokollsjustering|\bjusteringsdag", re.IGNORECASE
 )
 _VIEW_VERB = re.compile(
     r"\b(?:anser|bedömer|menar|konstaterar|delar|instämmer|förordar|föreslår|ser\s+positivt"
@@ -974,7 +1028,11 @@ def read_document(
         if item is not None and not _names_case(item, case_dnr, case_title):
             item = None  # a list of proposals, the case named somewhere in the last one
         numbered_agenda = item is not None
-    reading = _reading(raw, lines, preamble, items, item, numbered_agenda, case_dnr, case_title)
+    # Several numbered items each with its own diarienummer: an agenda of several cases.
+    cases = agenda and sum(bool(_DNR_LABEL.search(" ".join(x.lines[:4]))) for x in numbered) >= 2
+    reading = _reading(
+        raw, lines, preamble, items, item, numbered_agenda, case_dnr, case_title, agenda=cases
+    )
     if item is None and (
         agenda or (reading.position is None and reading.decision_sentence is None)
     ):
@@ -986,7 +1044,29 @@ def read_document(
             other = _reading(raw, lines, preamble, items, fallback, True, case_dnr, case_title)
             if other.position is not None or other.decision_sentence is not None:
                 return other
+    if item is None and reading.position is None and reading.decision_sentence is None:
+        listed = _listed_item(items, case_dnr, case_title)
+        if listed is not None and listed.number is not None:
+            # A protocol's list of paragraphs ("§ 70/20 Remissvar SOF - Motion ..."): the
+            # text says nothing more, but the list names the paragraph and its title.
+            return dataclasses.replace(
+                reading,
+                paragraph=Found(f"§ {listed.number}", f"§ {listed.number} {listed.heading}"),
+                title=_cap(_title_part(_strip_dnr(listed.heading))) or reading.title,
+            )
     return reading
+
+
+def _listed_item(items: list[_Item], case_dnr: str | None, case_title: str | None) -> _Item | None:
+    """Of a list of paragraphs (each only a heading), the one that names the case, else the
+    only one whose heading is about a remiss, a motion or an yttrande."""
+    if len(items) < 2 or any(len(item.text()) >= 120 for item in items):
+        return None
+    named = [item for item in items if _names_case(item, case_dnr, case_title)]
+    if len(named) == 1:
+        return named[0]
+    about = [item for item in items if _REMISS_WORDS.search(item.heading)]
+    return about[0] if len(about) == 1 else None
 
 
 def _remiss_item(numbered: list[_Item]) -> _Item | None:
@@ -1023,8 +1103,11 @@ def _reading(
     numbered_agenda: bool,
     case_dnr: str | None,
     case_title: str | None,
+    *,
+    agenda: bool = False,
 ) -> Reading:
-    """What the chosen item (or, with None, the whole text) says."""
+    """What the chosen item (or, with None, the whole text) says; `agenda` when the text is
+    an agenda of several cases (numbered items, each with its diarienummer)."""
     scope = item.lines if item is not None else lines
     if item is not None and len(items) == 1 and not numbered_agenda:
         # One item (a protokollsutdrag): what stands before the § belongs to it too.
@@ -1049,12 +1132,33 @@ def _reading(
     dnr = _find_dnr(
         dnr_texts, case_dnr, item_first=item is not None and (len(items) > 1 or numbered_agenda)
     )
-    is_protocol = bool(items) or bool(_PROTOCOL.search(raw_head))
-    decision_date = _find_date([raw_head, scope_text])
+    is_protocol = (
+        bool(items)
+        or bool(_PROTOCOL_HEAD.search(raw_head))
+        # How the meeting came to its decision is told only in a protocol.
+        or any(key == "proposition" for key, _ in sections)
+        # A meeting's papers that deal with the justering of its protocol.
+        or bool(_MEETING_HEAD.search(raw_head) and _JUSTERING_ITEM.search(raw))
+    )
+    decision_date = _find_date(
+        [raw_head, scope_text], protocol=bool(_PROTOCOL_HEAD.search(raw_head))
+    )
 
     paragraph = None
     if item is not None and item.number is not None:
         paragraph = Found(f"§ {item.number}", f"§ {item.number} {item.heading}".strip()[:300])
+    else:
+        numbered = [item] if item is not None else _numbered_items(lines)
+        labelled = [
+            x
+            for x in numbered
+            if x.label
+            and _CASE_NUMBER.fullmatch(x.label)
+            and _DNR_LABEL.search(" ".join(line for line in x.lines[:3] if line))
+        ]
+        if len(labelled) == 1 and labelled[0].label:
+            chosen = labelled[0]
+            paragraph = Found(chosen.label or "", f"{chosen.label} {chosen.heading}"[:300])
 
     protocol_texts = [(k, t) for k, t in texts]
     reservationer = None
@@ -1064,9 +1168,10 @@ def _reading(
     justeras: bool | None
     if _JUSTERAS_NOT.search(scope_text):
         justeras = False
-    elif _JUSTERAS.search(scope_text):
+    elif _JUSTERAS.search(scope_text) and not (item is None and agenda):
         justeras = True
     else:
+        # On an agenda read as a whole the mark belongs to another item, not to this one.
         justeras = False if is_protocol else None
 
     return Reading(
