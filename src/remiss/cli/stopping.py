@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -81,7 +82,7 @@ def exit_code(code: int | str | None) -> int | str | None:
 
 def _handle(signum: int, _frame: FrameType | None) -> None:
     global _received
-    if _received is not None:
+    if _received is not None or _prefect_stopping(signum):
         hurry(signum)
     _received = signum
     watch(signum)
@@ -95,6 +96,22 @@ def watch(signum: int) -> None:
         _watchdog = threading.Timer(STOP_SECONDS, hurry, args=(signum,))
         _watchdog.daemon = True
         _watchdog.start()
+
+
+def _prefect_stopping(signum: int) -> bool:
+    """Whether Prefect is already stopping a flow run on another signal.
+
+    While a flow runs in the main thread, Prefect takes SIGTERM itself (it raises
+    TerminationSignal, marks the run crashed, then sends the signal again for the handler
+    it replaced: this one). So a signal that comes while that TerminationSignal is handled
+    is a second one, unless it is that same signal sent again.
+    """
+    exc = sys.exc_info()[1]
+    while exc is not None:
+        if type(exc).__name__ == "TerminationSignal" and getattr(exc, "signal", signum) != signum:
+            return True
+        exc = exc.__context__
+    return False
 
 
 def hurry(signum: int) -> NoReturn:
