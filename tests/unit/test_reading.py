@@ -634,3 +634,76 @@ def test_a_case_number_of_several_levels_with_a_dnr_is_the_items_number() -> Non
     assert value(read_document(text).paragraph) == "2.1.10."
     agenda = "3 Svar på remiss om vatten\n\nDnr 12-2021\n\nNämnden tillstyrker förslaget.\n"
     assert read_document(agenda).paragraph is None  # a place on the agenda, not a number
+
+
+def test_with_an_unrelated_case_the_title_is_the_chosen_items_own_heading() -> None:
+    text = PROTOCOL_PAGE.replace("Svar på remiss", "Svar på Klimatdepartementets remiss")
+    reading = read_document(text, case_dnr="KS 2025/348", case_title="Motion om Ukraina")
+    assert reading.title == (
+        "Svar på Klimatdepartementets remiss av betänkandet Ny kärnkraft i Sverige (SOU 2025:7)"
+    )
+
+
+def test_an_agenda_items_heading_ends_at_its_diarienummer() -> None:
+    text = (
+        "1 Utseende av justerare\n\n"
+        "2 Tertialrapport 1  Dnr: 102-274-04  För stadsdelsnämnden prognostiseras ett underskott"
+        " om 3,5 miljoner kronor, vilket motsvarar 0,3 procent av budgeten för hela året.\n\n"
+        "6 Detaljplan för kv Fyrskeppet m m i stadsdelen Kristineberg Remiss från"
+        " stadsbyggnadskontoret  Dnr: 302-260-04  Sammantaget förordar förvaltningen en"
+        " utbyggnad enligt förslaget. Nämnden tillstyrker förslaget till detaljplan.\n"
+    )
+    reading = read_document(text, case_dnr="302-260-04")
+    assert reading.title == (
+        "Detaljplan för kv Fyrskeppet m m i stadsdelen Kristineberg Remiss från"
+        " stadsbyggnadskontoret"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # A heading that carries its diarienummer, after a notice's own heading.
+        (
+            "Beslut i kommunstyrelsen 5 februari 2020\n\nHär publicerar vi besluten.\n\n"
+            "Göteborgs Stads program för lokalförsörjning 2020–2026, Dnr 1006/18\n\n"
+            "Kommunstyrelsen beslutade enligt stadsledningskontorets förslag.\n",
+            "Göteborgs Stads program för lokalförsörjning 2020–2026",
+        ),
+        # The usual "X – svar på motion" form, over its second line alone.
+        (
+            "Gör Huddinge till vänortskommun med Trostyanets i Ukraina\n"
+            "– svar på motion av Bo Källström (L)\n\nMotionen anses besvarad.\n",
+            "Gör Huddinge till vänortskommun med Trostyanets i Ukraina – svar på motion av Bo"
+            " Källström (L)",
+        ),
+        # A letterhead run into the title; the title ends with its official reference.
+        (
+            "Stockholms läns landsting 1 (3) SKRIVELSE LS Landstingsstyrelsen Yttrande över"
+            " delbetänkandet Regional indelning - tre nya län (SOU 2016:48) Föredragande"
+            " landstingsråd: Torbjörn Rosdahl",
+            "Yttrande över delbetänkandet Regional indelning - tre nya län (SOU 2016:48)",
+        ),
+        # A contents list: the heading ends at the dot leaders.
+        (
+            "Ärendelista 32 Dnr KS 2018/56 Svar på remiss reboot- omstart för den digitala"
+            " förvaltningen (SOU 2017:114)... 18 33 Dnr KS 2016/527 Uppföljning av verksamhetsplan"
+            " 2017... 24",
+            "Svar på remiss reboot- omstart för den digitala förvaltningen (SOU 2017:114)",
+        ),
+    ],
+)
+def test_without_the_case_the_title_is_what_reads_most_like_one(text: str, title: str) -> None:
+    assert read_document(text).title == title
+
+
+def test_a_title_is_never_a_heading_cut_at_a_line_end() -> None:
+    text = (
+        "KF APRIL 2013 Nr 72. Uppsalahem AB:s förvärv av aktierna i Studentstaden AB\n"
+        "Kommunfullmäktige Förslag till\nbeslut Kommunstyrelsen föreslår kommunfullmäktige"
+        " besluta att godkänna förvärvet.\n"
+    )
+    title = read_document(text).title
+    assert title is not None
+    assert not title.endswith(" till")
+    assert "Uppsalahem AB:s förvärv" in title

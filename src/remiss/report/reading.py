@@ -5,7 +5,7 @@ A remissvar reaches us as a tjänsteutlåtande (a proposal the nämnd will decid
 protokollsutdrag (the decision, often after yrkanden, proposition and reservationer), a
 whole protocol with many items, or a letter. The text comes from `remiss.report.extract`:
 with line breaks and pages ("\\f"), or - as many PDFs give it - as one long run. The reading
-works in four steps, each by rules that can be checked by eye:
+works in five steps, each by rules that can be checked by eye:
 
 1. **Lines.** Page headers, footers and page numbers go (`tjansteutlatande.clean_lines`);
    the protocol's "Justerandes signatur / Utdragsbestyrkande" boxes go; a long line is cut
@@ -22,6 +22,10 @@ works in four steps, each by rules that can be checked by eye:
    proposal) with a decision formula in it; the position is read from it, or - when it only
    hands over the förvaltning's text ("godkänner förvaltningens tjänsteutlåtande som svar",
    "antar förvaltningens förslag till yttrande") - from the stance sentences of the body.
+5. **Header facts.** The meeting date from the header's label (also on the next line),
+   the § of the item, *justeras omedelbart* per item (False on a protocol without it, None
+   on an agenda or a letter), and the title: the item's own heading, else the line that
+   reads most like a title.
 
 `view_in_voice` rewrites the stance sentences with the body as subject ("Förvaltningen anser
 att" -> "Utbildningsnämnden anser att") and `view_for_report` gives what a report shows.
@@ -34,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -879,32 +883,148 @@ _ORGANISATION_LINE = re.compile(
 )
 
 
-def _title_candidates(lines: Sequence[str]) -> list[str]:
-    out: list[str] = []
+# An item's number or a contents list's page and paragraph numbers before a heading
+# ("2.1.10. Göteborgs Stads ...", "16 32 Svar på remiss ...").
+_LEADING_NUMBER = re.compile(r"^(?:§\s*)?\d{1,4}(?:\.\d{1,3})*\.?(?:\s+\d{1,4})?\s+(?=[A-ZÅÄÖ\"”])")
+# A document's own kind in its letterhead: the title follows it ("... TJÄNSTESKRIVELSE
+# Datum Departementspromemorian ...").
+_KIND_HEADER = re.compile(
+    r"\b(?:TJÄNSTESKRIVELSE|TJÄNSTEUTLÅTANDE|SKRIVELSE|PROTOKOLLSUTDRAG|YTTRANDE)\b"
+    r"(?:\s+(?:LS|KS|Datum|DATUM|Dnr\b|\d{4}-\d{2}-\d{2}|\d{1,2}\s+\(\d{1,2}\)))*\s+"
+    r"(?=[A-ZÅÄÖ])"
+)
+# A title cut at a line end ("Förslag till", "Uppföljning av"): never a whole title.
+_CUT_OFF = re.compile(
+    r"\b(?:till|om|av|för|och|i|på|med|från|över|att|samt|gällande|angående|avseende|"
+    r"följande)$",
+    re.IGNORECASE,
+)
+# "Gör Huddinge till vänortskommun ... – svar på motion av ...": the usual form of a title.
+_TITLE_DASH = re.compile(
+    r"\S\s+[–-]\s+(?:svar\s+på|remiss|yttrande|motion|medborgarförslag)", re.IGNORECASE
+)
+# Official references that end a title: "(SOU 2016:5)", "(Ds 2015:53)", "(dir. 2023:98)".
+_REFERENCE = re.compile(
+    r"\((?:SOU|Ds|DS|Prop\.|prop\.|dir\.|Dir\.|Fi|Ju|S|U|N|M|I|A|KN|LI)\s*\d{4}:\d{1,4}\)"
+)
+# A sentence run into a title: a name or a body and the verb of its sentence.
+_SENTENCE_START = re.compile(
+    r"\s(?=[A-ZÅÄÖ][\wåäö-]+\s+(?:föreslår|beslutar|beslöt|beslutade|anför|har|anser"
+    r"|tillstyrker|avstyrker|yttrar|lämnar|överlämnar)\b)"
+)
+
+
+def _clean_candidate(text: str) -> str:
+    kinds = list(_KIND_HEADER.finditer(text[:300]))
+    if kinds and kinds[-1].end() < len(text):
+        text = text[kinds[-1].end() :]
+    text = _strip_dnr(text)
+    text = _LEADING_NUMBER.sub("", text)
+    return text.strip(" ,-–:")
+
+
+# A heading that ends with its diarienummer: "Göteborgs Stads vatten- och avloppstaxa för
+# 2022, Dnr 0882/21".
+_ENDS_WITH_DNR = re.compile(_DNR_LABEL.pattern + r"\s*$", re.IGNORECASE)
+
+
+# A letterhead that ends with the document's diarienummer is no heading.
+_LETTERHEAD = re.compile(
+    r"\b(?:tjänsteutlåtande|tjänsteskrivelse|protokoll\w*|avdelning\w*|enhet\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _title_candidates(lines: Sequence[str]) -> list[tuple[str, bool]]:
+    """Texts that may be the title, each with whether a diarienummer ended it."""
+    out: list[tuple[str, bool]] = []
     for group in _paragraph_groups(lines):
         texts = [reflow(group)] + (group if len(group) > 1 else [])
+        pieces: list[str] = []
         for text in texts:
-            text = _strip_dnr(text)
+            # A contents list's dot leaders end each heading: "... (SOU 2017:114)... 18 33".
+            pieces.extend(re.split(r"\s*(?:\.{3,}|…)\s*", text))
+            if len(text) > TITLE_MAX:
+                # A run without line breaks: a title may start inside it.
+                pieces.extend(text[m.start() :] for m in _TITLE_INSIDE.finditer(text[:3000]))
+        for piece in pieces:
+            text = _clean_candidate(piece)
+            headed = (
+                bool(_ENDS_WITH_DNR.search(piece))
+                and len(piece) <= 2 * TITLE_MAX
+                and not _LETTERHEAD.search(text)
+            )
             if (
                 len(text.split()) >= 2
                 and not _META_LINE.match(text)
                 and _section_key(text) is None
                 and not _ORGANISATION_LINE.match(text)
+                and not _CUT_OFF.search(text)
             ):
-                out.append(text)
+                out.append((text, headed))
     return out
 
 
-def _title(item: _Item | None, preamble: Sequence[str], case_title: str | None) -> str | None:
-    lines = [*(item.lines[:60] if item is not None else []), "", *preamble[:80]]
-    candidates = _title_candidates(lines)
-    if not candidates:
+def _item_heading(item: _Item) -> str | None:
+    """An item's own heading: what follows "§ N" (or the item's number) up to its first
+    section heading, a diarienummer or a blank line, when that reads as a title (one
+    sentence at most, not the meeting's business)."""
+    head: list[str] = []
+    for line in item.lines[:12]:
+        if not line:
+            if head:
+                break
+            continue
+        if _section_key(line) is not None:
+            break
+        if not head:
+            rest = _strip_dnr(line)
+            # Before the heading: the item's numbers ("Dnr 2016/0166 KS-2", "Diariekod: 013").
+            if _DNR_LABEL.match(line) and len(rest.split()) < 2:
+                continue
+            if re.fullmatch(r"[\wåäöÅÄÖ-]+\s*:\s*[\w./-]+", line):
+                continue
+        head.append(line)
+    text = reflow(head)
+    labels = list(_DNR_LABEL.finditer(text))
+    # "§ 62 Dnr KS-2025-00102 Svar på ...": a number before the heading goes, one after
+    # it ends the heading.
+    while labels and not text[: labels[0].start()].strip(" ,-–:"):
+        text = text[labels[0].end() :].strip(" ,-–:")
+        labels = list(_DNR_LABEL.finditer(text))
+    if labels:
+        text = text[: labels[0].start()]
+    match = _INLINE_HEADING.search(text, 10)
+    if match and _section_key(match.group("h")) is not None:
+        text = text[: match.start()]
+    text = " ".join(text.split()).strip(" ,-–:")
+    if (
+        len(text.split()) < 2
+        or len(sentences(text)) > 1
+        or len(text) > 2 * TITLE_MAX
+        or _META_LINE.match(text)
+        or _ORGANISATION_LINE.match(text)
+        or _CUT_OFF.search(text)
+        or not re.match(r"[A-ZÅÄÖ0-9\"”]", text)
+    ):
         return None
+    return _cap(text)
+
+
+def _title(item: _Item | None, preamble: Sequence[str], case_title: str | None) -> str | None:
+    heading = _item_heading(item) if item is not None else None
+    if heading is not None:
+        return heading
+    lines = [*(item.lines[:60] if item is not None else []), "", *preamble[:80]]
+    found = _title_candidates(lines)
+    if not found:
+        return None
+    candidates = [text for text, _ in found]
     if case_title:
         words = _words(case_title)
         best: tuple[float, int, str] | None = None
         for i, candidate in enumerate(candidates):
-            have = _words(candidate)
+            have = _words(_title_part(candidate))
             shared = len(words & have)
             if not words or not have:
                 continue
@@ -914,27 +1034,70 @@ def _title(item: _Item | None, preamble: Sequence[str], case_title: str | None) 
                 best = (score, -i, candidate)
         if best is not None:
             return _cap(_title_part(best[2]))
-    for candidate in candidates:
-        if _TITLE_START.match(candidate):
-            return _cap(_title_part(candidate))
+    # Without the case: what reads most like a title, in this order.
+    headed = {text for text, with_dnr in found if with_dnr}
+    tests: tuple[Callable[[str], bool], ...] = (
+        lambda c: c in headed,
+        lambda c: bool(_TITLE_DASH.search(c[:TITLE_MAX])),
+        lambda c: bool(_TITLE_START.match(c)),
+        lambda c: bool(_TITLE_INSIDE.search(c[:400])),
+        lambda c: bool(_REFERENCE.search(c[: 2 * TITLE_MAX])),
+    )
+    for test in tests:
+        for candidate in candidates:
+            # A line that starts in lower case continues a sentence; it starts no title.
+            if test(candidate) and not candidate[:1].islower():
+                part = _title_part(candidate)
+                if (
+                    len(part.split()) >= 2
+                    and not _CUT_OFF.search(part.strip(" .,:;"))
+                    and not _NOUN_AND_VERB.match(part)
+                ):
+                    return _cap(part)
     return _cap(_title_part(candidates[0]))
 
 
 _TITLE_INSIDE = re.compile(
     r"(?<=\s)(?:Svar på|Remiss(?:svar|yttrande)?\b|Yttrande (?:över|om|angående)|Motion (?:om|från)"
-    r"|Medborgarförslag|Förslag (?:till|om)|Betänkandet?|Promemorian?)"
+    r"|Medborgarförslag|Förslag (?:till|om)(?! beslut)|Betänkandet?|Promemorian?)"
+)
+
+
+# "Malmö stad har beretts möjlighet att komma med synpunkter på utredningen om ...": the
+# remitted document is named after these words.
+_REMITTED = re.compile(
+    r"^[^.]{0,120}?\b(?:synpunkter\s+på|yttra\s+sig\s+över"
+    r"|remiss(?:en)?\s+(?:avseende|gällande|angående))\s+(?P<what>[^.]{10,})",
+    re.IGNORECASE,
+)
+# "Utredningen föreslår ...": a sentence, not a title.
+_NOUN_AND_VERB = re.compile(
+    r"^\S+\s+(?:föreslår|har|är|anser|beslutade|beslutar|ska|kommer|lämnar|bedömer)\b",
+    re.IGNORECASE,
 )
 
 
 def _title_part(text: str) -> str:
-    """A title that ran into the text after it: up to the first sentence end or heading."""
-    if not _TITLE_START.match(text):
+    """A title that ran into the text after it: up to the first sentence end, heading, the
+    end of an official reference ("(SOU 2016:48)") or the start of a sentence; in a sentence
+    that tells of the remiss, the document it names."""
+    remitted = _REMITTED.match(text)
+    if remitted and not _TITLE_START.match(text):
+        what = remitted.group("what")
+        text = what[:1].upper() + what[1:]
+    elif not _TITLE_START.match(text) and not _TITLE_DASH.search(text[:TITLE_MAX]):
         inside = _TITLE_INSIDE.search(text[:400])
         if inside:
             text = text[inside.start() :]
     match = _INLINE_HEADING.search(text, 10)
     if match and _section_key(match.group("h")) is not None:
         text = text[: match.start()]
+    reference = _REFERENCE.search(text)
+    if reference and reference.end() < len(text):
+        text = text[: reference.end()]
+    starts = _SENTENCE_START.search(text, 10)
+    if starts:
+        text = text[: starts.start()]
     if len(text) > TITLE_MAX:
         ends = sentence_ends(text, limit=TITLE_MAX)
         if ends:
