@@ -100,7 +100,7 @@ def test_link_in_the_missiv_opens_the_remiss_and_receipt_is_confirmed(
     att_satser = page.get_by_role("region", name="Ärendet").get_by_role("listitem")
     expect(att_satser.filter(has_text=re.compile("^att "))).to_have_text(list(ATT_SATSER))
     expect(described_as(page, "Svar senast")).to_have_text(swedish_date(started_round.deadline))
-    expect(described_as(page, "Läge")).to_have_text("Öppnad")
+    expect(described_as(page, "Status")).to_have_text("Öppnad")
     assert dispatches(run_cli)["socialnamnden"]["progress"] == "opened"
 
     page.get_by_label("Ert diarienummer för remissen (frivilligt)").fill("SN 2025/1234")
@@ -113,7 +113,7 @@ def test_link_in_the_missiv_opens_the_remiss_and_receipt_is_confirmed(
     expect(described_as(page, "Mottagandet bekräftat")).to_contain_text(
         "ert diarienummer SN 2025/1234"
     )
-    expect(described_as(page, "Läge")).to_have_text("Kvitterad")
+    expect(described_as(page, "Status")).to_have_text("Mottagandet bekräftat")
     expect(page.get_by_role("button", name="Bekräfta mottagandet")).to_have_count(0)
 
     status = dispatches(run_cli)
@@ -276,7 +276,7 @@ def test_a_joint_answer_counts_for_the_partner_once_it_confirms_on_its_page(
     assert bromma["progress"] == "answered"
     assert bromma["answered_jointly_by"] == "socialnamnden"
     # The page says what `remiss status` says.
-    expect(described_as(page, "Läge")).to_have_text(bromma["progress_label"].capitalize())
+    expect(described_as(page, "Status")).to_have_text(bromma["progress_label"].capitalize())
 
 
 # --- 4. Changing the answer makes version 2; version 1 stays ---------------------------------
@@ -341,7 +341,7 @@ def test_declining_with_a_reason(page: Page, started_round: StartedRound, run_cl
     assert response.status == 200
     expect(page.get_by_role("status")).to_contain_text("Ni har meddelat att ni avstår")
     expect(described_as(page, "Avstår")).to_contain_text("att ni avstår från att yttra er")
-    expect(described_as(page, "Läge")).to_have_text("Avstår")
+    expect(described_as(page, "Status")).to_have_text("Avstått")
     expect(page.get_by_role("button", name="Skicka svaret")).to_have_count(0)
 
     status = dispatches(run_cli)["farsta"]

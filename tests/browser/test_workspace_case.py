@@ -114,7 +114,7 @@ def test_a_new_case_and_its_recipients_are_filled_in_without_javascript_and_acce
     check(page)
 
     with page.expect_navigation():
-        page.get_by_role("button", name="Spara och välj svarstid").click()
+        page.get_by_role("button", name="Spara och välj svarsdag").click()
     assert page.url.endswith("/svarstid")
 
     # The overview lists the draft.

@@ -51,10 +51,10 @@ def test_a_handlaggare_sends_a_new_remiss_from_the_workspace_once(
     page.get_by_label("Organisationens namn").fill("Teaterförbundet")
     page.get_by_label("E-postadress dit remissen skickas").fill("kansli@teaterforbundet.example")
     assert click(page, "Lägg till mottagaren").status == 200
-    assert click(page, "Spara och välj svarstid").status == 200
+    assert click(page, "Spara och välj svarsdag").status == 200
 
     # 3. The deadline: the earliest workable day beside the field, a Saturday refused.
-    expect(page.get_by_role("heading", name="Svarstid", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Svarsdag", exact=True)).to_be_visible()
     field = page.get_by_label("Svar senast (ÅÅÅÅ-MM-DD)")
     expect(field).to_have_accessible_description(re.compile("Tidigaste svarsdag som fungerar"))
     expect(page.get_by_role("region", name="Sammanträden per nämnd")).to_be_visible()

@@ -130,7 +130,7 @@ def test_those_who_have_not_answered_are_told_the_new_deadline_by_e_mail_once(
         d.email for d in dispatches_of(settings, "socialnamnden", "servicenamnden")
     )
     for mail in mails:
-        assert str(mail["Subject"]).startswith("Ny svarstid 15 januari 2027: remiss KS 2025/348")
+        assert str(mail["Subject"]).startswith("Ny svarsdag 15 januari 2027: remiss KS 2025/348")
         body = mail.get_body(preferencelist=("plain",))
         assert body is not None
         text = body.get_content()

@@ -31,7 +31,7 @@ def test_admin_is_closed_when_no_login_is_configured(portal: Portal) -> None:
     assert portal.client.get("/admin").status_code == 303
     page = portal.client.get("/admin/login")
     assert page.status_code == 403
-    assert "inte påslagen" in page.text
+    assert "inte aktiverad" in page.text
 
 
 def test_password_login_opens_the_overview(make_portal: Callable[..., Portal]) -> None:

@@ -456,7 +456,7 @@ SWEDISH_LETTER = re.compile("[åäöÅÄÖ]")
 ERROR_PAGE = re.compile(r"<h1>(?P<heading>.*?)</h1>\s*<p>(?P<text>.*?)</p>", re.DOTALL)
 OWN_PAGES = (
     "Det gick inte att skicka",  # the answer page with the form's errors
-    "Logga in till översikten",  # the staff login with its error
+    "Logga in på översikten",  # the staff login with its error
     "Det ni skickade är för stort",  # the body limit
 )
 

@@ -162,7 +162,7 @@ def test_the_round_page_shows_each_state_and_filters_without_javascript(ws: Port
     text = page(ws)
     assert "Studsade" in text
     assert "550 5.1.1 mottagaren finns inte" in text
-    assert "Kvitterad" in text
+    assert "Mottagandet bekräftat" in text
     assert "deras dnr SN 2026/77" in text
     assert "begärt, väntar på beslut" in text
     assert "Avstår: Berör inte nämnden." in text

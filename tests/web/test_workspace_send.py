@@ -105,7 +105,7 @@ def test_the_deadline_page_shows_the_earliest_workable_day_and_each_namnds_meeti
     bromma = re.search(r"<th scope=\"row\">Bromma stadsdelsnämnd</th>(.*?)</tr>", html, re.S)
     assert bromma
     assert "Hinner inte: nästa sammanträde är" in bromma.group(1)
-    assert "1 nämnd hinner" in html
+    assert "En nämnd hinner" in html
     assert "2 remissinstanser utan sammanträdesplan i registret" in html  # kultur, teater
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from remiss.core import dates, language
+from remiss.core import dates, language, terms
 
 
 def swedish_list(items: list[str] | tuple[str, ...]) -> str:
@@ -42,6 +42,13 @@ def iso_instant(text: str, tz: str = dates.DEFAULT_TZ) -> str:
     return dates.swedish_datetime(dt.datetime.fromisoformat(text), tz)
 
 
+def iso_day(text: str, tz: str = dates.DEFAULT_TZ) -> str:
+    """'2026-12-05T22:33:00Z' -> '5 december 2026': the local day of an instant, for prose
+    (slicing the UTC string would give the wrong day late in the evening)."""
+    instant = dt.datetime.fromisoformat(text)
+    return dates.swedish_date(dates.local_today(instant, tz))
+
+
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> Environment:
     env = Environment(
@@ -61,4 +68,12 @@ def environment(templates_dir: Path) -> Environment:
     env.filters["att_sats"] = lambda text, last: language.list_item(text, last=last)
     env.filters["forslagsstallare"] = language.proposers
     env.filters["iso_tidpunkt"] = iso_instant
+    env.filters["iso_dag"] = iso_day
+    # A nämnd's name inside a sentence, lower case per Svenska skrivregler; not in headings,
+    # addresses ("Till Socialnämnden") or at the start of a sentence.
+    env.filters["i_mening"] = language.in_sentence
+    # A count in prose: numbers under thirteen as words ("tre av tolv har svarat").
+    env.filters["tal"] = language.number
+    # Any position code to its label, the placeholder of an unreviewed answer included.
+    env.filters["stallning"] = terms.position_label
     return env

@@ -30,16 +30,24 @@ POSITION_LABELS: dict[str, str] = {
     NOT_REVIEWED: "ännu inte granskat (svaret kom med e-post)",
 }
 
-# The state of a dispatch as the sender follows it, in order of progress.
+# The status of a dispatch as the sender follows it, in order of progress: each a state
+# the remiss is in ("skickad", "avstått"), never a verb in another tense. "Kvitterad" is
+# not used: a kvittens is the e-mail acknowledging an answer, not the remiss's arrival.
 PROGRESS_LABELS: dict[str, str] = {
     "pending": "väntar på utskick",
     "sending": "skickas",
-    "failed": "misslyckades",
-    "bounced": "studsade",
+    "failed": "kunde inte skickas",
+    "bounced": "studsad",
     "sent": "skickad",
     "delivered": "levererad",
     "opened": "öppnad",
-    "received": "kvitterad",
-    "declined": "avstår",
+    "received": "mottagandet bekräftat",
+    "declined": "avstått",
     "answered": "besvarad",
 }
+
+
+def position_label(position: str) -> str:
+    """The Swedish label of any position an answer can carry, the placeholder of an answer
+    not yet reviewed included; an unknown code is shown as it is rather than failing."""
+    return POSITION_LABELS.get(position, position)

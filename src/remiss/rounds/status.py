@@ -44,7 +44,7 @@ STATE_LABELS = {
     "pending": "väntar på utskick",
     "sending": "skickas",
     "sent": "skickad",
-    "failed": "misslyckades",
+    "failed": "kunde inte skickas",
 }
 STATES = tuple(STATE_LABELS)
 
@@ -347,9 +347,9 @@ FILTERS: dict[str, str] = {
     "forsenade": "Försenade",
     "studsade": "Studsade eller misslyckade",
     "ej-oppnade": "Inte öppnade",
-    "kvitterade": "Kvitterade",
+    "kvitterade": "Mottagandet bekräftat",
     "anstand": "Anstånd",
-    "avstar": "Avstår",
+    "avstar": "Avstått",
     "besvarade": "Besvarade",
     "granskas": "Svar att granska",
 }

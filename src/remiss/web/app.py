@@ -19,7 +19,7 @@ from remiss.core.settings import Settings
 from remiss.storage.uploads import upload_limits
 from remiss.web import admin, answer_page, workspace_round, workspace_send
 from remiss.web.deps import Trigger, get_pages
-from remiss.web.pages import NOT_FOUND_TEXT, Pages
+from remiss.web.pages import Pages
 from remiss.web.security import (
     BodyLimit,
     FailureThrottle,
@@ -53,7 +53,14 @@ def create_app(
     app.state.trigger = trigger
     app.state.jobs = jobs
     app.middleware("http")(security_headers)
-    app.add_middleware(BodyLimit, max_bytes=lambda: limits.max_total_bytes + 1024 * 1024)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=lambda: limits.max_total_bytes + 1024 * 1024,
+        # The limit the official can act on: the files' total, not the form's slack.
+        page=lambda path, _: too_large_page(
+            app.state.pages, path, limits.max_total_bytes // (1024 * 1024)
+        ),
+    )
     # Outermost: everything inside sees the client's own address (the throttle counts it).
     app.add_middleware(ProxyHeaders, trusted=lambda: settings.trusted_proxies)
     app.mount(
@@ -74,46 +81,98 @@ def create_app(
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     pages = get_pages(request)
+    path = request.url.path
     if 300 <= exc.status_code < 400 and exc.headers:
         return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
+    # No error page is a dead end: each links on, to the page the request came from where
+    # its address tells (a 404 or 429 link does not work, so only to the start).
     if exc.status_code == 404:
-        return pages.not_found()
+        return pages.not_found(back=_start_of(path), workspace=_in_workspace(path))
     if exc.status_code == 429:
-        refused = pages.error(429, "För många försök", NOT_FOUND_TEXT)
+        refused = pages.error(429, "För många försök", TOO_MANY_TEXT, back=_start_of(path))
         refused.headers.update(exc.headers or {})
         return refused
     if exc.status_code == 405:
-        return pages.error(405, "Det går inte att göra så här", "Gå tillbaka och försök igen.")
+        return pages.error(
+            405,
+            "Sidan kan inte användas på det här sättet",
+            "Adressen går inte att använda så. Gå vidare med länken nedan.",
+            back=_page_of(path),
+            workspace=_in_workspace(path),
+        )
     if exc.status_code == 403:
         if exc.detail in (NO_ROLE_TEXT, READ_ONLY_TEXT):
-            return pages.error(403, "Ni har inte behörighet", str(exc.detail))
+            return pages.error(
+                403, "Ni har inte behörighet", str(exc.detail), back=_page_of(path), workspace=True
+            )
         # A form refused (expired, or posted from elsewhere): back to the page it belongs
         # to, to load it afresh; reloading this address would post the form again.
         return pages.error(
-            403, "Formuläret kunde inte tas emot", str(exc.detail), back=_page_of(request)
+            403,
+            "Formuläret har gått ut",
+            str(exc.detail),
+            back=_page_of(path),
+            workspace=_in_workspace(path),
         )
     if exc.status_code == 400:
         # Only the framework raises a 400 (a body it cannot parse), with an English detail.
-        return pages.unreadable_form()
-    return pages.error(exc.status_code, "Något gick fel", str(exc.detail))
+        return pages.unreadable_form(back=_page_of(path), workspace=_in_workspace(path))
+    return pages.error(
+        exc.status_code,
+        "Något gick fel",
+        str(exc.detail),
+        back=_page_of(path),
+        workspace=_in_workspace(path),
+    )
 
 
-def _page_of(request: Request) -> tuple[str, str] | None:
-    """The page a refused form was posted from, as far as its address tells."""
-    parts = request.url.path.strip("/").split("/")
+TOO_MANY_TEXT = (
+    "Ni har gjort för många försök med länkar som inte fungerar. Vänta tio minuter och "
+    "försök igen med länken i e-postmeddelandet."
+)
+
+
+def _in_workspace(path: str) -> bool:
+    return path.strip("/").split("/")[0] == "admin"
+
+
+def _start_of(path: str) -> tuple[str, str]:
+    """The start of the part of the site the address belongs to."""
+    return ("/admin", "Till översikten") if _in_workspace(path) else ("/", "Till startsidan")
+
+
+def _page_of(path: str) -> tuple[str, str]:
+    """The page a refused request came from, as far as its address tells."""
+    parts = path.strip("/").split("/")
     if parts[0] == "r" and len(parts) > 1:
         return f"/r/{parts[1]}", "Tillbaka till remissen"
     if parts[0] == "admin" and len(parts) > 2 and parts[1] in ("omgang", "utkast"):
         return f"/admin/{parts[1]}/{parts[2]}", "Tillbaka till sidan"
-    return ("/admin", "Till översikten") if parts[0] == "admin" else None
+    return _start_of(path)
+
+
+def too_large_page(pages: Pages, path: str, limit_mb: int) -> bytes:
+    """The 413 page, with the site's header and a way back to the form."""
+    return bytes(
+        pages.error(
+            413,
+            "Det ni skickade är för stort",
+            f"Ett svar med filer får vara högst {limit_mb} MB. Gå tillbaka och försök igen "
+            "med mindre eller färre filer.",
+            back=_page_of(path),
+            page_title="För stora filer",
+            workspace=_in_workspace(path),
+        ).body
+    )
 
 
 async def bad_request(request: Request, exc: RequestValidationError) -> Response:
     pages = get_pages(request)
+    path = request.url.path
     if all(error["loc"][0] == "path" for error in exc.errors()):
         # An id in the path that no row can have ("abc", 0, 2**64): a page that is not there.
-        return pages.not_found()
-    return pages.unreadable_form()
+        return pages.not_found(back=_start_of(path), workspace=_in_workspace(path))
+    return pages.unreadable_form(back=_page_of(path), workspace=_in_workspace(path))
 
 
 class _Portal(FastAPI):
@@ -176,4 +235,6 @@ async def server_error(request: Request, exc: Exception) -> Response:
         "Något gick fel hos oss",
         "Inget av det ni skickade har sparats. Försök igen om en stund eller kontakta "
         f"handläggaren och ange referensen {reference}.",
+        back=_page_of(request.url.path),
+        workspace=_in_workspace(request.url.path),
     )

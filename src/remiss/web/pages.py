@@ -32,19 +32,40 @@ class Pages:
         return HTMLResponse(html, status_code=status)
 
     def error(
-        self, status: int, title: str, text: str, back: tuple[str, str] | None = None
+        self,
+        status: int,
+        title: str,
+        text: str,
+        back: tuple[str, str] | None = None,
+        *,
+        page_title: str | None = None,
+        workspace: bool = False,
     ) -> HTMLResponse:
-        """An error page; `back`: (address, link text) of where to go on from it."""
-        return self.page("fel.html", {"rubrik": title, "text": text, "tillbaka": back}, status)
+        """An error page; `back`: (address, link text) of where to go on from it;
+        `page_title`: the <title> if not the heading; `workspace`: a staff page (its footer)."""
+        context = {
+            "rubrik": title,
+            "sidtitel": page_title or title,
+            "text": text,
+            "tillbaka": back,
+            "arbetsyta": workspace,
+        }
+        return self.page("fel.html", context, status)
 
-    def not_found(self) -> HTMLResponse:
-        return self.error(404, "Sidan finns inte", NOT_FOUND_TEXT)
+    def not_found(
+        self, back: tuple[str, str] | None = ("/", "Till startsidan"), *, workspace: bool = False
+    ) -> HTMLResponse:
+        return self.error(404, "Sidan finns inte", NOT_FOUND_TEXT, back, workspace=workspace)
 
-    def unreadable_form(self) -> HTMLResponse:
+    def unreadable_form(
+        self, back: tuple[str, str] | None = None, *, workspace: bool = False
+    ) -> HTMLResponse:
         return self.error(
             400,
             "Formuläret kunde inte läsas",
             "Det som skickades var ofullständigt. Gå tillbaka, ladda om sidan och försök igen.",
+            back,
+            workspace=workspace,
         )
 
 

@@ -132,9 +132,17 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """Refuse request bodies above a limit, whether or not Content-Length is honest."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: Callable[[], int],
+        page: Callable[[str, int], bytes] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # The 413 page for (path, limit in MB): the site's own page with a way back.
+        self.page = page or _bare_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
@@ -144,7 +152,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
+            await _too_large(send, self.page(scope.get("path", "/"), limit // (1024 * 1024)))
             return
         seen = 0
         too_large = False
@@ -173,17 +181,20 @@ class BodyLimit:
         with contextlib.suppress(BodyTooLarge):  # or swallowed by the app: answered below
             await self.app(scope, counted, guarded)
         if too_large and not started:
-            await _too_large(send, limit)
+            await _too_large(send, self.page(scope.get("path", "/"), limit // (1024 * 1024)))
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    mb = limit // (1024 * 1024)
-    body = (
-        "<!DOCTYPE html><html lang='sv'><head><meta charset='utf-8'><title>För stor</title>"
-        "</head><body><main><h1>Det ni skickade är för stort</h1>"
+def _bare_page(path: str, mb: int) -> bytes:
+    """The 413 page where no template is at hand (the middleware used on its own)."""
+    return (
+        "<!DOCTYPE html><html lang='sv'><head><meta charset='utf-8'>"
+        "<title>För stora filer</title></head><body><main><h1>Det ni skickade är för stort</h1>"
         f"<p>Ett svar med filer får vara högst {mb} MB. Gå tillbaka och försök igen med "
         "mindre eller färre filer.</p></main></body></html>"
     ).encode()
+
+
+async def _too_large(send: Send, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
