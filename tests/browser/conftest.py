@@ -346,9 +346,9 @@ def fill_answer(
     if summary:
         page.get_by_label("Kort sammanfattning av svaret (frivilligt)").fill(summary)
     if decision_date:
-        page.get_by_label("Datum för nämndens beslut (ÅÅÅÅ-MM-DD)").fill(decision_date.isoformat())
+        page.get_by_label("Datum för nämndens beslut (frivilligt)").fill(decision_date.isoformat())
     if paragraph:
-        page.get_by_label("Paragraf i protokollet (till exempel § 12)").fill(paragraph)
+        page.get_by_label("Paragraf i protokollet (frivilligt)").fill(paragraph)
     for name in joint_with:
         page.get_by_role("group", name="Gemensamt svar (frivilligt)").get_by_label(name).check()
     page.set_input_files("#filer", [f.path for f in files])
@@ -377,6 +377,10 @@ def _answer_with(label: str, value: str) -> Callable[[Page, StartedRound], None]
             "Tillstyrker", exact=True
         ).check()
         page.get_by_label(label, exact=True).fill(value)
+        # With a file, the one mistake is the field's: every mistake is reported at once.
+        page.locator("#filer").set_input_files(
+            {"name": "svar.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}
+        )
 
     return fill
 
@@ -389,13 +393,15 @@ def _fill(label: str, value: str) -> Callable[[Page, StartedRound], None]:
 
 
 def _anstand_on_deadline(page: Page, started_round: StartedRound) -> None:
-    page.get_by_label("Nytt datum för svaret (ÅÅÅÅ-MM-DD)").fill(started_round.deadline.isoformat())
-    page.get_by_label("Skäl", exact=True).fill("Nämnden sammanträder senare.")
+    page.get_by_label("Nytt datum för svaret (obligatoriskt)").fill(
+        started_round.deadline.isoformat()
+    )
+    page.get_by_label("Skäl (obligatoriskt)", exact=True).fill("Nämnden sammanträder senare.")
 
 
 def _anstand_without_reason(page: Page, started_round: StartedRound) -> None:
     later = working_day_after(started_round.deadline, 14)
-    page.get_by_label("Nytt datum för svaret (ÅÅÅÅ-MM-DD)").fill(later.isoformat())
+    page.get_by_label("Nytt datum för svaret (obligatoriskt)").fill(later.isoformat())
 
 
 ERROR_CASES = [
@@ -406,22 +412,22 @@ ERROR_CASES = [
         "Kontaktpersonens e-post (frivilligt)",
         "epost",
         "Ange en giltig e-postadress, till exempel namn@kommun.se.",
-        "Kontaktpersonens e-post (kvittensen skickas även hit)",
+        "E-post till kontaktpersonen (frivilligt)",
     ),
     ErrorCase(
         "answer: contact's e-mail",
-        _answer_with("Kontaktpersonens e-post (kvittensen skickas även hit)", "anna.berg@"),
+        _answer_with("E-post till kontaktpersonen (frivilligt)", "anna.berg@"),
         "Skicka svaret",
-        "Kontaktpersonens e-post (kvittensen skickas även hit)",
+        "E-post till kontaktpersonen (frivilligt)",
         "svar-epost",
         "Ange en giltig e-postadress, till exempel namn@kommun.se.",
         "Kontaktpersonens e-post (frivilligt)",
     ),
     ErrorCase(
         "answer: contact's name",
-        _answer_with("Kontaktperson", "A" * 201),
+        _answer_with("Kontaktperson för svaret (frivilligt)", "A" * 201),
         "Skicka svaret",
-        "Kontaktperson",
+        "Kontaktperson för svaret (frivilligt)",
         "svar-kontaktperson",
         "Texten får vara högst 200 tecken.",
         "Kontaktperson (frivilligt)",
@@ -430,7 +436,7 @@ ERROR_CASES = [
         "anstånd: date not after the deadline",
         _anstand_on_deadline,
         "Begär anstånd",
-        "Nytt datum för svaret (ÅÅÅÅ-MM-DD)",
+        "Nytt datum för svaret (obligatoriskt)",
         "datum",
         "Det nya datumet måste vara senare än nuvarande svarsdag",
     ),
@@ -438,7 +444,7 @@ ERROR_CASES = [
         "anstånd: no reason",
         _anstand_without_reason,
         "Begär anstånd",
-        "Skäl",
+        "Skäl (obligatoriskt)",
         "skal",
         "Ange skälet till att ni behöver anstånd.",
         "Skäl (frivilligt)",
@@ -450,7 +456,7 @@ ERROR_CASES = [
         "Skäl (frivilligt)",
         "skal_avstar",
         "Texten får vara högst 2000 tecken.",
-        "Skäl",
+        "Skäl (obligatoriskt)",
     ),
 ]
 

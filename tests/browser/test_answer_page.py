@@ -98,7 +98,10 @@ def test_link_in_the_missiv_opens_the_remiss_and_receipt_is_confirmed(
     for motionar in MOTIONARER:
         expect(main).to_contain_text(motionar)
     att_satser = page.get_by_role("region", name="Ärendet").get_by_role("listitem")
-    expect(att_satser.filter(has_text=re.compile("^att "))).to_have_text(list(ATT_SATSER))
+    # In a running list: a comma after each att-sats, a full stop after the last.
+    expect(att_satser.filter(has_text=re.compile("^att "))).to_have_text(
+        [f"{ATT_SATSER[0]},", f"{ATT_SATSER[1]}."]
+    )
     expect(described_as(page, "Svar senast")).to_have_text(swedish_date(started_round.deadline))
     expect(described_as(page, "Status")).to_have_text("Öppnad")
     assert dispatches(run_cli)["socialnamnden"]["progress"] == "opened"
@@ -136,8 +139,8 @@ def test_anstand_asked_for_on_the_page_and_granted_moves_the_deadline(
     new_date = working_day_after(started_round.deadline, 21)
     open_link(page, started_round.link("servicenamnden"))
 
-    page.get_by_label("Nytt datum för svaret (ÅÅÅÅ-MM-DD)").fill(new_date.isoformat())
-    page.get_by_label("Skäl", exact=True).fill(
+    page.get_by_label("Nytt datum för svaret (obligatoriskt)").fill(new_date.isoformat())
+    page.get_by_label("Skäl (obligatoriskt)", exact=True).fill(
         "Nämnden sammanträder först efter svarsdagen; ärendet justeras omedelbart."
     )
     page.get_by_label("E-post för beslutet (frivilligt)").fill("nils.ek@stockholm.example")
@@ -310,7 +313,7 @@ def test_a_changed_answer_is_version_2_and_version_1_is_kept(
     assert files_table(page) == {corrected.name: sha256(corrected.read_bytes())}
 
     open_link(page, link)
-    versions = page.get_by_role("region", name="Ert svar").get_by_role("listitem")
+    versions = page.get_by_role("region", name="Status för ert svar").get_by_role("listitem")
     expect(versions).to_have_count(2)
     expect(versions.nth(0)).to_contain_text("Version 2 (gällande)")
     expect(versions.nth(0)).to_contain_text("tillstyrker.")
@@ -440,8 +443,8 @@ def test_the_confirmation_is_in_view_after_sending(
 
     def ask_for_anstand() -> None:
         later = working_day_after(started_round.deadline, 14)
-        page.get_by_label("Nytt datum för svaret (ÅÅÅÅ-MM-DD)").fill(later.isoformat())
-        page.get_by_label("Skäl", exact=True).fill("Nämnden sammanträder senare.")
+        page.get_by_label("Nytt datum för svaret (obligatoriskt)").fill(later.isoformat())
+        page.get_by_label("Skäl (obligatoriskt)", exact=True).fill("Nämnden sammanträder senare.")
 
     def nothing() -> None:
         pass
@@ -510,6 +513,34 @@ def test_receipt_can_be_confirmed_with_the_keyboard_only(
     status = dispatches(run_cli)["servicenamnden"]
     assert status["progress"] == "received"
     assert status["their_diarienummer"] == "SVN 2025/77"
+
+
+def test_after_a_refused_form_focus_is_on_the_error_summary_and_the_typed_date_is_kept(
+    page: Page, started_round: StartedRound
+) -> None:
+    """Typed as the hint says (digits from the keyboard), the date stays as typed (a native
+    date control turned "24112026" into another date); the refused form puts focus on the
+    error summary (autofocus, no script), from which each link leads to its field."""
+    open_link(page, started_round.link("socialnamnden"))
+    decided = local_today(utcnow()) - dt.timedelta(days=2)
+    date_field = page.get_by_label("Datum för nämndens beslut (frivilligt)")
+    expect(date_field).to_have_accessible_description(re.compile("till exempel 2027-02-15"))
+    date_field.click()
+    page.keyboard.type(decided.strftime("%Y%m%d"))
+    expect(date_field).to_have_value(decided.strftime("%Y%m%d"))
+
+    response = click(page, "Skicka svaret")  # no position, no file
+
+    assert response.status == 400
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_count(2)
+    page.keyboard.press("Tab")
+    expect(summary.get_by_role("link", name="Välj ert ställningstagande.")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#stallning-tillstyrker")).to_be_focused()
+    expect(date_field).to_have_value(decided.strftime("%Y%m%d"))
+    expect(summary).to_contain_text("Välj dem igen")
 
 
 # --- 8. Without JavaScript -----------------------------------------------------------------

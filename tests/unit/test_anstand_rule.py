@@ -33,20 +33,22 @@ def test_exactly_the_longest_anstand_is_allowed() -> None:
 def test_one_day_over_the_longest_anstand_is_refused() -> None:
     refusal = check(dt.date(2027, 3, 31))
     assert refusal == (
-        "Anstånd kan ges till och med 2027-03-30 (60 dagar efter remissens svarsdag "
-        "2027-01-29). Välj ett tidigare datum."
+        "Anstånd kan ges till och med 30 mars 2027 (60 dagar efter remissens svarsdag "
+        "29 januari 2027). Välj ett tidigare datum."
     )
 
 
 def test_9999_12_31_is_refused() -> None:
     refusal = check(dt.date(9999, 12, 31))
     assert refusal is not None
-    assert refusal.startswith("Anstånd kan ges till och med 2027-03-30")
+    assert refusal.startswith("Anstånd kan ges till och med 30 mars 2027")
 
 
 @pytest.mark.parametrize("day", [dt.date(2027, 1, 29), dt.date(2027, 1, 28), dt.date(2026, 1, 7)])
 def test_a_date_on_or_before_the_deadline_is_refused(day: dt.date) -> None:
-    assert check(day) == "Det nya datumet måste vara senare än nuvarande svarsdag (2027-01-29)."
+    assert check(day) == (
+        "Det nya datumet måste vara senare än nuvarande svarsdag, 29 januari 2027."
+    )
 
 
 def test_the_bound_counts_from_the_rounds_deadline_not_from_an_earlier_anstand() -> None:
@@ -64,7 +66,7 @@ def test_a_motions_one_year_limit_earlier_than_the_longest_anstand_wins() -> Non
     refusal = check(dt.date(2027, 2, 16), vackt=vackt)
     assert refusal is not None
     assert refusal.startswith(
-        "Anstånd kan ges till och med 2027-02-15 (motionen väcktes 2026-02-15"
+        "Anstånd kan ges till och med 15 februari 2027 (motionen väcktes 15 februari 2026"
     )
     assert "kommunallagen 5 kap. 35 §" in refusal
     # A limit later than the longest anstånd changes nothing.
@@ -91,6 +93,6 @@ def test_a_date_within_the_bounds_must_be_a_working_day() -> None:
 def test_no_later_date_is_possible_once_the_bound_is_reached() -> None:
     refusal = check(dt.date(2027, 4, 5), current=dt.date(2027, 3, 30))
     assert refusal == (
-        "Svarsdagen kan inte flyttas längre än till 2027-03-30 (60 dagar efter remissens "
-        "svarsdag 2027-01-29); nuvarande svarsdag är 2027-03-30."
+        "Svarsdagen kan inte flyttas längre än till 30 mars 2027 (60 dagar efter remissens "
+        "svarsdag 29 januari 2027); nuvarande svarsdag är 30 mars 2027."
     )

@@ -620,10 +620,10 @@ def test_too_many_files_are_refused() -> None:
     pdf = make_pdf()
     with pytest.raises(UploadError) as caught:
         check_files([(f"svar{i}.pdf", pdf) for i in range(11)], DEFAULT)
-    assert caught.value.message == "Du kan bifoga högst 10 filer."
+    assert caught.value.message == "Ni kan bifoga högst tio filer."
     with pytest.raises(UploadError) as caught:
         check_files([("a.pdf", pdf), ("b.pdf", pdf)], UploadLimits(max_files=1))
-    assert caught.value.message == "Du kan bifoga högst 1 fil."
+    assert caught.value.message == "Ni kan bifoga högst en fil."
     assert len(check_files([(f"svar{i}.pdf", pdf) for i in range(10)], DEFAULT)) == 10
 
 

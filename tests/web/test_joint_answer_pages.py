@@ -87,10 +87,18 @@ def test_the_partner_sees_the_claim_on_its_own_page_and_confirms_it(portal: Port
     after = portal.client.get(location).text
     assert "Det räknas nu som ert svar" in after
     assert "Vi står bakom svaret</button>" not in after, "asked once"
-    # A second click (a double submit) changes nothing and logs nothing more.
-    status, _, _ = partner_post(
-        portal, "servicenamnden", {"svar": str(answer_id), "beslut": "bekrafta"}
+    # The joint answer is its answer now: nothing to answer, postpone or decline.
+    for offer in ("Lämna ert svar", "Begär anstånd", "Avstå från att yttra er", "<form"):
+        assert offer not in after, offer
+    assert f'href="#gemensamt-{answer_id}">Se det gemensamma svaret</a>' in after
+    # A second click (a double submit: the same form, sent again) changes nothing.
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    again = portal.client.post(
+        f"/r/{token}/gemensamt",
+        data={"csrf": csrf.group(1), "svar": str(answer_id), "beslut": "bekrafta"},
     )
+    status = again.status_code
     assert status == 303
     assert events(portal, EventKind.JOINT_CONFIRMED) == 1
     claimant = portal.client.get(f"/r/{portal.tokens['socialnamnden']}").text

@@ -8,8 +8,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remiss.answers.service import clean_email, clean_text, require_open
+from remiss.answers.service import (
+    DATE_EXAMPLE,
+    Problems,
+    clean_email,
+    clean_text,
+    parse_form_date,
+    refuse_if_answered_jointly,
+    require_open,
+)
 from remiss.core import dates
+from remiss.core.dates import swedish_date
 from remiss.core.errors import ConflictError, InputError, NotFoundError
 from remiss.core.settings import DEFAULT_ANSTAND_MAX_DAYS
 from remiss.core.states import AnstandState, EventKind, MessageKind
@@ -38,11 +47,11 @@ def latest_anstand_date(
     an earlier anstånd may have moved), and never after a motion's one-year limit.
     """
     latest = round_deadline + dt.timedelta(days=max_days)
-    why = f"{max_days} dagar efter remissens svarsdag {round_deadline.isoformat()}"
+    why = f"{max_days} dagar efter remissens svarsdag {swedish_date(round_deadline)}"
     if vackt is not None and motion_limit(vackt) < latest:
         latest = motion_limit(vackt)
         why = (
-            f"motionen väcktes {vackt.isoformat()} och ska avgöras inom ett år, "
+            f"motionen väcktes {swedish_date(vackt)} och ska avgöras inom ett år, "
             "kommunallagen 5 kap. 35 §"
         )
     while not dates.is_working_day(latest):
@@ -63,17 +72,17 @@ def check_anstand_date(
     latest, why = latest_anstand_date(round_deadline=round_deadline, max_days=max_days, vackt=vackt)
     if day <= current_deadline:
         refusal: str | None = (
-            "Det nya datumet måste vara senare än nuvarande svarsdag "
-            f"({current_deadline.isoformat()})."
+            "Det nya datumet måste vara senare än nuvarande svarsdag, "
+            f"{swedish_date(current_deadline)}."
         )
     elif latest <= current_deadline:
         refusal = (
-            f"Svarsdagen kan inte flyttas längre än till {latest.isoformat()} ({why}); "
-            f"nuvarande svarsdag är {current_deadline.isoformat()}."
+            f"Svarsdagen kan inte flyttas längre än till {swedish_date(latest)} ({why}); "
+            f"nuvarande svarsdag är {swedish_date(current_deadline)}."
         )
     elif day > latest:
         refusal = (
-            f"Anstånd kan ges till och med {latest.isoformat()} ({why}). Välj ett tidigare datum."
+            f"Anstånd kan ges till och med {swedish_date(latest)} ({why}). Välj ett tidigare datum."
         )
     elif not dates.is_working_day(day):
         refusal = (
@@ -163,6 +172,26 @@ def decide(
     return message
 
 
+def _requested_date(
+    dispatch: Dispatch, text: str | None, *, now: dt.datetime, max_days: int
+) -> dt.date:
+    if not (text or "").strip():
+        raise InputError("Ange vilket datum ni behöver anstånd till.", field="datum")
+    try:
+        day = parse_form_date(text or "")
+    except ValueError as exc:
+        raise InputError(f"Ange datumet som ÅÅÅÅ-MM-DD, {DATE_EXAMPLE}.", field="datum") from exc
+    refusal = _check_for(dispatch, day, max_days=max_days).refusal
+    if refusal is None and day <= dates.local_today(now):
+        refusal = (
+            "Det nya datumet måste vara senare än i dag och än nuvarande svarsdag, "
+            f"{dates.swedish_date(dispatch.deadline)}."
+        )
+    if refusal is not None:
+        raise InputError(refusal, field="datum")
+    return day
+
+
 def request_anstand(
     session: Session,
     *,
@@ -174,35 +203,32 @@ def request_anstand(
     max_days: int = DEFAULT_ANSTAND_MAX_DAYS,
 ) -> Anstand:
     require_open(dispatch)
-    if dispatch.current_answer is not None or dispatch.declined_at is not None:
-        raise InputError("Ni har redan svarat på remissen; anstånd behövs inte.")
-    try:
-        day = dates.parse_date(new_date or "")
-    except ValueError as exc:
-        raise InputError(
-            "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2027-02-15.", field="datum"
-        ) from exc
-    refusal = _check_for(dispatch, day, max_days=max_days).refusal
-    if refusal is None and day <= dates.local_today(now):
-        refusal = (
-            "Det nya datumet måste vara senare än nuvarande svarsdag "
-            f"({dispatch.deadline.isoformat()})."
-        )
-    if refusal is not None:
-        raise InputError(refusal, field="datum")
-    reason_text = clean_text(
-        reason, field="skal", max_len=2000, missing="Ange skälet till att ni behöver anstånd."
-    )
-    assert reason_text is not None
+    if dispatch.current_answer is not None:
+        raise InputError("Ni har redan svarat på remissen, så anstånd behövs inte.")
+    if dispatch.declined_at is not None:
+        raise InputError("Ni har meddelat att ni avstår, så anstånd behövs inte.")
+    refuse_if_answered_jointly(session, dispatch=dispatch)
     if any(a.state == AnstandState.REQUESTED for a in dispatch.anstand):
         raise InputError("Ni har redan en begäran om anstånd som väntar på beslut.")
+    # Every field's mistake at once: the official should not fix one and meet the next.
+    problems = Problems()
+    day = problems.take(lambda: _requested_date(dispatch, new_date, now=now, max_days=max_days))
+    reason_text = problems.take(
+        lambda: clean_text(
+            reason, field="skal", max_len=2000, missing="Ange skälet till att ni behöver anstånd."
+        )
+    )
+    # Its column is shorter than an e-mail address may be (254 characters).
+    email = problems.take(lambda: clean_email(requested_by, field="epost", max_len=200))
+    problems.raise_any()
+    assert day is not None
+    assert reason_text is not None
     request = Anstand(
         dispatch=dispatch,
         requested_at=now,
         requested_date=day,
         reason=reason_text,
-        # Its column is shorter than an e-mail address may be (254 characters).
-        requested_by=clean_email(requested_by, field="epost", max_len=200),
+        requested_by=email,
         state=AnstandState.REQUESTED,
     )
     session.add(request)

@@ -8,24 +8,92 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from remiss.answers import joint
 from remiss.core import dates
+from remiss.core.dates import swedish_date
 from remiss.core.errors import InputError
-from remiss.core.states import EventKind, RoundState
+from remiss.core.states import EventKind, JointState, RoundState
 from remiss.core.terms import STALLNINGSTAGANDEN
 from remiss.core.tokens import hash_token, token_matches
 from remiss.core.validation import email_field
 from remiss.db.events import log_event
-from remiss.db.models import Answer, Dispatch, Document
+from remiss.db.models import Answer, Case, Dispatch, Document
 from remiss.reminders import schedule
 from remiss.storage.documents import StoredFile, document_row, store_bytes
-from remiss.storage.uploads import CheckedFile
+from remiss.storage.uploads import UNREADABLE_PDF, CheckedFile
+
+T = TypeVar("T")
+
+
+class FormErrors(InputError):
+    """Every mistake found in one form, field by field (the page shows them all at once)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field_name, message = next(iter(errors.items()))
+        super().__init__(message, field=field_name)
+        self.errors = dict(errors)
+
+
+class Problems:
+    """Collects the field errors of one form so that the official learns of all of them in
+    one round trip; an error that concerns the whole form (no field) is raised at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def take(self, check: Callable[[], T]) -> T | None:
+        """What `check` returns, or None after recording its field error."""
+        try:
+            return check()
+        except FormErrors as exc:
+            for name, message in exc.errors.items():
+                self.errors.setdefault(name, message)
+        except InputError as exc:
+            if exc.field is None:
+                raise
+            self.errors.setdefault(exc.field, exc.message)
+        return None
+
+    def add(self, field_name: str, message: str) -> None:
+        self.errors.setdefault(field_name, message)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise FormErrors(self.errors)
+
+
+def errors_of(exc: InputError, *, rename: dict[str, str] | None = None) -> dict[str, str]:
+    """The errors of a refused form by the page's field ids ("form" for the form as a whole)."""
+    found = exc.errors if isinstance(exc, FormErrors) else {exc.field or "form": exc.message}
+    return {(rename or {}).get(name, name): message for name, message in found.items()}
+
+
+# Dates typed by hand. The year comes first, so "2027-2-5" and "20270205" can only mean
+# one day; a day-first form ("05/02/2027") is refused rather than guessed.
+_FORM_DATE = re.compile(
+    r"(?P<y>\d{4})\s*[-\u2013\u2010/.\s]\s*(?P<m>\d{1,2})\s*[-\u2013\u2010/.\s]\s*(?P<d>\d{1,2})"
+)
+_FORM_DATE_COMPACT = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})")
+DATE_EXAMPLE = "till exempel 2027-02-15"
+
+
+def parse_form_date(text: str) -> dt.date:
+    """A date as an official types it: ÅÅÅÅ-MM-DD, also without leading zeros, with "/",
+    "." or a dash from a word processor, or as eight digits; ValueError otherwise."""
+    cleaned = text.strip()
+    match = _FORM_DATE.fullmatch(cleaned) or _FORM_DATE_COMPACT.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f"not a date written year first: {text!r}")
+    return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
 
 
 def find_by_token(
@@ -150,6 +218,31 @@ def confirm_receipt(
     )
 
 
+def joint_answer_in_force(session: Session, *, dispatch: Dispatch) -> joint.ClaimView | None:
+    """Another's answer this remissinstans has confirmed it stands behind: its answer."""
+    return next(
+        (
+            c
+            for c in joint.claims_naming(session, partner=dispatch)
+            if c.state == JointState.CONFIRMED
+        ),
+        None,
+    )
+
+
+def refuse_if_answered_jointly(session: Session, *, dispatch: Dispatch) -> None:
+    """Answering, declining or asking for anstånd makes no sense once a joint answer counts
+    as this remissinstans's own (the page does not offer it; a stale page may still post)."""
+    if dispatch.current_answer is not None:
+        return
+    claim = joint_answer_in_force(session, dispatch=dispatch)
+    if claim is not None:
+        raise InputError(
+            f"Ni har bekräftat att ni står bakom det gemensamma svaret från {claim.claimant.name}, "
+            "och det räknas som ert svar. Kontakta handläggaren om ni vill lämna ett eget svar."
+        )
+
+
 def decline(
     session: Session, *, dispatch: Dispatch, reason: str | None, now: dt.datetime, tz: str
 ) -> None:
@@ -158,12 +251,98 @@ def decline(
         raise InputError(
             "Ni har redan lämnat ett svar; kontakta handläggaren om ni vill ta tillbaka det."
         )
+    refuse_if_answered_jointly(session, dispatch=dispatch)
     if dispatch.declined_at is not None:
         return
     dispatch.declined_at = now
     dispatch.decline_reason = clean_text(reason, field="skal", max_len=2000)
     log_event(session, dispatch_id=dispatch.id, kind=EventKind.DECLINED, now=now)
     schedule.refresh(session, dispatch=dispatch, tz=tz, now=now)
+
+
+@dataclass(frozen=True)
+class AnswerFields:
+    """What the answer form asks a type of remissinstans, beyond its position and files.
+
+    A nämnd answers by a decision at a meeting: its date, the § in the minutes, the
+    reservationer and särskilda uttalanden made there, and sends the protokollsutdrag and
+    the tjänsteutlåtande. A bolag's board decides too, but its members' dissent is no part
+    of the city's papers: the date and § of the board's decision only. A råd and an outside
+    organisation send a statement: there is no decision of a nämnd to record.
+    """
+
+    decision_of: str | None  # "nämndens", "styrelsens"; None: no decision is asked for
+    minutes: str  # where the § is: "protokollet", "styrelseprotokollet"
+    dissent: bool  # reservationer and särskilda uttalanden
+    documents: str  # what the files are, for the label of the file field
+
+
+NAMND_FIELDS = AnswerFields(
+    "nämndens", "protokollet", True, "protokollsutdrag och tjänsteutlåtande"
+)
+FIELDS_BY_KIND: dict[str, AnswerFields] = {
+    "namnd": NAMND_FIELDS,
+    "stadsdelsnamnd": NAMND_FIELDS,
+    "bolag": AnswerFields(
+        "styrelsens", "styrelseprotokollet", False, "bolagets yttrande eller styrelsens beslut"
+    ),
+    "rad": AnswerFields(None, "", False, "rådets yttrande"),
+    "extern": AnswerFields(None, "", False, "ert yttrande"),
+}
+
+
+def answer_fields(dispatch: Dispatch) -> AnswerFields:
+    """The fields of the answer form for this remissinstans's type (a nämnd's if unknown)."""
+    return FIELDS_BY_KIND.get(dispatch.remissinstans.kind, NAMND_FIELDS)
+
+
+def positions_for(case: Case) -> dict[str, str]:
+    """The positions a form offers: "anser motionen besvarad" only on a motion."""
+    if case.arendetyp == "motion":
+        return dict(STALLNINGSTAGANDEN)
+    return {code: label for code, label in STALLNINGSTAGANDEN.items() if code != "besvarad"}
+
+
+# A decision older than this before the remiss was sent cannot be an answer to it.
+DECISION_MARGIN = dt.timedelta(days=365)
+
+
+def decision_date_floor(dispatch: Dispatch, *, tz: str) -> tuple[dt.date, str]:
+    """The earliest decision date an answer can carry, and why (for the message)."""
+    case = dispatch.round.case
+    sent = dates.local_today(dispatch.round.started_at, tz)
+    floor = sent - DECISION_MARGIN
+    why = f"mer än ett år innan remissen skickades ({swedish_date(sent)})"
+    if case.vackt is not None and case.vackt > floor:
+        floor = case.vackt
+        what = "motionen" if case.arendetyp == "motion" else "ärendet"
+        why = f"innan {what} väcktes ({swedish_date(case.vackt)})"
+    return floor, why
+
+
+def check_decision_date(
+    text: str | None, *, dispatch: Dispatch, now: dt.datetime, tz: str
+) -> dt.date | None:
+    if not (text or "").strip():
+        return None
+    try:
+        day = parse_form_date(text or "")
+    except ValueError as exc:
+        raise InputError(
+            f"Ange beslutsdatumet som ÅÅÅÅ-MM-DD, {DATE_EXAMPLE}.", field="beslutsdatum"
+        ) from exc
+    floor, why = decision_date_floor(dispatch, tz=tz)
+    if day < floor:
+        raise InputError(
+            f"Beslutsdatumet kan inte ligga {why}. Kontrollera datumet.", field="beslutsdatum"
+        )
+    today = dates.local_today(now, tz)
+    if day > today:
+        raise InputError(
+            f"Beslutsdatumet kan inte ligga efter i dag ({swedish_date(today)}).",
+            field="beslutsdatum",
+        )
+    return day
 
 
 @dataclass
@@ -180,10 +359,29 @@ class AnswerForm:
     contact_email: str | None = None
 
 
+def form_of(answer: Answer) -> dict[str, object]:
+    """An answer as the answer form's values: "Ändra ert svar" starts from what is in force."""
+    return {
+        "stallningstagande": answer.position,
+        "att_sats": {int(n): p for n, p in answer.att_sats_positions.items()},
+        "sammanfattning": answer.summary or "",
+        "beslutsdatum": answer.decision_date.isoformat() if answer.decision_date else "",
+        "paragraf": answer.decision_paragraph or "",
+        "gemensamt": list(answer.joint_with),
+        "reservationer": answer.reservationer or "",
+        "sarskilda_uttalanden": answer.sarskilda_uttalanden or "",
+        "kontaktperson": answer.contact_name or "",
+        "epost": answer.contact_email or "",
+    }
+
+
 def check_answer(
     dispatch: Dispatch, form: AnswerForm, *, now: dt.datetime, tz: str
 ) -> dict[str, object]:
-    """Validate an answer form; returns the values to store."""
+    """Validate an answer form; returns the values to store.
+
+    Raises `FormErrors` with every field's mistake at once; an error about the answer as a
+    whole (a closed round, a decline) is raised first and alone."""
     require_open(dispatch)
     if dispatch.declined_at is not None:
         raise InputError(
@@ -194,43 +392,71 @@ def check_answer(
         raise InputError(
             "Svarstiden har gått ut, så svaret kan inte längre ändras. Kontakta handläggaren."
         )
-    if form.position not in STALLNINGSTAGANDEN:
-        raise InputError("Välj ert ställningstagande.", field="stallningstagande")
-    numbers = {a.number for a in dispatch.round.case.att_satser}
+    session = object_session(dispatch)
+    if session is not None:
+        refuse_if_answered_jointly(session, dispatch=dispatch)
+    case = dispatch.round.case
+    offered = positions_for(case)
+    asked = answer_fields(dispatch)
+    problems = Problems()
+    if form.position not in offered:
+        problems.add(
+            "stallningstagande",
+            "Välj ert ställningstagande."
+            if form.position not in STALLNINGSTAGANDEN
+            else "Välj ett annat ställningstagande: ”anser motionen besvarad” gäller bara "
+            "motioner.",
+        )
+    numbers = {a.number for a in case.att_satser}
     per_sats: dict[str, str] = {}
     for number, position in sorted(form.att_sats_positions.items()):
         if not position:
             continue
-        if number not in numbers or position not in STALLNINGSTAGANDEN:
-            raise InputError("Välj ett av alternativen.", field=f"att_sats_{number}")
+        if number not in numbers or position not in offered:
+            problems.add(f"att_sats_{number}", f"Välj ett av alternativen för att-sats {number}.")
+            continue
         per_sats[str(number)] = position
     decision_date = None
-    if form.decision_date and form.decision_date.strip():
-        try:
-            decision_date = dates.parse_date(form.decision_date)
-        except ValueError as exc:
-            raise InputError("Ange beslutsdatumet som ÅÅÅÅ-MM-DD.", field="beslutsdatum") from exc
-        if decision_date > dates.local_today(now, tz):
-            raise InputError("Beslutsdatumet kan inte ligga i framtiden.", field="beslutsdatum")
+    paragraph = None
+    if asked.decision_of is not None:
+        decision_date = problems.take(
+            lambda: check_decision_date(form.decision_date, dispatch=dispatch, now=now, tz=tz)
+        )
+        paragraph = problems.take(
+            lambda: clean_text(form.decision_paragraph, field="paragraf", max_len=50)
+        )
+    reservationer = sarskilda = None
+    if asked.dissent:
+        reservationer = problems.take(
+            lambda: clean_text(form.reservationer, field="reservationer", max_len=10000)
+        )
+        sarskilda = problems.take(
+            lambda: clean_text(
+                form.sarskilda_uttalanden, field="sarskilda_uttalanden", max_len=10000
+            )
+        )
     others = {d.remissinstans.code for d in dispatch.round.dispatches if d.id != dispatch.id}
-    joint = [code for code in dict.fromkeys(form.joint_with) if code]
-    for code in joint:
-        if code not in others:
-            raise InputError("Välj bara remissinstanser som fått samma remiss.", field="gemensamt")
-    return {
+    partners = [code for code in dict.fromkeys(form.joint_with) if code]
+    if any(code not in others for code in partners):
+        problems.add("gemensamt", "Välj bara remissinstanser som fått samma remiss.")
+    values: dict[str, object] = {
         "position": form.position,
         "att_sats_positions": per_sats,
-        "summary": clean_text(form.summary, field="sammanfattning", max_len=5000),
-        "decision_date": decision_date,
-        "decision_paragraph": clean_text(form.decision_paragraph, field="paragraf", max_len=50),
-        "joint_with": joint,
-        "reservationer": clean_text(form.reservationer, field="reservationer", max_len=10000),
-        "sarskilda_uttalanden": clean_text(
-            form.sarskilda_uttalanden, field="sarskilda_uttalanden", max_len=10000
+        "summary": problems.take(
+            lambda: clean_text(form.summary, field="sammanfattning", max_len=5000)
         ),
-        "contact_name": clean_text(form.contact_name, field="kontaktperson", max_len=200),
-        "contact_email": clean_email(form.contact_email, field="epost"),
+        "decision_date": decision_date,
+        "decision_paragraph": paragraph,
+        "joint_with": partners,
+        "reservationer": reservationer,
+        "sarskilda_uttalanden": sarskilda,
+        "contact_name": problems.take(
+            lambda: clean_text(form.contact_name, field="kontaktperson", max_len=200)
+        ),
+        "contact_email": problems.take(lambda: clean_email(form.contact_email, field="epost")),
     }
+    problems.raise_any()
+    return values
 
 
 def submit_answer(
@@ -274,17 +500,19 @@ def submit_answer(
         stored = store_bytes(checked.data, store)
         if stored.created and written is not None:
             written.append(stored)
-        session.add(
-            document_row(
-                stored,
-                answer_id=answer.id,
-                position=i,
-                title=checked.filename,
-                filename=checked.filename,
-                content_type=checked.content_type,
-                now=now,
-            )
+        row = document_row(
+            stored,
+            answer_id=answer.id,
+            position=i,
+            title=checked.filename,
+            filename=checked.filename,
+            content_type=checked.content_type,
+            now=now,
         )
+        if not checked.readable:
+            # Known now, so the receipt can say it at once; extraction skips the document.
+            row.text_error = UNREADABLE_PDF
+        session.add(row)
     record_opening(session, dispatch=locked, now=now)
     log_event(
         session,
@@ -300,6 +528,22 @@ def submit_answer(
     joint.record_claims(session, answer=answer, now=now)
     session.flush()
     return answer
+
+
+SCANNED = "Filen innehåller ingen text som kan läsas; den är troligen inskannad."
+
+
+def unreadable_documents(documents: list[Document]) -> list[tuple[Document, str]]:
+    """The documents whose text could not be read, each with why (for the official): known
+    at upload for a PDF that cannot be opened, after extraction for the rest. A text that was
+    only cut short is read, and not listed."""
+    found = []
+    for d in documents:
+        if d.text is None and d.text_error:
+            found.append((d, d.text_error))
+        elif d.text is not None and not d.text.strip():
+            found.append((d, SCANNED))
+    return found
 
 
 def discard_unreferenced(session: Session, *, files: list[StoredFile]) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from remiss.core.errors import RemissError
+from remiss.core.language import count
 from remiss.core.settings import Settings
 
 PDF = "pdf"
@@ -102,6 +103,15 @@ class CheckedFile:
     content_type: str  # decided from the content, never from the name
     kind: str  # "pdf" | "docx" | "odt"
     data: bytes
+    # False for a file that starts like a PDF but that pdfium cannot open (damaged, not a
+    # PDF at all, or locked with a password): kept as sent, but its text cannot be read.
+    readable: bool = True
+
+
+UNREADABLE_PDF = (
+    "Filen ser ut som en PDF men kunde inte öppnas, så texten i den kan inte läsas. "
+    "Skicka en läsbar version av filen (spara den på nytt som PDF, utan lösenord)."
+)
 
 
 class UploadError(RemissError):
@@ -129,6 +139,15 @@ def upload_limits(settings: Settings) -> UploadLimits:
         max_file_bytes=settings.upload_max_file_mb * _MB,
         max_total_bytes=settings.upload_max_total_mb * _MB,
         max_files=settings.upload_max_files,
+    )
+
+
+def limits_sentence(limits: UploadLimits) -> str:
+    """The limits as the answer page states them before anyone chooses a file."""
+    return (
+        f"Högst {count(limits.max_files, 'fil', 'filer')}, högst "
+        f"{_format_size(limits.max_file_bytes)} per fil och {_format_size(limits.max_total_bytes)} "
+        "sammanlagt."
     )
 
 
@@ -250,11 +269,12 @@ def check_file(filename: str, data: bytes, limits: UploadLimits) -> CheckedFile:
     name = sanitise_filename(filename)
     if len(data) > limits.max_file_bytes:
         raise _too_big(name, limits)
+    readable = True
     if data.startswith(_ZIP_MAGIC):
         kind = _check_zip(name, data, limits)
     elif _PDF_MAGIC in data[:_PDF_WINDOW]:
         kind = PDF
-        _check_pdf(name, data, limits)
+        readable = _check_pdf(name, data, limits)
     else:
         raise UploadError(NOT_ACCEPTED.format(name=name), filename=name)
     return CheckedFile(
@@ -262,6 +282,7 @@ def check_file(filename: str, data: bytes, limits: UploadLimits) -> CheckedFile:
         content_type=CONTENT_TYPES[kind],
         kind=kind,
         data=data,
+        readable=readable,
     )
 
 
@@ -274,8 +295,7 @@ def check_files(files: list[tuple[str, bytes]], limits: UploadLimits) -> list[Ch
     if not files:
         raise UploadError("Bifoga minst en fil.")
     if len(files) > limits.max_files:
-        noun = "fil" if limits.max_files == 1 else "filer"
-        raise UploadError(f"Du kan bifoga högst {_format_count(limits.max_files)} {noun}.")
+        raise UploadError(f"Ni kan bifoga högst {count(limits.max_files, 'fil', 'filer')}.")
     for filename, data in files:
         if len(data) > limits.max_file_bytes:
             raise _too_big(sanitise_filename(filename), limits)
@@ -372,9 +392,10 @@ def _is_xml(entry_name: str) -> bool:
     return entry_name.lower().endswith((".xml", ".rels"))
 
 
-def _check_pdf(name: str, data: bytes, limits: UploadLimits) -> None:
-    """Refuse a PDF with more pages than anyone reads. pdfium only reads the page tree here,
-    not the pages; a PDF it cannot open is let through (its text is then not read)."""
+def _check_pdf(name: str, data: bytes, limits: UploadLimits) -> bool:
+    """Refuse a PDF with more pages than anyone reads; whether pdfium can open it. pdfium
+    only reads the page tree here, not the pages. A PDF it cannot open is let through (the
+    answer is kept as it was sent), and the official is told its text cannot be read."""
     pages = pdf_page_count(data)
     if pages is not None and pages > limits.max_pdf_pages:
         raise UploadError(
@@ -382,6 +403,7 @@ def _check_pdf(name: str, data: bytes, limits: UploadLimits) -> None:
             "och kan inte tas emot.",
             filename=name,
         )
+    return bool(pages)
 
 
 # pdfium is not thread-safe: one call at a time in this process (text extraction, when run

@@ -17,16 +17,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remiss.answers import anstand, joint
 from remiss.answers import service as answers
-from remiss.core import dates
+from remiss.core import dates, language
 from remiss.core.errors import InputError
 from remiss.core.settings import Settings
 from remiss.core.states import AnstandState
-from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS, STALLNINGSTAGANDEN
+from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch
 from remiss.rounds.status import progress
 from remiss.storage.documents import StoredFile, answer_document, case_document
-from remiss.storage.uploads import UploadError, check_files, upload_limits
+from remiss.storage.uploads import (
+    CheckedFile,
+    UploadError,
+    check_files,
+    limits_sentence,
+    upload_limits,
+)
 from remiss.web.deps import Csrf, CsrfDep, Link, LinkDep, PagesDep, TriggerDep
 from remiss.web.pages import Pages, file_response
 from remiss.web.security import RowId
@@ -79,7 +85,24 @@ def view(
     others = answers.other_dispatches(session, dispatch=dispatch)
     naming = joint.claims_naming(session, partner=dispatch)
     # Another's joint answer counts as this one's only once confirmed.
-    joint_answer = next((c.answer for c in naming if c.state == "confirmed"), None)
+    in_force = answers.joint_answer_in_force(session, dispatch=dispatch)
+    joint_answer = in_force.answer if in_force is not None else None
+    current = dispatch.current_answer
+    declined = dispatch.declined_at is not None
+    closed = answers.is_closed(dispatch)
+    late = joint_answer is None and now > dates.deadline_end(dispatch.deadline, settings.timezone)
+    # An own answer comes before a joint one: then the remissinstans may still change it.
+    jointly = joint_answer is not None and current is None
+    open_ = not closed and not jointly
+    offered = {
+        "kvittens": open_ and dispatch.received_at is None and current is None and not declined,
+        "svar": open_ and not declined and not (current is not None and late),
+        "anstand": open_ and current is None and not declined,
+        "avstar": open_ and current is None and not declined,
+        "gemensamt": bool(naming),
+    }
+    positions = answers.positions_for(case)
+    limits = upload_limits(settings)
     return {
         "token": token,
         "csrf": csrf,
@@ -89,7 +112,8 @@ def view(
         "att_satser": case.att_satser,
         "handlingar": case.documents,
         "svar": list(reversed(dispatch.answers)),
-        "aktuellt_svar": dispatch.current_answer,
+        "aktuellt_svar": current,
+        "gemensamt_svar": in_force if jointly else None,
         "anstand": dispatch.anstand,
         "vantande_anstand": next(
             (a for a in dispatch.anstand if a.state == AnstandState.REQUESTED), None
@@ -98,17 +122,45 @@ def view(
         "ovriga": others,
         "gemensamma": naming,
         "mina_parter": joint.claims_made_by(session, claimant=dispatch),
-        "stallningstaganden": STALLNINGSTAGANDEN,
+        "stallningstaganden": positions,
         "positionsnamn": POSITION_LABELS,
+        "falt": answers.answer_fields(dispatch),
+        "datumexempel": answers.DATE_EXAMPLE,
+        "filgranser": limits_sentence(limits),
         "lage": PROGRESS_LABELS[progress(dispatch, joint_answer=joint_answer)],
-        "stangd": answers.is_closed(dispatch),
-        "svarstid_ute": joint_answer is None
-        and now > dates.deadline_end(dispatch.deadline, settings.timezone),
+        "stangd": closed,
+        "erbjuds": offered,
+        "svarstid_ute": late,
         "errors": errors or {},
+        "fel_mal": summary_targets(errors or {}, form=form, offered=offered, positions=positions),
         "values": values or {},
+        # "Ändra ert svar" starts from the answer in force, not from an empty form.
+        "svarsvarden": (values or {})
+        if form == "svar"
+        else (answers.form_of(current) if current is not None else {}),
         "form": form,
         "notice": notice,
     }
+
+
+def summary_targets(
+    errors: dict[str, str], *, form: str | None, offered: dict[str, bool], positions: dict[str, str]
+) -> dict[str, str]:
+    """Where each link of the error summary goes: the field, or its form's heading for an
+    error about the form as a whole; the status section when the form is no longer on the
+    page (a closed round, an answer already given), so that no link leads nowhere."""
+    shown = form is not None and offered.get(form, False)
+    targets = {}
+    for name in errors:
+        if not shown:
+            targets[name] = "lage"
+        elif name == "form":
+            targets[name] = "gemensamt-beslut" if form == "gemensamt" else f"{form}-rubrik"
+        elif name == "stallningstagande":
+            targets[name] = f"stallning-{next(iter(positions))}"
+        else:
+            targets[name] = name
+    return targets
 
 
 def form_error(
@@ -119,8 +171,9 @@ def form_error(
     form: str,
     values: dict[str, Any],
     status: int = 400,
+    rename: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """The page again, with the form as it was sent and the error at its field."""
+    """The page again, with the form as it was sent and every error at its field."""
     with link.open() as (session, dispatch):
         context = view(
             session,
@@ -129,7 +182,7 @@ def form_error(
             csrf=csrf.token,
             settings=link.settings,
             now=dates.utcnow(),
-            errors={exc.field or "form": exc.message},
+            errors=answers.errors_of(exc, rename=rename),
             values=values,
             form=form,
         )
@@ -213,9 +266,9 @@ class SmallForm:
             with self.link.open() as (session, dispatch):
                 action(session, dispatch)
         except InputError as exc:
-            if exc.field is not None:
-                exc.field = (fields or {}).get(exc.field, exc.field)
-            return form_error(self.link, self.csrf_guard, self.pages, exc, form, values)
+            return form_error(
+                self.link, self.csrf_guard, self.pages, exc, form, values, rename=fields
+            )
         return done(self.link.token, form)
 
 
@@ -334,11 +387,15 @@ def store_answer(
         written: list[StoredFile] = []
         try:
             with link.open() as (session, dispatch):
-                values = answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
-                try:
-                    files = check_files(uploads, upload_limits(settings))
-                except UploadError as exc:
-                    raise InputError(exc.message, field="filer") from exc
+                # The form and the files are checked together: every mistake at once.
+                problems = answers.Problems()
+                values = problems.take(
+                    lambda: answers.check_answer(dispatch, form, now=now, tz=settings.timezone)
+                )
+                files = problems.take(lambda: checked_files(uploads, settings))
+                problems.raise_any()
+                assert values is not None
+                assert files is not None
                 answer = answers.submit_answer(
                     session,
                     dispatch=dispatch,
@@ -368,6 +425,13 @@ def store_answer(
             discard_written(settings, written)
             raise
     raise AssertionError("unreachable")
+
+
+def checked_files(uploads: list[tuple[str, bytes]], settings: Settings) -> list[CheckedFile]:
+    try:
+        return check_files(uploads, upload_limits(settings))
+    except UploadError as exc:
+        raise InputError(exc.message, field="filer") from exc
 
 
 def discard_written(settings: Settings, written: list[StoredFile]) -> None:
@@ -443,10 +507,8 @@ def post_svar(
             return pages.error(503, "Svaret kunde inte sparas", STORAGE_FAILURE_TEXT)
     except InputError as exc:
         # The answer form's own ids, so the error summary links to the right field.
-        exc.field = {"kontaktperson": "svar-kontaktperson", "epost": "svar-epost"}.get(
-            exc.field or "", exc.field
-        )
-        return form_error(link, csrf_guard, pages, exc, "svar", values)
+        rename = {"kontaktperson": "svar-kontaktperson", "epost": "svar-epost"}
+        return form_error(link, csrf_guard, pages, exc, "svar", values, rename=rename)
     # Committed to the database and to disk: only now is the answer handed on.
     if trigger is not None:
         try:
@@ -463,6 +525,7 @@ def receipt(link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, version: RowId)
         if answer is None:
             raise StarletteHTTPException(status_code=404)
         names = {d.remissinstans.code: d.name for d in dispatch.round.dispatches}
+        unreadable = answers.unreadable_documents(answer.documents)
         context = view(
             session,
             dispatch,
@@ -473,6 +536,8 @@ def receipt(link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, version: RowId)
         ) | {
             "kvitto": answer,
             "gemensamt_namn": [names.get(c, c) for c in answer.joint_with],
+            "olasliga": unreadable,
+            "olasliga_filer": language.count(len(unreadable), "fil", "filer"),
         }
         return csrf_guard.keep(pages.page("kvitto.html", context))
 
