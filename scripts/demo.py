@@ -16,6 +16,7 @@ remiss; `remiss inbox poll` reads them and the e-mailed answer is reviewed with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.message
@@ -385,11 +386,17 @@ def main() -> None:
                 break
             time.sleep(0.5)
     finally:
-        os.killpg(portal.pid, signal.SIGTERM)
-        portal.wait(timeout=30)
+        # As systemd with KillMode=mixed and `docker stop` do: SIGTERM to the portal alone,
+        # which stops its temporary Prefect server itself; whatever is left then is ended.
+        portal.send_signal(signal.SIGTERM)
+        try:
+            portal.wait(timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(portal.pid, signal.SIGKILL)
 
     run("anstand", "list", env=env)
-    run("anstand", "grant", "1", "--note", "Anstånd beviljas till nämndens sammanträde.", env=env)
+    run("anstand", "grant", "1", "--meddelande", "Anstånd beviljas till nämndens sammanträde.", env=env)
     # Kvittenser the portal could not hand to Prefect before it stopped are sent here.
     run("answers", "process", env=env)
 
@@ -407,9 +414,9 @@ def main() -> None:
     policy = load_policy(ROOT / "config" / "paminnelser.yaml")
     for stage in schedule(deadline, policy, "Europe/Stockholm"):
         local = dates.iso_local(stage.due_at)
-        run("remind", "--as-of", local, env=env)
+        run("remind", "--tidpunkt", local, env=env)
     run("status", env=env)
-    run("compile", "1", "--out", str(DATA / "remissammanstallning"), env=env)
+    run("compile", "1", "--mapp", str(DATA / "remissammanstallning"), env=env)
 
     outbox = DATA / "outbox"
     kinds = {
