@@ -90,7 +90,7 @@ def test_the_round_page_and_its_forms_are_accessible_in_every_state(
     expect(page.get_by_role("heading", name="Begärda anstånd")).to_be_visible()
     check(page)
     page.get_by_role("link", name="Studsade eller misslyckade (1)").click()
-    expect(page.get_by_role("region", name="Remissinstansernas läge")).to_contain_text("Farsta")
+    expect(page.get_by_role("region", name="Remissinstansernas status")).to_contain_text("Farsta")
     check(page)
 
     # Each form with an error: the summary at the top, the error at the field.
