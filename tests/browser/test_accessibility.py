@@ -46,9 +46,36 @@ def describe(found: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def fits_320(page: Page) -> None:
+    """At 320 px (WCAG 1.4.10) nothing but a data table's own scroll region is wider than the
+    page: the document does not scroll sideways."""
+    before = page.viewport_size or {"width": 1280, "height": 900}
+    page.set_viewport_size({"width": 320, "height": 800})
+    try:
+        wide = page.evaluate(
+            "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+        )
+        culprits = page.evaluate(
+            """() => {
+                const root = document.documentElement;
+                return [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > root.clientWidth)
+                    .filter(e => !e.closest('.tabell'))
+                    .map(e => e.tagName + '.' + e.className + ' '
+                         + Math.round(e.getBoundingClientRect().right)
+                         + ' ' + (e.textContent || '').slice(0, 30));
+            }"""
+        )
+        assert not wide, f"horizontal scrolling at 320 px on {page.url}: {culprits[:5]}"
+    finally:
+        page.set_viewport_size(before)
+
+
 def assert_accessible(page: Page) -> None:
+    """axe-core finds nothing, and the page reflows at 320 px: every page state checked."""
     found = violations(page)
     assert not found, f"axe violations on {page.url}:\n{describe(found)}"
+    fits_320(page)
 
 
 def test_the_remiss_page_as_first_opened(page: Page, started_round: StartedRound) -> None:

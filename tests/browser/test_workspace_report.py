@@ -16,30 +16,8 @@ from tests.e2e.conftest import RunCli
 from tests.support.documents import pdf_bytes
 
 
-def fits_320(page: Page) -> None:
-    """At 320 px nothing but a data table's own scroll region is wider than the page."""
-    page.set_viewport_size({"width": 320, "height": 800})
-    wide = page.evaluate(
-        """() => document.documentElement.scrollWidth > document.documentElement.clientWidth"""
-    )
-    culprits = page.evaluate(
-        """() => {
-            const root = document.documentElement;
-            return [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > root.clientWidth)
-                .map(e => e.tagName + '.' + e.className + ' '
-                     + Math.round(e.getBoundingClientRect().right)
-                     + ' ' + (e.textContent || '').slice(0, 30))
-                .concat([root.scrollWidth + ' ' + root.clientWidth]);
-        }"""
-    )
-    assert not wide, f"horizontal scrolling at 320 px on {page.url}: {culprits[:5]}"
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
 def check(page: Page) -> None:
     assert_accessible(page)
-    fits_320(page)
 
 
 def test_report_and_decision_pages_are_accessible_in_every_state(
