@@ -41,8 +41,8 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
-# Two independent groups side by side (scripts/pytest_groups.py): Chromium, subprocesses and
-# Prefect servers in one, the in-process tests in the other. `.venv/bin/pytest` runs all in one.
+# Two independent groups side by side (scripts/pytest_groups.py): Chromium and subprocesses
+# in one, the in-process tests in the other. `.venv/bin/pytest` runs all in one.
 pytest: $(STAMP)
 	$(BIN)/python scripts/pytest_groups.py
 
