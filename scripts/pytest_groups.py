@@ -37,7 +37,9 @@ def main(extra: list[str]) -> int:
         # A new test folder must be given a group, or it would silently not run.
         print(f"Testmappar som ingen grupp kör: {', '.join(sorted(on_disk - listed))}")
         return 2
-    logs = Path(tempfile.mkdtemp(prefix="pytest-groups-"))
+    # Short: a test's temporary paths appear in CLI messages that the tests read whole, and
+    # a path longer than pytest's own (/tmp/pytest-of-root/pytest-N) would wrap at 80 columns.
+    logs = Path(tempfile.mkdtemp(prefix="pt-"))
     started = time.monotonic()
     running = {}
     for name, paths in GROUPS.items():
@@ -49,7 +51,7 @@ def main(extra: list[str]) -> int:
                     "-m",
                     "pytest",
                     *paths,
-                    f"--basetemp={logs / name}",
+                    f"--basetemp={logs / name[0]}",
                     "--durations=15",
                     *extra,
                 ],

@@ -159,6 +159,10 @@ def commands(
             **env_for("sender"),
             "REMISS_TEST_SEND_DELAY_MS": "3000",
             "REMISS_TEST_BATCH_SIZE": "1",
+            # A Prefect home of its own: the shared one may still hold mail slots leased by a
+            # process an earlier test killed (they expire after 75 s), and a sender waiting
+            # for a slot writes nothing to stop it in the middle of.
+            "PREFECT_HOME": str(tmp_path / "sender-prefect"),
         }
         sender_settings = load_settings(sender_env)
         rounds_start.init(sender_settings, now=utcnow())
