@@ -396,7 +396,14 @@ def main() -> None:
                 os.killpg(portal.pid, signal.SIGKILL)
 
     run("anstand", "list", env=env)
-    run("anstand", "grant", "1", "--meddelande", "Anstånd beviljas till nämndens sammanträde.", env=env)
+    run(
+        "anstand",
+        "grant",
+        "1",
+        "--meddelande",
+        "Anstånd beviljas till nämndens sammanträde.",
+        env=env,
+    )
     # Kvittenser the portal could not hand to Prefect before it stopped are sent here.
     run("answers", "process", env=env)
 
