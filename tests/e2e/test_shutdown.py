@@ -178,7 +178,12 @@ def commands(
 
         # The portal, with a round whose answer page an official fills in.
         port = free_port()
-        portal_env = {**env_for("portal"), "REMISS_BASE_URL": f"http://127.0.0.1:{port}"}
+        # Its own Prefect home too: the kvittens it sends needs a mail slot (see the sender).
+        portal_env = {
+            **env_for("portal"),
+            "REMISS_BASE_URL": f"http://127.0.0.1:{port}",
+            "PREFECT_HOME": str(tmp_path / "portal-prefect"),
+        }
         tokens = start_and_send(load_settings(portal_env), EXAMPLE_CASE, ["socialnamnden", "kpr"])
         answered: list[bool] = []
 
