@@ -350,7 +350,9 @@ def test_a_stop_that_hangs_ends_after_its_time_with_everything_it_started(
         (proc,) = descendants(stuck.pid)
         assert proc[0] == child
         os.kill(stuck.pid, signal.SIGTERM)
-        assert stuck.wait(timeout=15) == 128 + signal.SIGTERM
+        # Within the limit, by the watchdog (143) or, when the interpreter's exit wins the
+        # race with it, by the uncaught stop (1); either way nothing it started is left.
+        assert stuck.wait(timeout=15) in (1, 128 + signal.SIGTERM)
         assert not alive(proc)
     finally:
         with contextlib.suppress(ProcessLookupError):
