@@ -740,10 +740,12 @@ class _DocxNumbering:
         self._counters: dict[str, dict[int, int]] = {}
         self._style_num: dict[str, tuple[str | None, int | None]] = {}
         self._style_based_on: dict[str, str] = {}
+        from docx.opc.constants import RELATIONSHIP_TYPE
+
+        # Read through the relationship itself: a document without list numbering has none.
         try:
-            numbering = document.part.numbering_part.element
-        # python-docx raises NotImplementedError for a document without a numbering part.
-        except (KeyError, NotImplementedError):
+            numbering = document.part.part_related_by(RELATIONSHIP_TYPE.NUMBERING).element
+        except KeyError:
             numbering = None
         if numbering is not None:
             self._read_numbering(numbering)

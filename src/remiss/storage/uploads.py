@@ -67,8 +67,7 @@ _ZIP_ERRORS: tuple[type[Exception], ...] = (
     EOFError,
     OSError,
     ValueError,
-    RuntimeError,
-    NotImplementedError,  # zipfile, for a compression method it cannot read
+    RuntimeError,  # also zipfile's error for a compression method it cannot read
     zlib.error,
     struct.error,
 )
