@@ -21,7 +21,6 @@ and moved to `ews_processed_folder` or `ews_unmatched_folder` under the inbox.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from remiss.mail.base import (
     PermanentMailError,
     TemporaryMailError,
 )
+from remiss.mail.secrets import load_secret
 
 PROCESSED_CATEGORY = "Remiss behandlad"
 
@@ -131,25 +131,13 @@ def server_version(text: str) -> Version:
 
 def ews_secret(settings: Settings) -> str:
     """The password or client secret: REMISS_EWS_SECRET, else the Prefect Secret block."""
-    secret = os.environ.get(EWS_SECRET_VARIABLE)
-    if secret:
-        return secret
-    if settings.ews_secret_block:
-        from prefect.blocks.system import Secret
-
-        try:
-            block: Any = Secret.load(settings.ews_secret_block)
-        except ValueError as exc:
-            raise InputError(
-                f"Prefect har inget Secret-block med det namnet ({exc})",
-                field="ews_secret_block",
-                value=settings.ews_secret_block,
-            ) from exc
-        return str(block.get())
-    raise InputError(
-        f"lösenordet (eller OAuth2-klienthemligheten) för Exchange saknas: sätt "
+    return load_secret(
+        variable=EWS_SECRET_VARIABLE,
+        block=settings.ews_secret_block,
+        block_field="ews_secret_block",
+        missing="lösenordet (eller OAuth2-klienthemligheten) för Exchange saknas: sätt "
         f"{EWS_SECRET_VARIABLE} eller ews_secret_block",
-        field="ews_username",
+        missing_field="ews_username",
     )
 
 

@@ -63,6 +63,7 @@ from remiss.mail.base import (
     TemporaryMailError,
     send_one_by_one,
 )
+from remiss.mail.secrets import load_secret
 
 # The idempotency key's extended property: a named string property in a namespace of
 # our own (a fixed GUID), filterable with singleValueExtendedProperties/any(...).
@@ -88,25 +89,13 @@ class GraphAccessError(RemissError):
 
 def graph_secret(settings: Settings) -> str:
     """The client secret: REMISS_GRAPH_SECRET, else the Prefect Secret block."""
-    secret = os.environ.get(GRAPH_SECRET_VARIABLE)
-    if secret:
-        return secret
-    if settings.graph_secret_block:
-        from prefect.blocks.system import Secret
-
-        try:
-            block: Any = Secret.load(settings.graph_secret_block)
-        except ValueError as exc:
-            raise InputError(
-                f"Prefect har inget Secret-block med det namnet ({exc})",
-                field="graph_secret_block",
-                value=settings.graph_secret_block,
-            ) from exc
-        return str(block.get())
-    raise InputError(
-        f"klienthemligheten för Microsoft Graph saknas: sätt {GRAPH_SECRET_VARIABLE} "
+    return load_secret(
+        variable=GRAPH_SECRET_VARIABLE,
+        block=settings.graph_secret_block,
+        block_field="graph_secret_block",
+        missing=f"klienthemligheten för Microsoft Graph saknas: sätt {GRAPH_SECRET_VARIABLE} "
         "eller graph_secret_block",
-        field="graph_client_id",
+        missing_field="graph_client_id",
     )
 
 
