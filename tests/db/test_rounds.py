@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.utils
 import hashlib
 import re
 import threading
@@ -157,6 +158,10 @@ def test_each_remissinstans_gets_one_missiv_with_its_own_link(
             assert [a.get_filename() for a in attachments] == ["motion.pdf"]
             assert attachments[0].get_content() == (case_dir / "motion.pdf").read_bytes()
             assert dispatch.state == "sent"
+            # Flagged in the official's Outlook until the svarsdag (29 January 2027) ends.
+            assert msg["X-Message-Flag"] == "Svara på remissen"
+            reply_by = email.utils.parsedate_to_datetime(str(msg["Reply-By"]))
+            assert reply_by == dt.datetime(2027, 1, 29, 22, 59, 59, tzinfo=dt.UTC)
         assert len(tokens) == 18
         assert session.scalar(select(func.count()).where(Event.kind == "sent")) == 18
 

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from remiss.core import dates
-from remiss.core.dates import utcnow
+from remiss.core.dates import deadline_end, utcnow
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
@@ -137,6 +138,34 @@ def progress(settings: Settings) -> dict[str, Any]:
     with session_scope(settings.database_url) as session:
         doc = status_document(session, now=utcnow(), tz=settings.timezone)
     return {d["code"]: d for d in doc["rounds"][0]["dispatches"]}
+
+
+def test_each_remissmissiv_carries_outlooks_follow_up_flag_until_its_svarsdag_ends(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir, ["kpr"])
+
+    assert send_until_done(settings, ids) == ["sent"]
+
+    (sent,) = ews.sent_log
+    due = deadline_end(future_deadline(), settings.timezone)
+    props = sent.extended_properties
+
+    def instant(label: str) -> dt.datetime:
+        value = props[label]
+        assert isinstance(value, str)
+        return dt.datetime.fromisoformat(value)
+
+    # For the recipient: PidLidFlagRequest and PidTagReplyTime (Reply-By outside).
+    assert props[str(0x8530)] == "Svara på remissen"
+    assert instant("0x30") == due
+    # On the sent item: flagged (PidTagFlagStatus 2) from the start to the svarsdag.
+    assert props["0x1090"] == "2"
+    assert instant(str(0x8105)) == due
+    assert instant(str(0x8104)) <= utcnow()
+    headers = mime(sent.mime)
+    assert headers["X-Message-Flag"] == "Svara på remissen"
+    assert email.utils.parsedate_to_datetime(str(headers["Reply-By"])) == due
 
 
 def test_a_round_runs_end_to_end_through_exchange(

@@ -6,8 +6,10 @@ explanations."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email
 import email.policy
+import email.utils
 from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from remiss.core.dates import utcnow
+from remiss.core.dates import deadline_end, utcnow
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
@@ -197,6 +199,79 @@ def test_a_round_runs_end_to_end_through_graph(
     again = poll(settings)
     assert (again.read, again.unmatched) == (1, 1)  # no document: to the registrator
     assert len(graph.items(BOX, "Remiss omatchade")) == 1
+
+
+def test_each_remissmissiv_is_flagged_in_outlook_until_its_svarsdag_ends(
+    settings: Settings, graph: GraphServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir / "arende.yaml", ["kpr"])
+
+    assert send_until_done(settings, ids) == ["sent"]
+
+    due = deadline_end(future_deadline(), settings.timezone)
+    (item,) = graph.items(BOX, "sentitems")
+    # The sent item is flagged for the handläggare, from the start to the svarsdag.
+    flag = item.data["flag"]
+    assert flag["flagStatus"] == "flagged"
+    assert flag["dueDateTime"]["timeZone"] == "UTC"
+    assert dt.datetime.fromisoformat(flag["dueDateTime"]["dateTime"] + "Z") == due
+    assert dt.datetime.fromisoformat(flag["startDateTime"]["dateTime"] + "Z") <= utcnow()
+    # The recipient's copy carries the flag request and the reply-by time.
+    (sent,) = graph.sent_log
+    received = mime(sent.mime)
+    assert received["X-Message-Flag"] == "Svara på remissen"
+    assert email.utils.parsedate_to_datetime(str(received["Reply-By"])) == due
+
+
+def test_a_fan_out_makes_twenty_drafts_in_one_batch_and_sends_them_in_another(
+    make_settings: SettingsFactory, graph: GraphServer, graph_env: dict[str, str], tmp_path: Path
+) -> None:
+    world = build_world(tmp_path, 45, working_day_ahead(6))
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'batch.db'}", REMISS_REGISTER=str(world.register), **graph_env
+    )
+    rounds_start.init(settings, now=utcnow())
+    ids = start(settings, world.case, None, world.deadline)
+    graph.refused = {address(7)}
+
+    results = send_until_done(settings, ids, attempts=1)
+
+    assert results.count("sent") == 44
+    assert graph.calls.count("batch") == 6  # 20 + 20 + 5, each made and sent
+    assert graph.calls.count("create") == graph.calls.count("send") == 45
+    assert len(graph.items(BOX, "drafts")) == 1  # the one Exchange Online refused
+    assert progress(settings)["instans_0007"]["progress"] == "failed"
+    assert set(sent_keys(graph).values()) == {1}
+
+
+def test_a_request_throttled_inside_a_batch_is_sent_again_as_retry_after_says(
+    settings: Settings, graph: GraphServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir / "arende.yaml", ["rad"])
+    graph.fail_next("send", "429", count=2, retry_after=0.2)
+    graph.fail_next("create", "503", retry_after=0.1)
+
+    assert send_until_done(settings, ids, attempts=1) == ["sent"] * 5
+
+    assert graph.calls.count("batch") == 4  # drafts, the one again; sends, the two again
+    assert set(sent_keys(graph).values()) == {1}
+    assert len(sent_keys(graph)) == 5
+
+
+def test_a_batch_whose_answer_is_lost_after_sending_is_recovered_not_resent(
+    settings: Settings, graph: GraphServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir / "arende.yaml", ["rad"])
+    graph.fail_next("send", "timeout_after", hang=2)  # the sending batch's answer is lost
+
+    first = send_batch(ids, settings=settings, mailer=GraphMailer(settings), now=utcnow())
+    assert [o.result for o in first] == ["unsent"] * 5
+    assert len(graph.sent_log) == 5  # Graph sent them all; we could not know
+
+    second = send_batch(ids, settings=settings, mailer=GraphMailer(settings), now=utcnow())
+
+    assert [o.result for o in second] == ["recovered"] * 5
+    assert len(graph.sent_log) == 5
 
 
 def test_a_timeout_after_graph_sent_the_message_is_recovered_not_resent(

@@ -11,7 +11,9 @@ folders inbox, drafts, sentitems and child folders of the inbox.
 Served: OIDC discovery and the token endpoint (client credentials, JWT-shaped tokens with
 `roles` and `exp`; errors with the AADSTS codes Microsoft gives); for
 /v1.0/users/{mailbox}: POST messages (a draft, with internetMessageHeaders,
-singleValueExtendedProperties, inline fileAttachments), POST messages/{id}/send,
+singleValueExtendedProperties, inline fileAttachments), POST messages/{id}/send, POST
+sendMail (its Sent Items copy after `sent_copy_delay` seconds), POST /v1.0/$batch (up to 20
+requests, each with its own faults),
 attachments/createUploadSession and the upload URL, GET messages with `$filter` on an
 extended property, GET messages/{id} (with the message class expanded) and /$value (MIME),
 PATCH, move, mailFolders/{id}, mailFolders/{id}/messages, inbox/childFolders (list by
@@ -31,6 +33,7 @@ import datetime as dt
 import ipaddress
 import itertools
 import json
+import math
 import random
 import re
 import socket
@@ -56,7 +59,11 @@ from cryptography.x509.oid import NameOID
 
 KEY_PROPERTY_ID = "String {5b6f2f8e-6a56-4c1b-9d0e-6b1f4e2a9c31} Name RemissIdempotencyKey"
 ITEM_CLASS_ID = "String 0x001A"
-SEND_SIDE = ("create", "send", "upload_session", "find")
+REPLY_TIME_ID = "SystemTime 0x0030"
+FLAG_REQUEST_ID = "String {00062008-0000-0000-C000-000000000046} Id 0x8530"
+SEND_SIDE = ("create", "send", "upload_session", "find", "sendmail", "batch")
+# The faults that lose the connection: a request inside a $batch has none of its own.
+CONNECTION = ("timeout_after", "drop_after", "drop_before")
 KINDS = ("429", "503", "timeout_after", "drop_after", "drop_before", "500_after")
 
 
@@ -222,6 +229,8 @@ class GraphServer:
         self.token_lifetime = token_lifetime
         self.page_size = page_size
         self.latency = 0.0
+        # sendMail's copy reaches Sent Items only once transport has handled the message.
+        self.sent_copy_delay = 0.0
         self.refused: set[str] = set()  # recipients refused with ErrorInvalidRecipients
         self.sent_log: list[Sent] = []
         self.calls: list[str] = []
@@ -353,8 +362,14 @@ class GraphServer:
                 status, body = self._token(url.path, raw)
             elif url.path.startswith("/upload/"):
                 status, body = self._upload(handler, url.path, raw)
+            elif url.path == "/v1.0/$batch":
+                status, body = self._batch(self._app_of(handler), json.loads(raw or b"{}"))
             elif url.path.startswith("/v1.0/users/"):
-                status, body = self._graph(handler, method, url.path, query, raw)
+                app = self._app_of(handler)
+                fault, (status, body) = self._call(
+                    app, method, url.path, query, json.loads(raw) if raw else {}
+                )
+                self._after(fault)
             else:
                 raise GraphError(404, "ResourceNotFound", f"no route {url.path}")
         except _Drop:
@@ -445,7 +460,7 @@ class GraphServer:
         with self._lock:
             self.calls.append(op)
 
-    def _fault(self, op: str) -> _Fault | None:
+    def _fault(self, op: str, *, batched: bool = False) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.op == op and fault.count > 0:
@@ -454,7 +469,10 @@ class GraphServer:
             if self._rate is not None and op in SEND_SIDE:
                 rate, kinds, rng, retry_after, hang = self._rate
                 if rng.random() < rate:
-                    return _Fault(op, rng.choice(kinds), 1, retry_after, hang)
+                    kind = rng.choice(kinds)
+                    # At a rate, a batched request's lost connection is its batch's.
+                    if not (batched and kind in CONNECTION):
+                        return _Fault(op, kind, 1, retry_after, hang)
         return None
 
     def _refuse(self, fault: _Fault) -> None:
@@ -498,10 +516,17 @@ class GraphServer:
             )
         return app
 
-    def _graph(
-        self, handler: _Handler, method: str, path: str, query: dict[str, str], raw: bytes
-    ) -> tuple[int, Any]:
-        app = self._app_of(handler)
+    def _call(
+        self,
+        app: App,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: dict[str, Any],
+        *,
+        batched: bool = False,
+    ) -> tuple[_Fault | None, tuple[int, Any]]:
+        """One Graph request, done; the fault that decides what becomes of its answer."""
         parts = [unquote(p) for p in path.split("/")[3:]]
         address, rest = parts[0].lower(), parts[1:]
         box = self._boxes.get(address)
@@ -514,24 +539,76 @@ class GraphServer:
                 "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly "
                 "AccessPolicy settings.",
             )
-        body = json.loads(raw) if raw else {}
         op = self._op(method, rest)
         self._count(op)
-        fault = self._fault(op)
+        fault = self._fault(op, batched=batched)
+        self._before(fault)
+        with self._lock:
+            result = self._do(app, box, method, rest, query, body, op)
+        return fault, result
+
+    def _before(self, fault: _Fault | None) -> None:
+        """What happens to an operation refused or cut off before it was done."""
         if fault is not None:
             if fault.kind in ("429", "503"):
                 self._refuse(fault)
             if fault.kind == "drop_before":
                 raise _Drop
-        with self._lock:
-            result = self._do(app, box, method, rest, query, body, handler, op)
-        self._after(fault)
-        return result
+
+    def _batch(self, app: App, body: dict[str, Any]) -> tuple[int, Any]:
+        """JSON batching: each request done in turn, its answer (or refusal) in the list.
+
+        The batch call has its faults as any call; a request's fault stays its own (429/503
+        with Retry-After, 500 after doing it), except the ones that lose the connection:
+        `drop_before` drops it with the rest of the batch undone, `timeout_after` and
+        `drop_after` lose the whole answer after all is done. Graph runs at most four
+        requests of a mailbox at once, so a batch of n takes ceil(n / 4) times the latency
+        of one call.
+        """
+        requests = body.get("requests", [])
+        if not 1 <= len(requests) <= 20:
+            raise GraphError(400, "BadRequest", "A batch holds between 1 and 20 requests.")
+        self._count("batch")
+        fault = self._fault("batch")
+        self._before(fault)
+        if self.latency:
+            time.sleep(self.latency * (math.ceil(len(requests) / 4) - 1))
+        responses: list[dict[str, Any]] = []
+        lost: list[_Fault] = []
+        for request in requests:
+            url = urlsplit(str(request["url"]))
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            headers: dict[str, str] = {}
+            try:
+                done, (status, result) = self._call(
+                    app,
+                    str(request["method"]),
+                    f"/v1.0{url.path}",
+                    query,
+                    request.get("body") or {},
+                    batched=True,
+                )
+                if done is not None and done.kind == "500_after":
+                    raise GraphError(500, "InternalServerError", "Something went wrong.")
+                if done is not None and done.kind in ("timeout_after", "drop_after"):
+                    lost.append(done)
+            except GraphError as exc:
+                status, result = exc.status, {"error": {"code": exc.code, "message": exc.message}}
+                retry = getattr(exc, "retry_after", None)
+                if retry is not None:
+                    headers["Retry-After"] = f"{retry:g}"
+            responses.append(
+                {"id": request["id"], "status": status, "headers": headers, "body": result}
+            )
+        self._after(lost[0] if lost else fault)
+        return 200, {"responses": responses}
 
     @staticmethod
     def _op(method: str, rest: list[str]) -> str:
         if rest == ["messages"]:
             return "create" if method == "POST" else "find"
+        if rest == ["sendMail"]:
+            return "sendmail"
         if rest[0] == "messages" and len(rest) >= 3:
             return {"send": "send", "move": "move", "$value": "value"}.get(
                 rest[2], "upload_session" if rest[-1] == "createUploadSession" else rest[2]
@@ -576,6 +653,10 @@ class GraphServer:
             box.changes.append((n, item.id, True))
         return item
 
+    def _copy_to_sent(self, box: _Mailbox, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._new_item(box, "sentitems", data)
+
     def _remove(self, box: _Mailbox, item: Item) -> None:
         del box.items[item.id]
         if item.folder == "inbox":
@@ -589,7 +670,6 @@ class GraphServer:
         rest: list[str],
         query: dict[str, str],
         body: dict[str, Any],
-        handler: _Handler,
         op: str,
     ) -> tuple[int, Any]:
         if op == "create":
@@ -631,6 +711,28 @@ class GraphServer:
             del box.items[item.id]
             sent = self._new_item(box, "sentitems", item.data, uploaded=item.uploaded)
             self.sent_log.append(self._sent(box, sent, recipients))
+            return 202, None
+        if op == "sendmail":
+            self._need(app, "Mail.Send")
+            data = dict(body["message"])
+            recipients = [
+                r["emailAddress"]["address"]
+                for kind in ("toRecipients", "ccRecipients")
+                for r in data.get(kind, [])
+            ]
+            refused = [r for r in recipients if r in self.refused]
+            if refused:
+                raise GraphError(
+                    400,
+                    "ErrorInvalidRecipients",
+                    f"At least one recipient is not valid: {refused[0]}",
+                )
+            sent = Item(id="", folder="sentitems", data=data)
+            self.sent_log.append(self._sent(box, sent, recipients))
+            if body.get("saveToSentItems", True):
+                timer = threading.Timer(self.sent_copy_delay, self._copy_to_sent, (box, data))
+                timer.daemon = True
+                timer.start()
             return 202, None
         if op == "upload_session":
             self._need(app, "Mail.ReadWrite")
@@ -790,6 +892,14 @@ class GraphServer:
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = str(data.get("internetMessageId") or f"<{item.id}@graph.test>")
         headers = {h["name"]: h["value"] for h in data.get("internetMessageHeaders", [])}
+        props = {p["id"]: p["value"] for p in data.get("singleValueExtendedProperties", [])}
+        # As Exchange writes them for recipients outside ([MS-OXCMAIL] 2.1.3.2.25, .28):
+        # Reply-By only when the flag request is set too.
+        if FLAG_REQUEST_ID in props:
+            headers["X-Message-Flag"] = str(props[FLAG_REQUEST_ID])
+            if REPLY_TIME_ID in props:
+                due = dt.datetime.fromisoformat(str(props[REPLY_TIME_ID]))
+                headers["Reply-By"] = formatdate(due.timestamp(), usegmt=True)
         for name, value in headers.items():
             msg[name] = value
         msg.set_content(str(data.get("body", {}).get("content", "")), subtype="html")

@@ -1,7 +1,8 @@
-"""E-mail behind one interface: outbox (files), SMTP, Exchange (EWS), and the mailbox."""
+"""E-mail behind one interface: outbox (files), SMTP, Exchange (EWS and Graph), the mailbox."""
 
 from remiss.mail.base import (
     Attachment,
+    FollowUp,
     InboxItem,
     Mailbox,
     Mailer,
@@ -14,6 +15,7 @@ from remiss.mail.registry import check_backend, load_mailbox, load_mailer
 
 __all__ = [
     "Attachment",
+    "FollowUp",
     "InboxItem",
     "MailError",
     "Mailbox",

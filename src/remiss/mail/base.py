@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime, formatdate
 from typing import Literal, Protocol
 
 from remiss.core.keys import message_ref
@@ -42,6 +43,22 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """The follow-up flag a remissmissiv carries to the recipient's Outlook: what to do,
+    from when and by when (the end of the svarsdag), so that the deadline stands in the
+    official's own task list.
+
+    In MIME it is `X-Message-Flag` and `Reply-By`, which Exchange turns into the MAPI
+    properties PidLidFlagRequest and PidTagReplyTime on receipt ([MS-OXCMAIL]); the
+    Exchange backends set those properties directly as well.
+    """
+
+    request: str
+    start: dt.datetime
+    due: dt.datetime
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     idempotency_key: str
     to: tuple[str, ...]
@@ -53,6 +70,7 @@ class OutgoingEmail:
     reply_to: str | None = None
     cc: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = field(default=())
+    follow_up: FollowUp | None = None
 
     @property
     def message_id(self) -> str:
@@ -72,6 +90,9 @@ class OutgoingEmail:
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         msg["Message-ID"] = self.message_id
         msg[KEY_HEADER] = self.idempotency_key
+        if self.follow_up is not None:
+            msg["X-Message-Flag"] = self.follow_up.request
+            msg["Reply-By"] = format_datetime(self.follow_up.due.astimezone(dt.UTC), usegmt=True)
         msg.set_content(self.text, charset="utf-8")
         msg.add_alternative(self.html, subtype="html", charset="utf-8")
         for att in self.attachments:

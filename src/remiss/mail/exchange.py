@@ -21,6 +21,7 @@ and moved to `ews_processed_folder` or `ews_unmatched_folder` under the inbox.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from exchangelib import (  # type: ignore[import-untyped]
     Build,
     Configuration,
     Credentials,
+    EWSDateTime,
     ExtendedProperty,
     FaultTolerance,
     Folder,
@@ -92,13 +94,69 @@ class RemissKey(ExtendedProperty):  # type: ignore[misc]
     property_type = "String"
 
 
+# The follow-up flag (mail.base.FollowUp) as the MAPI properties Outlook reads
+# ([MS-OXOFLAG]): for the recipients the request and the reply-by time; on the sent item
+# the flag itself, from the start to the due date, so the handläggare sees it too.
+class FlagRequest(ExtendedProperty):  # type: ignore[misc]
+    """PidLidFlagRequest: what the flag asks ("Svara på remissen")."""
+
+    distinguished_property_set_id = "Common"
+    property_id = 0x8530
+    property_type = "String"
+
+
+class ReplyTime(ExtendedProperty):  # type: ignore[misc]
+    """PidTagReplyTime: the reply-by time (MIME `Reply-By`)."""
+
+    property_tag = 0x0030
+    property_type = "SystemTime"
+
+
+class FlagStatus(ExtendedProperty):  # type: ignore[misc]
+    """PidTagFlagStatus: 2 is flagged."""
+
+    property_tag = 0x1090
+    property_type = "Integer"
+
+
+class TaskStartDate(ExtendedProperty):  # type: ignore[misc]
+    """PidLidTaskStartDate."""
+
+    distinguished_property_set_id = "Task"
+    property_id = 0x8104
+    property_type = "SystemTime"
+
+
+class TaskDueDate(ExtendedProperty):  # type: ignore[misc]
+    """PidLidTaskDueDate."""
+
+    distinguished_property_set_id = "Task"
+    property_id = 0x8105
+    property_type = "SystemTime"
+
+
+FLAGGED = 2
+_PROPERTIES = {
+    "remiss_key": RemissKey,
+    "flag_request": FlagRequest,
+    "reply_time": ReplyTime,
+    "flag_status": FlagStatus,
+    "task_start_date": TaskStartDate,
+    "task_due_date": TaskDueDate,
+}
 _register_lock = threading.Lock()
 
 
 def _register_key_property() -> None:
     with _register_lock:
-        if "remiss_key" not in {f.name for f in Message.FIELDS}:
-            Message.register("remiss_key", RemissKey)
+        known = {f.name for f in Message.FIELDS}
+        for name, prop in _PROPERTIES.items():
+            if name not in known:
+                Message.register(name, prop)
+
+
+def _ews_time(instant: dt.datetime) -> EWSDateTime:
+    return EWSDateTime.from_datetime(instant.astimezone(dt.UTC))
 
 
 class _NoRetryOn500(FaultTolerance):  # type: ignore[misc]
@@ -248,12 +306,22 @@ class ExchangeMailer:
         return self._account
 
     def _message(self, email: OutgoingEmail) -> Message:
+        flag: dict[str, Any] = {}
+        if email.follow_up is not None:
+            flag = {
+                "flag_request": email.follow_up.request,
+                "reply_time": _ews_time(email.follow_up.due),
+                "flag_status": FLAGGED,
+                "task_start_date": _ews_time(email.follow_up.start),
+                "task_due_date": _ews_time(email.follow_up.due),
+            }
         return Message(
             account=self.account,
             folder=self.account.sent,
             mime_content=email.to_mime().as_bytes(),
             is_delivery_receipt_requested=True,
             remiss_key=email.idempotency_key,
+            **flag,
         )
 
     def send(self, message: OutgoingEmail) -> str:

@@ -15,15 +15,26 @@ ambiguous failure `find_sent` searches the whole mailbox for the key, and the it
 the message, and its copy reaches Sent Items only later, so a look-up right after a
 timeout could miss it and send again. A draft found unsent is sent as it is, so no
 second draft is made. Attachments that would make the request larger than 3 MB go
-through an upload session, which only exists for drafts anyway.
+through an upload session, which only exists for drafts anyway. (`bench/graph_fanout.py
+--compare` measures both ways under the same faults.)
+
+Batching: a fan-out sends up to 20 messages with two JSON batches (`$batch`), one making
+their drafts and one sending them, instead of two requests per message. Each request in a
+batch has its own answer: one refused recipient fails only its own message, a throttled
+request is sent again after its Retry-After, and a sending batch that gets no answer at
+all is ambiguous for each of its messages, as a single send would be.
+
+The Outlook flag: a remissmissiv's draft carries its follow-up (`mail.base.FollowUp`) as
+the `flag` of the sent item and as PidTagReplyTime and PidLidFlagRequest, which Exchange
+hands on to the recipients (as `Reply-By` and `X-Message-Flag` outside the organisation),
+so the svarsdag stands in the official's own task list.
 
 Throttling: 429 and 503 mean that Graph refused the request; they are waited out as
 `Retry-After` says, within `ews_max_wait_seconds` (the one retry budget of both Exchange
 backends). Timeouts, dropped connections and other 5xx are ambiguous and reach the
 caller as TemporaryMailError: `remiss.sending` asks `find_sent` before it sends again.
-At most `mail_concurrency` batches talk to the server at once (the Prefect limit), and
-each batch sends one request at a time, so keep `mail_concurrency` at Graph's four per
-mailbox.
+At most `mail_concurrency` send tasks talk to the server at once (the Prefect limit), each
+one request at a time, so keep `mail_concurrency` at Graph's four per mailbox.
 
 Reading: a delta query on the inbox lists new messages; the delta link and the ids it
 has handed out but the poll has not yet filed are kept in a file under `data_dir`
@@ -36,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
@@ -45,7 +57,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import msal  # type: ignore[import-untyped]
@@ -61,7 +73,6 @@ from remiss.mail.base import (
     OutgoingEmail,
     PermanentMailError,
     TemporaryMailError,
-    send_one_by_one,
 )
 from remiss.mail.secrets import load_secret
 
@@ -77,6 +88,14 @@ PROCESSED_CATEGORY = "Remiss behandlad"
 INLINE_LIMIT = 3 * 1024 * 1024
 # Upload-session chunks must be multiples of 320 KiB.
 CHUNK = 320 * 1024 * 10
+# JSON batching: at most 20 requests in one $batch, which like any request must stay
+# under 4 MB (the drafts' inline attachments count).
+BATCH_LIMIT = 20
+BATCH_BYTES = 3 * 1024 * 1024
+# The follow-up flag for the recipients ([MS-OXOFLAG]): PidTagReplyTime, and
+# PidLidFlagRequest, without which Exchange writes no Reply-By for outside recipients.
+REPLY_TIME_ID = "SystemTime 0x0030"
+FLAG_REQUEST_ID = "String {00062008-0000-0000-C000-000000000046} Id 0x8530"
 
 
 class GraphAccessError(RemissError):
@@ -160,7 +179,44 @@ def _token_error(result: dict[str, Any], settings: Settings) -> GraphAccessError
     return GraphAccessError(f"Microsoft Graph gav ingen åtkomsttoken {described}.")
 
 
-def _describe(response: requests.Response) -> str:
+class _Reply(Protocol):
+    """An HTTP answer: a requests.Response, or one request's answer inside a $batch."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class _BatchReply:
+    """One request's answer inside a $batch answer."""
+
+    status_code: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.body)
+
+    def json(self) -> Any:
+        return self.body
+
+
+_R = TypeVar("_R", bound=_Reply)
+
+
+def _describe(response: _Reply) -> str:
     try:
         error = response.json().get("error", {})
         code, message = str(error.get("code", "")), str(error.get("message", ""))
@@ -169,7 +225,7 @@ def _describe(response: requests.Response) -> str:
     return f"Microsoft Graph: HTTP {response.status_code} {code}: {message}".strip()[:500]
 
 
-def _code(response: requests.Response) -> str:
+def _code(response: _Reply) -> str:
     try:
         return str(response.json().get("error", {}).get("code", ""))
     except ValueError:
@@ -303,7 +359,7 @@ class GraphClient:
                 continue
             return response
 
-    def check(self, response: requests.Response, what: str) -> requests.Response:
+    def check(self, response: _R, what: str) -> _R:
         """Raise for the answers that concern the set-up, not one message."""
         if response.ok:
             return response
@@ -342,14 +398,77 @@ class GraphClient:
             raise TemporaryMailError(_describe(response))
         return response
 
+    def batch(self, calls: Sequence[tuple[str, str, Any]]) -> list[_BatchReply]:
+        """Up to BATCH_LIMIT calls (method, path under the mailbox, body) in one $batch.
+
+        The answers come in the calls' order. A call refused with 429 or 503 is sent
+        again in a smaller batch as its Retry-After says, within ews_max_wait_seconds;
+        past that its refusal is its answer. Raises TemporaryMailError when the batch as
+        a whole got no answer (any of its calls may have been done).
+        """
+        budget = time.monotonic() + self.settings.ews_max_wait_seconds
+        prefix = self.base.removeprefix(self.settings.graph_url)
+        answers: dict[int, _BatchReply] = {}
+        waiting = list(range(len(calls)))
+        while waiting:
+            requests_ = []
+            for i in waiting:
+                method, path, body = calls[i]
+                request: dict[str, Any] = {"id": str(i), "method": method, "url": prefix + path}
+                if body is not None:
+                    request |= {"body": body, "headers": {"Content-Type": "application/json"}}
+                requests_.append(request)
+            response = self.check(
+                self.request(
+                    "POST", f"{self.settings.graph_url}/$batch", body={"requests": requests_}
+                ),
+                "skicka flera anrop på en gång",
+            )
+            if not response.ok:
+                raise TemporaryMailError(_describe(response))
+            throttled, wait, got = [], 0.0, set()
+            for answer in response.json().get("responses", []):
+                i, reply = int(answer["id"]), _BatchReply(int(answer["status"]), answer.get("body"))
+                if reply.status_code in (429, 503):
+                    throttled.append(i)
+                    headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+                    wait = max(wait, _seconds(headers.get("retry-after", "")))
+                answers[i] = reply
+                got.add(i)
+            if not got.issuperset(waiting):
+                raise TemporaryMailError("Microsoft Graph svarade inte för varje anrop i gruppen")
+            if throttled and time.monotonic() + wait > budget:
+                for i in throttled:
+                    error = dict(answers[i].json().get("error") or {})
+                    error["message"] = (
+                        f"{error.get('message', '')} (väntade längre än ews_max_wait_seconds)"
+                    )
+                    answers[i] = _BatchReply(answers[i].status_code, {"error": error})
+                break
+            if not throttled:
+                break
+            time.sleep(wait)
+            waiting = sorted(throttled)
+        return [answers[i] for i in range(len(calls))]
+
 
 def _retry_after(response: requests.Response) -> float:
-    value = response.headers.get("Retry-After", "")
+    return _seconds(response.headers.get("Retry-After", ""))
+
+
+def _seconds(value: str) -> float:
     # Graph gives seconds; an HTTP date (which would need the clock) counts as a second.
     try:
         return max(0.0, float(value))
     except ValueError:
         return 1.0
+
+
+def _graph_time(instant: dt.datetime) -> dict[str, str]:
+    return {
+        "dateTime": instant.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        "timeZone": "UTC",
+    }
 
 
 def _recipients(addresses: Sequence[str]) -> list[dict[str, Any]]:
@@ -362,6 +481,23 @@ def _key_filter(key: str) -> str:
         f"singleValueExtendedProperties/any(ep: ep/id eq '{KEY_PROPERTY_ID}' "
         f"and ep/value eq '{value}')"
     )
+
+
+def _refusal(response: _Reply) -> MailError:
+    """What a refused send is for the message: for good, or worth trying again."""
+    reason = _REFUSED.get(_code(response))
+    if reason:
+        return PermanentMailError(
+            f"{reason} ({_describe(response)}). Rätta adressen (eller meddelandet) och "
+            "skicka igen till den remissinstansen."
+        )
+    if response.status_code == 413:
+        return PermanentMailError(
+            f"Meddelandet är större än Exchange Online tar emot ({_describe(response)})."
+        )
+    if response.status_code in (429, 503) or not 400 <= response.status_code < 500:
+        return TemporaryMailError(_describe(response))
+    return PermanentMailError(_describe(response))
 
 
 class GraphMailer:
@@ -408,6 +544,14 @@ class GraphMailer:
                 for att in inline
             ],
         }
+        if email.follow_up is not None:
+            due, start = _graph_time(email.follow_up.due), _graph_time(email.follow_up.start)
+            # On the sent item, for the handläggare; the properties travel to the recipients.
+            body["flag"] = {"flagStatus": "flagged", "startDateTime": start, "dueDateTime": due}
+            body["singleValueExtendedProperties"] += [
+                {"id": REPLY_TIME_ID, "value": f"{due['dateTime']}Z"},
+                {"id": FLAG_REQUEST_ID, "value": email.follow_up.request},
+            ]
         return {"body": body, "large": large}
 
     def _create(self, email: OutgoingEmail) -> str:
@@ -454,23 +598,9 @@ class GraphMailer:
             if not put.ok:
                 raise TemporaryMailError(_describe(put))
 
-    def _refused(self, response: requests.Response) -> None:
-        if response.ok:
-            return
-        code = _code(response)
-        reason = _REFUSED.get(code)
-        if reason:
-            raise PermanentMailError(
-                f"{reason} ({_describe(response)}). Rätta adressen (eller meddelandet) och "
-                "skicka igen till den remissinstansen."
-            )
-        if response.status_code == 413:
-            raise PermanentMailError(
-                f"Meddelandet är större än Exchange Online tar emot ({_describe(response)})."
-            )
-        if 400 <= response.status_code < 500:
-            raise PermanentMailError(_describe(response))
-        raise TemporaryMailError(_describe(response))
+    def _refused(self, response: _Reply) -> None:
+        if not response.ok:
+            raise _refusal(response)
 
     def send(self, message: OutgoingEmail) -> str:
         key = message.idempotency_key
@@ -487,7 +617,71 @@ class GraphMailer:
         return message.message_id
 
     def send_many(self, messages: Sequence[OutgoingEmail]) -> Iterator[list[str | MailError]]:
-        return send_one_by_one(self.send, messages)
+        """Up to BATCH_LIMIT messages at a time: their drafts made in one $batch and sent
+        in another, one group of results per batch.
+
+        Raises TemporaryMailError when the sending batch got no answer: any of its
+        messages may have gone out, and `find_sent` tells which (their drafts are
+        remembered, so that one found unsent is sent as it is).
+        """
+        for start in range(0, len(messages), BATCH_LIMIT):
+            yield self._send_batch(messages[start : start + BATCH_LIMIT])
+
+    def _send_batch(self, emails: Sequence[OutgoingEmail]) -> list[str | MailError]:
+        results: dict[int, str | MailError] = {}
+        drafts: dict[int, str] = {}
+        built: dict[int, dict[str, Any]] = {}
+        for i, email in enumerate(emails):
+            known = self._drafts.pop(email.idempotency_key, None)
+            if known is not None:
+                drafts[i] = known
+                continue
+            built[i] = self.draft(email)
+            if built[i]["large"]:  # an upload session is one draft's own conversation
+                try:
+                    drafts[i] = self._create(email)
+                except MailError as exc:
+                    results[i] = exc
+                del built[i]
+        # The drafts, as many to a batch as fit; making one sends nothing, so a batch
+        # without an answer fails only its own messages, for now.
+        for group in _batches({i: len(json.dumps(b["body"])) for i, b in built.items()}):
+            try:
+                answers = self.client.batch(
+                    [("POST", "/messages", built[i]["body"]) for i in group]
+                )
+            except TemporaryMailError as exc:
+                results.update(dict.fromkeys(group, exc))
+                continue
+            for i, answer in zip(group, answers, strict=True):
+                if answer.ok:
+                    drafts[i] = str(answer.json()["id"])
+                else:
+                    results[i] = _refusal(self.client.check(answer, "skapa ett utkast"))
+        order = sorted(drafts)
+        try:
+            answers = (
+                self.client.batch(
+                    [("POST", f"/messages/{quote(drafts[i])}/send", None) for i in order]
+                )
+                if order
+                else []
+            )
+        except TemporaryMailError:
+            for i in order:
+                self._drafts[emails[i].idempotency_key] = drafts[i]
+            raise
+        for i, answer in zip(order, answers, strict=True):
+            if answer.ok:
+                results[i] = emails[i].message_id
+                continue
+            self._drafts[emails[i].idempotency_key] = drafts[i]
+            if _code(answer) == "ErrorItemNotFound" or answer.status_code >= 500:
+                # Perhaps sent by a call whose answer was lost: find_sent will say.
+                results[i] = TemporaryMailError(_describe(answer))
+            else:
+                results[i] = _refusal(self.client.check(answer, "skicka e-post"))
+        return [results[i] for i in range(len(emails))]
 
     def find_sent(self, idempotency_key: str) -> str | None:
         """The message's Message-ID if an item with this key left as mail; a draft found
@@ -511,6 +705,21 @@ class GraphMailer:
         if items:
             self._drafts[idempotency_key] = str(items[0]["id"])
         return None
+
+
+def _batches(sizes: dict[int, int]) -> Iterator[list[int]]:
+    """The messages in order, in groups of at most BATCH_LIMIT and BATCH_BYTES (a
+    message larger than that alone)."""
+    group: list[int] = []
+    total = 0
+    for i, size in sizes.items():
+        if group and (len(group) == BATCH_LIMIT or total + size > BATCH_BYTES):
+            yield group
+            group, total = [], 0
+        group.append(i)
+        total += size
+    if group:
+        yield group
 
 
 # --- the mailbox --------------------------------------------------------------------------
@@ -729,8 +938,8 @@ def check(settings: Settings) -> list[str]:
     )
     sent = mailbox._get("/mailFolders/sentitems", "läsa Skickat")
     lines.append(f"Skickat: {sent.get('totalItemCount', 0)} meddelanden")
-    # Send permission without sending: a draft to nobody, deleted at once. Creating it
-    # needs Mail.ReadWrite; whether Mail.Send is granted shows only in the token's roles.
+    # Send permission without sending anything: whether Mail.Send is granted shows in
+    # the token's roles.
     roles = _roles(client.token())
     if roles is not None and "Mail.Send" not in roles:
         raise GraphAccessError(

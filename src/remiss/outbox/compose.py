@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from remiss.cases.casefile import CaseFile
+from remiss.core import dates
 from remiss.core.keys import subject_tag
 from remiss.core.rendering import environment
 from remiss.core.settings import Settings
@@ -18,11 +20,14 @@ from remiss.core.states import PAMINNELSE_PREFIX, AnstandState, MessageKind
 from remiss.core.terms import POSITION_LABELS
 from remiss.core.tokens import derive_token, hash_token, new_nonce
 from remiss.db.models import Anstand, Answer, Decision, Dispatch, Document, OutgoingMessage
-from remiss.mail import Attachment, OutgoingEmail
+from remiss.mail import Attachment, FollowUp, OutgoingEmail
 from remiss.register.instances import Remissinstans
 from remiss.reminders.schedule import escalation_contacts, joint_row, reminder_recipients
 from remiss.rounds.decision import ORGANS
 from remiss.storage.documents import read_verified
+
+# What the flag asks of the official, shown by Outlook beside the deadline.
+FOLLOW_UP_REQUEST = "Svara på remissen"
 
 
 def answer_link(base_url: str, token: str) -> str:
@@ -105,13 +110,24 @@ def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> O
         "link": answer_link(dispatch.round.base_url, token),
         "handlingar": documents,
     }
-    return render(
+    email = render(
         "missiv",
         context,
         key=message.idempotency_key,
         to=(dispatch.email,),
         settings=settings,
         attachments=attached(documents),
+    )
+    return dataclasses.replace(email, follow_up=follow_up(dispatch, settings))
+
+
+def follow_up(dispatch: Dispatch, settings: Settings) -> FollowUp:
+    """The remiss in the official's Outlook task list: from the round's start to the end
+    of their svarsdag."""
+    return FollowUp(
+        request=FOLLOW_UP_REQUEST,
+        start=dispatch.round.started_at,
+        due=dates.deadline_end(dispatch.deadline, settings.timezone),
     )
 
 

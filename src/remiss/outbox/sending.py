@@ -32,7 +32,7 @@ from remiss.core.states import UNSENT, DispatchState, EventKind, MessageKind, Me
 from remiss.db.engine import session_scope
 from remiss.db.events import log_event
 from remiss.db.models import Dispatch, OutgoingMessage
-from remiss.mail import Mailer, MailError, OutgoingEmail, PermanentMailError
+from remiss.mail import Mailer, MailError, OutgoingEmail, PermanentMailError, TemporaryMailError
 from remiss.outbox.compose import build_message
 from remiss.outbox.outcomes import SendOutcome, SendResult
 from remiss.reminders import schedule
@@ -507,7 +507,15 @@ def _recover(
     """Ask the backend about every claim that was tried before; the rest still need sending."""
     to_send = []
     for claim in claims:
-        found = mailer.find_sent(claim.key) if claim.attempt > 1 else None
+        try:
+            found = mailer.find_sent(claim.key) if claim.attempt > 1 else None
+        except TemporaryMailError as exc:
+            # Still in doubt, so not sent now: given back to be asked about again, while
+            # the others of the batch go on.
+            with session_scope(claim.settings.database_url) as session:
+                outcomes[claim.message_id] = claim.release(session, str(exc))
+            heartbeat.drop([claim.message_id])
+            continue
         if found:
             with session_scope(claim.settings.database_url) as session:
                 outcomes[claim.message_id] = claim.finish(
