@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Event, OutgoingMessage
 from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database
+from tests.support.graph_server import App, GraphServer
 
 REMISS = Path(sys.executable).parent / "remiss"
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
+GRAPH_BOX = "remiss@stockholm.example"
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +93,88 @@ def fresh_prefect_database() -> Iterator[str]:
 def prefect_database(postgres_available: None) -> Iterator[str]:
     with fresh_prefect_database() as url:
         yield url
+
+
+def in_flight(env: dict[str, str]) -> int:
+    """Messages claimed by a worker and not marked sent: what a kill leaves behind."""
+    with session_scope(load_settings(env).database_url) as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutgoingMessage)
+                .where(OutgoingMessage.state == "sending")
+            )
+            or 0
+        )
+
+
+def recovered_sends(env: dict[str, str]) -> int:
+    """Messages a re-run found already sent by the mail server rather than sending again."""
+    with session_scope(load_settings(env).database_url) as session:
+        return sum(
+            1
+            for e in session.scalars(select(Event).where(Event.kind == "sent"))
+            if e.detail.get("recovered")
+        )
+
+
+def kill_workers_at(
+    runs: Sequence[list[str]],
+    targets: Sequence[int],
+    sent: Callable[[], int],
+    *,
+    env: dict[str, str],
+    logs: Path,
+    rng: random.Random,
+) -> list[int]:
+    """Each of `runs` started as the real `remiss` worker and killed with SIGKILL (its whole
+    session) once `sent()` reached its target, plus a random moment up to a tenth of a
+    second later; the messages each kill left in flight."""
+    left_in_flight = []
+    for i, (args, target) in enumerate(zip(runs, targets, strict=True)):
+        log = (logs / f"worker-{i}.log").open("wb")
+        worker = subprocess.Popen(
+            [str(REMISS), *args],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while sent() < target:
+                assert worker.poll() is None, f"worker {i} ended before its kill: see {log.name}"
+                assert time.monotonic() < deadline, f"worker {i} did not reach {target} sent"
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0, 0.1))
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
+            log.close()
+        left_in_flight.append(in_flight(env))
+    return left_in_flight
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphServer]:
+    """The Graph test server in this process, with the remiss mailbox and an app limited
+    to it; it outlives the `remiss` processes a test kills."""
+    apps = {"remiss-app": App("app-hemlighet", mailboxes=(GRAPH_BOX,))}
+    with GraphServer(apps, mailboxes=[GRAPH_BOX]) as server:
+        yield server
+
+
+def graph_env(graph: GraphServer) -> dict[str, str]:
+    """Settings for the `remiss` command against the Graph test server."""
+    return {
+        "REMISS_MAIL_BACKEND": "graph",
+        "REMISS_SENDER_ADDRESS": GRAPH_BOX,
+        "REMISS_GRAPH_URL": graph.url,
+        "REMISS_GRAPH_AUTHORITY": graph.authority,
+        "REMISS_GRAPH_TENANT_ID": graph.tenant,
+        "REMISS_GRAPH_CLIENT_ID": "remiss-app",
+        "REMISS_GRAPH_CA_FILE": str(graph.ca_file),
+        "REMISS_GRAPH_SECRET": "app-hemlighet",
+    }

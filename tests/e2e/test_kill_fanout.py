@@ -10,24 +10,14 @@ kill lands between any two of them.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import signal
-import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from remiss.core.settings import load_settings
-from remiss.db.engine import session_scope
-from remiss.db.models import Event, OutgoingMessage
-from tests.conftest import ROOT
-from tests.e2e.conftest import REMISS, RunCli, status_json
+from tests.e2e.conftest import RunCli, kill_workers_at, recovered_sends, status_json
 from tests.support.ews_server import EwsServer, Rights
 from tests.support.processes import prefect_server
 from tests.support.worlds import World, address, build_world, working_day_ahead
@@ -75,20 +65,6 @@ def sent_keys(ews: EwsServer) -> Counter[str]:
     return Counter(str(m.extended_properties.get(KEY)) for m in list(ews.sent_log))
 
 
-def in_flight(env: dict[str, str]) -> int:
-    """Messages claimed by a worker and not marked sent: what a kill leaves behind."""
-    settings = load_settings(env)
-    with session_scope(settings.database_url) as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(OutgoingMessage)
-                .where(OutgoingMessage.state == "sending")
-            )
-            or 0
-        )
-
-
 def test_a_fan_out_killed_ten_times_sends_each_remiss_exactly_once(
     env: dict[str, str], ews: EwsServer, world: World, run_cli: RunCli, tmp_path: Path
 ) -> None:
@@ -98,31 +74,10 @@ def test_a_fan_out_killed_ten_times_sends_each_remiss_exactly_once(
     targets = sorted(rng.sample(range(5, N - 10), KILLS))
     start = ["round", "start", str(world.case), "--deadline", world.deadline]
     assert run_cli("init", env=env).returncode == 0
-    left_in_flight = []
-    for i, target in enumerate(targets):
-        args = start if i == 0 else ["round", "send", "KS 2026/999"]
-        log = (tmp_path / f"worker-{i}.log").open("wb")
-        worker = subprocess.Popen(
-            [str(REMISS), *args],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 180
-            while len(ews.sent_log) < target:
-                assert worker.poll() is None, f"worker {i} ended before its kill: see {log.name}"
-                assert time.monotonic() < deadline, f"worker {i} did not reach {target} sent"
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0, 0.1))
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=30)
-            log.close()
-        left_in_flight.append(in_flight(env))
+    runs = [start] + [["round", "send", "KS 2026/999"]] * (KILLS - 1)
+    left_in_flight = kill_workers_at(
+        runs, targets, lambda: len(ews.sent_log), env=env, logs=tmp_path, rng=rng
+    )
 
     finished = run_cli("round", "send", "KS 2026/999", env=env)
     assert finished.returncode == 0, finished.stdout + finished.stderr
@@ -141,11 +96,4 @@ def test_a_fan_out_killed_ten_times_sends_each_remiss_exactly_once(
     # re-runs found some of those already sent in Exchange's Sent Items rather than
     # sending them again.
     assert sum(left_in_flight) > 0, left_in_flight
-    settings = load_settings(env)
-    with session_scope(settings.database_url) as session:
-        recovered = [
-            e
-            for e in session.scalars(select(Event).where(Event.kind == "sent"))
-            if e.detail.get("recovered")
-        ]
-    assert recovered, f"no kill left a message sent but unmarked (in flight: {left_in_flight})"
+    assert recovered_sends(env), f"no kill left a message sent but unmarked ({left_in_flight})"

@@ -1,0 +1,156 @@
+"""The Graph mailbox poll as the operator runs it, `remiss inbox poll` in a process of its
+own, killed with SIGKILL at several points (while following the delta pages, while recording
+and filing, and while a second poll runs beside it), then run again: every reply, delivery
+report, bounce and read receipt is recorded once and filed once, and each e-mailed answer
+gets one kvittens.
+
+The Graph test server (tests/support/graph_server.py) runs in this process and outlives the
+kills; the delta link and the items it handed out live under data_dir/graph/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from remiss.core.settings import load_settings
+from remiss.db.engine import session_scope
+from remiss.db.models import Answer, Event, InboundMail
+from tests.e2e.conftest import GRAPH_BOX, REMISS, RunCli, graph_env
+from tests.support.documents import pdf_bytes
+from tests.support.graph_server import GraphServer
+from tests.support.incoming import read_receipt, reply, report
+from tests.support.processes import ROOT, prefect_server
+from tests.support.worlds import World, address, build_world, working_day_ahead
+
+N = 24  # remissinstanser: a third answer, a third are delivered (four read it), a third bounce
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return build_world(tmp_path, N, working_day_ahead(6))
+
+
+@pytest.fixture
+def env(
+    cli_env: dict[str, str], graph: GraphServer, world: World, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    with prefect_server(cli_env, tmp_path / "prefect-server.log") as api:
+        yield dict(
+            cli_env,
+            **graph_env(graph),
+            PREFECT_API_URL=api,
+            REMISS_REGISTER=str(world.register),
+            REMISS_MAIL_CONCURRENCY="60",  # a killed poll's mail slot stays leased a minute
+        )
+
+
+def poll(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(REMISS), "inbox", "poll"],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_when(process: subprocess.Popen[bytes], reached: Callable[[], bool], name: str) -> None:
+    """SIGKILL to the poll's whole session once `reached()`; it must still be running then."""
+    try:
+        deadline = time.monotonic() + 120
+        while not reached():
+            assert process.poll() is None, f"{name} ended before its kill"
+            assert time.monotonic() < deadline, f"{name} did not get that far"
+            time.sleep(0.005)
+        assert process.poll() is None, f"{name} ended before its kill"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def mime(data: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def test_polls_killed_midway_and_run_again_record_and_file_every_item_once(
+    env: dict[str, str], graph: GraphServer, world: World, run_cli: RunCli, tmp_path: Path
+) -> None:
+    assert run_cli("init", env=env).returncode == 0
+    started = run_cli("round", "start", str(world.case), "--deadline", world.deadline, env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert len(graph.sent_log) == N
+    missiv = {m.recipients[0]: mime(m.mime) for m in graph.sent_log}
+    for i in range(1, N + 1):
+        sent = missiv[address(i)]
+        if i % 3 == 0:
+            pdf = pdf_bytes(f"Yttrande från instans {i}")
+            graph.deliver(GRAPH_BOX, reply(sent, files=(("yttrande.pdf", pdf, "application/pdf"),)))
+        elif i % 3 == 1:
+            graph.deliver(GRAPH_BOX, report(sent, action="delivered"), "REPORT.IPM.Note.DR")
+            if i % 6 == 1:
+                graph.deliver(GRAPH_BOX, read_receipt(sent, reader=address(i)))
+        else:
+            graph.deliver(GRAPH_BOX, report(sent, action="failed"), "REPORT.IPM.Note.NDR")
+    items = len(graph.items(GRAPH_BOX, "inbox"))
+    expected = Counter({"answer": N // 3, "delivered": N // 3, "bounced": N // 3, "read": N // 6})
+    assert items == sum(expected.values())
+    # Slow enough that every kill below lands mid-way.
+    graph.latency = 0.03
+
+    def filed() -> int:
+        return items - len(graph.items(GRAPH_BOX, "inbox"))
+
+    first = poll(env, tmp_path / "poll-1.log")
+    kill_when(first, lambda: graph.calls.count("delta") >= 3, "the poll following the delta")
+    assert filed() == 0
+    second = poll(env, tmp_path / "poll-2.log")
+    kill_when(second, lambda: filed() >= items // 4, "the poll filing")
+    beside = poll(env, tmp_path / "poll-3b.log")
+    third = poll(env, tmp_path / "poll-3.log")
+    kill_when(third, lambda: filed() >= items // 2, "one of two polls at once")
+    assert beside.wait(timeout=180) == 0, (tmp_path / "poll-3b.log").read_text()
+    graph.latency = 0
+    last = run_cli("inbox", "poll", env=env)
+    assert last.returncode == 0, last.stdout + last.stderr
+    # Answers a killed poll recorded but did not get to process are the sweep's.
+    assert run_cli("answers", "process", env=env).returncode == 0
+
+    with session_scope(load_settings(env).database_url) as session:
+        recorded = Counter(str(k) for k in session.scalars(select(InboundMail.kind)))
+        events = Counter(
+            str(k)
+            for k in session.scalars(
+                select(Event.kind).where(Event.kind.in_(["delivered", "bounced", "read_receipt"]))
+            )
+        )
+        answers = session.scalar(select(func.count()).select_from(Answer))
+    assert recorded == expected
+    assert events == {
+        "delivered": expected["delivered"],
+        "bounced": expected["bounced"],
+        "read_receipt": expected["read"],
+    }
+    assert answers == expected["answer"]
+    assert graph.items(GRAPH_BOX, "inbox") == []
+    assert len(graph.items(GRAPH_BOX, "Remiss behandlade")) == items
+    assert graph.items(GRAPH_BOX, "Remiss omatchade") == []
+    kvittenser = Counter(str(m.key) for m in graph.sent_log if "/kvittens/" in str(m.key))
+    assert len(kvittenser) == expected["answer"]
+    assert set(kvittenser.values()) == {1}, f"a kvittens went out twice: {kvittenser}"
