@@ -87,6 +87,7 @@ def test_a_handlaggare_sends_a_new_remiss_from_the_workspace_once(
         f"{swedish_date(deadline)}"
     )
     expect(header).to_contain_text("motion.pdf")
+    expect(header).to_contain_text(f"Svara på remissen, förfaller {swedish_date(deadline)}")
     frame = page.frame_locator("iframe.epostram")
     expect(frame.get_by_text("Till Teaterförbundet", exact=True)).to_be_visible()
     expect(frame.get_by_role("link", name="Öppna remissen och svara")).to_be_visible()

@@ -267,11 +267,13 @@ def test_a_batch_whose_answer_is_lost_after_sending_is_recovered_not_resent(
     first = send_batch(ids, settings=settings, mailer=GraphMailer(settings), now=utcnow())
     assert [o.result for o in first] == ["unsent"] * 5
     assert len(graph.sent_log) == 5  # Graph sent them all; we could not know
+    before = graph.http_requests
 
     second = send_batch(ids, settings=settings, mailer=GraphMailer(settings), now=utcnow())
 
     assert [o.result for o in second] == ["recovered"] * 5
     assert len(graph.sent_log) == 5
+    assert graph.http_requests == before + 1  # the five looked up in one $batch
 
 
 def test_a_timeout_after_graph_sent_the_message_is_recovered_not_resent(

@@ -233,7 +233,8 @@ class GraphServer:
         self.sent_copy_delay = 0.0
         self.refused: set[str] = set()  # recipients refused with ErrorInvalidRecipients
         self.sent_log: list[Sent] = []
-        self.calls: list[str] = []
+        self.calls: list[str] = []  # each operation, inside a $batch too
+        self.http_requests = 0  # to Graph (not the token endpoint), a $batch counting once
         self.tokens_issued = 0
         self._tokens: dict[str, tuple[str, float]] = {}  # token -> app id, expiry
         self._lock = threading.RLock()
@@ -355,6 +356,9 @@ class GraphServer:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path.startswith("/v1.0/"):
+            with self._lock:
+                self.http_requests += 1
         try:
             if url.path.endswith("/.well-known/openid-configuration"):
                 status, body = self._discovery(url.path)

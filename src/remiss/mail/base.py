@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from remiss.core.keys import message_ref
 
@@ -146,6 +146,27 @@ def send_one_by_one(
             yield [send(message)]
         except MailError as exc:
             yield [exc]
+
+
+@runtime_checkable
+class LooksUpMany(Protocol):
+    """A backend that can ask about many idempotency keys in one call (Graph's $batch)."""
+
+    def find_sent_many(self, keys: Sequence[str]) -> list[str | TemporaryMailError | None]: ...
+
+
+def find_sent_each(mailer: Mailer, keys: Sequence[str]) -> list[str | TemporaryMailError | None]:
+    """`find_sent` for each key, in as few calls as the backend allows; a look-up that
+    failed is its TemporaryMailError, so that one key in doubt holds back no other."""
+    if isinstance(mailer, LooksUpMany):
+        return mailer.find_sent_many(keys)
+    results: list[str | TemporaryMailError | None] = []
+    for key in keys:
+        try:
+            results.append(mailer.find_sent(key))
+        except TemporaryMailError as exc:
+            results.append(exc)
+    return results
 
 
 Folder = Literal["processed", "unmatched"]

@@ -58,7 +58,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import msal  # type: ignore[import-untyped]
 import requests
@@ -686,25 +686,46 @@ class GraphMailer:
     def find_sent(self, idempotency_key: str) -> str | None:
         """The message's Message-ID if an item with this key left as mail; a draft found
         unsent is remembered, to be sent instead of a new one."""
-        response = self.client.request(
-            "GET",
-            "/messages",
-            params={
-                "$filter": _key_filter(idempotency_key),
-                "$select": "id,isDraft,internetMessageId",
-                "$top": "10",
-            },
-        )
+        response = self.client.request("GET", "/messages", params=_lookup(idempotency_key))
         self.client.check(response, "söka i Skickat")
         if not response.ok:
             raise TemporaryMailError(_describe(response))
-        items = response.json().get("value", [])
+        return self._found(idempotency_key, response.json().get("value", []))
+
+    def find_sent_many(self, keys: Sequence[str]) -> list[str | TemporaryMailError | None]:
+        """find_sent for many keys, BATCH_LIMIT look-ups to a $batch; a look-up that
+        failed is its TemporaryMailError."""
+        results: list[str | TemporaryMailError | None] = []
+        for start in range(0, len(keys), BATCH_LIMIT):
+            chunk = keys[start : start + BATCH_LIMIT]
+            calls = [
+                ("GET", f"/messages?{urlencode(_lookup(k), quote_via=quote)}", None) for k in chunk
+            ]
+            try:
+                answers = self.client.batch(calls)
+            except TemporaryMailError as exc:
+                results += [exc] * len(chunk)
+                continue
+            for key, answer in zip(chunk, answers, strict=True):
+                if answer.ok:
+                    results.append(self._found(key, answer.json().get("value", [])))
+                else:
+                    self.client.check(answer, "söka i Skickat")
+                    results.append(TemporaryMailError(_describe(answer)))
+        return results
+
+    def _found(self, key: str, items: list[dict[str, Any]]) -> str | None:
         for item in items:
             if not item.get("isDraft"):
                 return str(item.get("internetMessageId") or f"graph:{item['id']}")
         if items:
-            self._drafts[idempotency_key] = str(items[0]["id"])
+            self._drafts[key] = str(items[0]["id"])
         return None
+
+
+def _lookup(key: str) -> dict[str, str]:
+    """The query that finds the items carrying an idempotency key, drafts included."""
+    return {"$filter": _key_filter(key), "$select": "id,isDraft,internetMessageId", "$top": "10"}
 
 
 def _batches(sizes: dict[int, int]) -> Iterator[list[int]]:

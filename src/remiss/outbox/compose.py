@@ -118,17 +118,14 @@ def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> O
         settings=settings,
         attachments=attached(documents),
     )
-    return dataclasses.replace(email, follow_up=follow_up(dispatch, settings))
-
-
-def follow_up(dispatch: Dispatch, settings: Settings) -> FollowUp:
-    """The remiss in the official's Outlook task list: from the round's start to the end
-    of their svarsdag."""
-    return FollowUp(
-        request=FOLLOW_UP_REQUEST,
-        start=dispatch.round.started_at,
-        due=dates.deadline_end(dispatch.deadline, settings.timezone),
+    # The remiss in the official's Outlook task list: from the round's start to the end
+    # of their svarsdag.
+    flag = FollowUp(
+        FOLLOW_UP_REQUEST,
+        dispatch.round.started_at,
+        dates.deadline_end(dispatch.deadline, settings.timezone),
     )
+    return dataclasses.replace(email, follow_up=flag)
 
 
 def missiv_preview(
@@ -140,10 +137,12 @@ def missiv_preview(
     settings: Settings,
     link: str,
     tagg: str,
+    now: dt.datetime,
 ) -> OutgoingEmail:
     """The remissmissiv as `_missiv` builds it for `recipient`, before the round exists (the
     case file's fields are named as the stored case's). `link` and `tagg` stand in for the
-    personal link and the subject's Remiss-ID; the caller lists the attachments."""
+    personal link and the subject's Remiss-ID; the caller lists the attachments. The
+    follow-up flag starts `now`, as if the round started now."""
     context = {
         "arende": case,
         "instans": recipient,
@@ -156,9 +155,11 @@ def missiv_preview(
         "link": link,
         "handlingar": handlingar,
     }
-    return render(
+    email = render(
         "missiv", context, key="förhandsgranskning", to=(recipient.email,), settings=settings
     )
+    flag = FollowUp(FOLLOW_UP_REQUEST, now, dates.deadline_end(deadline, settings.timezone))
+    return dataclasses.replace(email, follow_up=flag)
 
 
 def _kvittens(session: Session, message: OutgoingMessage, settings: Settings) -> OutgoingEmail:

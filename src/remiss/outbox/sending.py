@@ -33,6 +33,7 @@ from remiss.db.engine import session_scope
 from remiss.db.events import log_event
 from remiss.db.models import Dispatch, OutgoingMessage
 from remiss.mail import Mailer, MailError, OutgoingEmail, PermanentMailError, TemporaryMailError
+from remiss.mail.base import find_sent_each
 from remiss.outbox.compose import build_message
 from remiss.outbox.outcomes import SendOutcome, SendResult
 from remiss.reminders import schedule
@@ -505,21 +506,27 @@ def _recover(
     heartbeat: _Heartbeat,
 ) -> list[_Claim]:
     """Ask the backend about every claim that was tried before; the rest still need sending."""
+    tried = [c for c in claims if c.attempt > 1]
+    found = dict(
+        zip(
+            (c.message_id for c in tried),
+            find_sent_each(mailer, [c.key for c in tried]),
+            strict=True,
+        )
+    )
     to_send = []
     for claim in claims:
-        try:
-            found = mailer.find_sent(claim.key) if claim.attempt > 1 else None
-        except TemporaryMailError as exc:
+        result = found.get(claim.message_id)
+        if isinstance(result, TemporaryMailError):
             # Still in doubt, so not sent now: given back to be asked about again, while
             # the others of the batch go on.
             with session_scope(claim.settings.database_url) as session:
-                outcomes[claim.message_id] = claim.release(session, str(exc))
+                outcomes[claim.message_id] = claim.release(session, str(result))
             heartbeat.drop([claim.message_id])
-            continue
-        if found:
+        elif result:
             with session_scope(claim.settings.database_url) as session:
                 outcomes[claim.message_id] = claim.finish(
-                    session, SendResult.RECOVERED, provider_id=found
+                    session, SendResult.RECOVERED, provider_id=result
                 )
             heartbeat.drop([claim.message_id])
         else:

@@ -287,6 +287,7 @@ def _preview(
         settings=settings,
         link=answer_link(settings.base_url, LINK_PLACEHOLDER),
         tagg=TAG_PLACEHOLDER,
+        now=now,
     )
     warnings = check_meetings(
         plan.recipients,
