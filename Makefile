@@ -23,6 +23,8 @@ $(STAMP): pyproject.toml uv.lock uv.toml
 		--python $(BIN)/python
 	touch $(STAMP)
 
+# `make demo REMISS_DEMO_MAIL=graph` runs the same round through the Graph backend against the
+# loopback Graph server of the tests (docs/operations/graph.md); make passes the variable on.
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 

@@ -12,6 +12,12 @@ the remiss mailbox (a folder of .eml files on the embedded defaults): Kulturnäm
 answers by replying to the e-mail, one remiss bounces, and a question matches no
 remiss; `remiss inbox poll` reads them and the e-mailed answer is reviewed with
 `remiss answer review`.
+
+`make demo REMISS_DEMO_MAIL=graph` runs the same round through the real Microsoft Graph
+backend (`mail_backend: graph`: msal, drafts sent with their idempotency key, the delta
+poll) against the loopback Graph server of the tests, started inside the demo: the
+remisser go out through it, the mail arrives in its inbox, and the demo ends with what
+went through Graph. REMISS_DEMO_DATA puts the demo's data elsewhere than data/demo.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import yaml
@@ -40,10 +47,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from remiss.core import dates  # noqa: E402
+from remiss.core.language import count, number  # noqa: E402
 from remiss.reminders.policy import load_policy, schedule  # noqa: E402
 from remiss.web.security import hash_password  # noqa: E402
 
-DATA = ROOT / "data" / "demo"
+DATA = Path(os.environ.get("REMISS_DEMO_DATA") or ROOT / "data" / "demo").resolve()
+MAIL = os.environ.get("REMISS_DEMO_MAIL") or "outbox"
+# The Graph server's names for the calls it answered, for the demo's summary.
+CALL_NAMES = {
+    "token": "token (msal)",
+    "batch": "$batch",
+    "create": "utkast",
+    "send": "skicka",
+    "find": "sök nyckel",
+    "delta": "deltafrågor",
+    "get": "läs",
+    "value": "läs MIME",
+    "move": "flytta",
+    "patch": "märk",
+    "folders": "mappar",
+}
 CASE = ROOT / "examples" / "KS-2025-348" / "arende.yaml"
 ANSWERS = CASE.parent / "svar"
 REMISS = Path(sys.executable).parent / "remiss"
@@ -65,7 +88,149 @@ def free_port() -> int:
         return port
 
 
-def write_settings(port: int) -> Path:
+def shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+class Mail(Protocol):
+    """Where the demo's mail goes and comes from: the file outbox, or Graph on loopback."""
+
+    where: str
+    inbox: str
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def env(self) -> dict[str, str]: ...
+
+    def sent(self, kind: str) -> list[email.message.EmailMessage]: ...
+
+    def sent_to(self, code: str, kind: str = "missiv") -> email.message.EmailMessage: ...
+
+    def deliver(self, name: str, data: bytes, item_class: str = "IPM.Note") -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    msg = email.message_from_bytes(data, policy=default_policy)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+class FileOutbox:
+    """The embedded defaults: each message a .eml file in data/demo/outbox, the remiss
+    mailbox a folder of .eml files."""
+
+    def __init__(self) -> None:
+        self.outbox = DATA / "outbox"
+        self.where = f"ligger i {self.outbox}"
+        self.inbox = str(shown(DATA / "inbox"))
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+    def sent(self, kind: str) -> list[email.message.EmailMessage]:
+        return [parse(p.read_bytes()) for p in self.outbox.glob(f"*_{kind}*.eml")]
+
+    def sent_to(self, code: str, kind: str = "missiv") -> email.message.EmailMessage:
+        path = next(self.outbox.glob(f"*_{code}_{kind}_0.eml"))
+        return parse(path.read_bytes())
+
+    def deliver(self, name: str, data: bytes, item_class: str = "IPM.Note") -> None:
+        inbox = DATA / "inbox"
+        inbox.mkdir(exist_ok=True)
+        (inbox / name).write_bytes(data)
+
+    def stop(self) -> None:
+        pass
+
+
+class LoopbackGraph:
+    """Microsoft Graph on loopback: the Graph server of the tests (tests/support), started
+    in this process. Importing test support from a script is acceptable for a demo; the
+    product itself never does. The commands reach it over HTTPS with its own CA file, log
+    in with msal as an app limited to the remiss mailbox, and send and read through
+    `remiss.mail.graph` exactly as against Exchange Online."""
+
+    CLIENT_ID = "remiss-demo"
+    SECRET = "demo-hemlighet"  # noqa: S105 (the loopback server's app, not a real secret)
+
+    def __init__(self, mailbox: str) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.support.graph_server import App, GraphServer
+
+        self.mailbox = mailbox
+        self.server = GraphServer(
+            {self.CLIENT_ID: App(self.SECRET, mailboxes=(mailbox,))}, mailboxes=[mailbox]
+        ).start()
+        self.where = f"gick ut genom Graph-testservern ({self.server.url})"
+        self.inbox = f"inkorgen i {mailbox} på Graph-testservern"
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "mail_backend": "graph",
+            "graph_url": self.server.url,
+            "graph_authority": self.server.authority,
+            "graph_tenant_id": self.server.tenant,
+            "graph_client_id": self.CLIENT_ID,
+            "graph_ca_file": str(self.server.ca_file),
+            "graph_mailbox": self.mailbox,
+        }
+
+    def env(self) -> dict[str, str]:
+        # As in production, the secret comes from the environment, never the settings file.
+        return {"REMISS_GRAPH_SECRET": self.SECRET}
+
+    def _sent(self, code: str, kind: str) -> list[email.message.EmailMessage]:
+        # The idempotency key is remiss-<round>/<code>/<kind>/<stage>.
+        return [
+            parse(m.mime)
+            for m in list(self.server.sent_log)
+            if re.fullmatch(rf"remiss-[^/]+/{code}/{kind}/\d+", str(m.key))
+        ]
+
+    def sent(self, kind: str) -> list[email.message.EmailMessage]:
+        return self._sent("[^/]+", f"{kind}[^/]*")
+
+    def sent_to(self, code: str, kind: str = "missiv") -> email.message.EmailMessage:
+        return self._sent(re.escape(code), kind)[0]
+
+    def deliver(self, name: str, data: bytes, item_class: str = "IPM.Note") -> None:
+        self.server.deliver(self.mailbox, data, item_class)
+
+    def summary(self) -> str:
+        sent = list(self.server.sent_log)
+        calls = Counter(self.server.calls)
+        filed = [
+            len(self.server.items(self.mailbox, f))
+            for f in ("Remiss behandlade", "Remiss omatchade")
+        ]
+        # What reaches the recipient's Outlook as a follow-up flag by the deadline.
+        flagged = sum(1 for m in sent if "/missiv/" in str(m.key) and "Reply-By" in m.headers)
+        requests = ", ".join(f"{CALL_NAMES.get(op, op)} {n}" for op, n in sorted(calls.items()))
+        return (
+            f"\nGenom Microsoft Graph ({self.server.url}, appen {self.CLIENT_ID} i "
+            f"klientorganisationen {self.server.tenant}):\n"
+            f"- Skickat från {self.mailbox}: "
+            f"{count(len(sent), 'meddelande', 'meddelanden', neuter=True)}, vart och ett först "
+            "som ett utkast med sin idempotensnyckel\n"
+            f"- Flaggade för uppföljning till svarsdagen (Reply-By) i mottagarens Outlook: "
+            f"{count(flagged, 'remiss', 'remisser')}\n"
+            f"- Lästa ur inkorgen med deltafrågor: "
+            f"{count(filed[0] + filed[1], 'meddelande', 'meddelanden', neuter=True)}, "
+            f"{number(filed[0], neuter=True)} flyttade till Remiss behandlade och "
+            f"{number(filed[1], neuter=True)} till Remiss omatchade\n"
+            f"- Anrop till Graph: {number(sum(calls.values()), neuter=True)} ({requests})"
+        )
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def write_settings(port: int, mail: Mail) -> Path:
     """config/settings.yaml for data/demo, with the workspace's password; the demo's commands
     and the portal the user may start afterwards read the same file."""
     settings = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
@@ -75,6 +240,7 @@ def write_settings(port: int) -> Path:
         register=str(ROOT / "config" / "remissinstanser.yaml"),
         reminder_policy=str(ROOT / "config" / "paminnelser.yaml"),
         admin_password_hash=hash_password(PASSWORD),
+        **mail.settings(),
     )
     path = DATA / "settings.yaml"
     path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
@@ -119,7 +285,7 @@ def texts(pattern: str, html: str) -> list[str]:
     ]
 
 
-def start_in_the_workspace(base_url: str, deadline: dt.date) -> int:
+def start_in_the_workspace(base_url: str, deadline: dt.date, mail: Mail) -> int:
     """The round of the example case, started from the workspace over HTTP; its id."""
     case = yaml.safe_load(CASE.read_text(encoding="utf-8"))
     print(f"\nHandläggaren startar remissen i arbetsytan, {base_url}/admin (över HTTP):")
@@ -182,24 +348,25 @@ def start_in_the_workspace(base_url: str, deadline: dt.date) -> int:
         time.sleep(0.2)
         sending = karin.client.get(f"{draft_path}/skickas")
     else:
-        raise SystemExit("Omgången sparades inte inom två minuter; se data/demo/portal.log.")
+        raise SystemExit(
+            f"Omgången sparades inte inom två minuter; se {shown(DATA / 'portal.log')}."
+        )
     round_id = int(found.group(1))
     total = int(count.split()[0])
-    outbox = DATA / "outbox"
     for _ in range(600):
-        if len(list(outbox.glob("*_missiv_0.eml"))) >= total:
+        if len(mail.sent("missiv")) >= total:
             break
         time.sleep(0.2)
     print(f"- Omgång {round_id} är sparad och {total} remissmissiv har skickats")
     return round_id
 
 
-def link_for(code: str) -> str:
-    (path,) = (DATA / "outbox").glob(f"*_{code}_missiv_0.eml")
-    msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-    body = msg.get_body(preferencelist=("plain",))
+def link_for(code: str, mail: Mail) -> str:
+    msg = mail.sent_to(code)
+    # Graph sends the HTML body alone; the file outbox has a plain-text part as well.
+    body = msg.get_body(preferencelist=("plain", "html"))
     assert body is not None
-    match = re.search(r"https?://\S+/r/[A-Za-z0-9_-]+", body.get_content())
+    match = re.search(r"https?://[^\s\"<>]+/r/[A-Za-z0-9_-]+", body.get_content())
     assert match
     return match.group(0)
 
@@ -207,9 +374,9 @@ def link_for(code: str) -> str:
 class Official:
     """Someone at a remissinstans, with the link from their e-mail and a browser-like client."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, mail: Mail) -> None:
         self.code = code
-        self.link = link_for(code)
+        self.link = link_for(code, mail)
         self.client = httpx.Client(follow_redirects=True, timeout=60)
         # As a browser sends it when a person clicks the link in the e-mail (a link
         # scanner's fetch would not count as an opening).
@@ -230,9 +397,9 @@ class Official:
         return response.text
 
 
-def answer_through_the_page() -> None:
+def answer_through_the_page(mail: Mail) -> None:
     print("\nTjänstepersoner svarar via sina länkar (över HTTP):", flush=True)
-    social = Official("socialnamnden")
+    social = Official("socialnamnden", mail)
     social.post("kvittens", {"diarienummer": "SN 2025/4711", "kontaktperson": "Lisa Cadenius"})
     receipt = social.post(
         "svar",
@@ -253,13 +420,13 @@ def answer_through_the_page() -> None:
     )
     assert "Ert svar har tagits emot" in receipt
     print("- Socialnämnden bekräftade mottagandet och svarade: inga synpunkter (PDF + DOCX)")
-    Official("servicenamnden").post(
+    Official("servicenamnden", mail).post(
         "svar",
         {"stallningstagande": "tillstyrker_delvis", "att_sats": ["", "tillstyrker"]},
         [ANSWERS / "servicenamnden-tjansteutlatande.docx"],
     )
     print("- Servicenämnden svarade: tillstyrker delvis (att-sats 2: tillstyrker)")
-    Official("exploateringsnamnden").post(
+    Official("exploateringsnamnden", mail).post(
         "svar",
         {"stallningstagande": "tillstyrker", "gemensamt": ["fastighetsnamnden"]},
         [ANSWERS / "exploateringsnamnden-fastighetsnamnden-tjansteutlatande.docx"],
@@ -267,14 +434,16 @@ def answer_through_the_page() -> None:
     print("- Exploateringsnämnden svarade gemensamt med fastighetsnämnden: tillstyrker")
     # The partner is asked (by e-mail, with its own link) and counts as answered only once
     # it confirms on its page.
-    partner = Official("fastighetsnamnden")
+    partner = Official("fastighetsnamnden", mail)
     claim = re.search(r'name="svar" value="(\d+)"', partner.page)
     assert claim, "fastighetsnämndens sida visar inte det gemensamma svaret"
     partner.post("gemensamt", {"svar": claim.group(1), "beslut": "bekrafta"})
     print("- Fastighetsnämnden bekräftade det gemensamma svaret via sin länk")
-    Official("ks_rad_funktionshinder").post("avstar", {"skal": "Ärendet berör inte rådets frågor."})
+    Official("ks_rad_funktionshinder", mail).post(
+        "avstar", {"skal": "Ärendet berör inte rådets frågor."}
+    )
     print("- Kommunstyrelsens råd för funktionshinderfrågor avstår")
-    Official("sodermalm").post(
+    Official("sodermalm", mail).post(
         "anstand",
         {
             "datum": dates.add_working_days(
@@ -284,23 +453,15 @@ def answer_through_the_page() -> None:
         },
     )
     print("- Södermalms stadsdelsnämnd begärde anstånd")
-    Official("bromma").post("kvittens", {"kontaktperson": "Registrator Bromma"})
+    Official("bromma", mail).post("kvittens", {"kontaktperson": "Registrator Bromma"})
     print("- Bromma stadsdelsnämnd bekräftade mottagandet; övriga har inte hört av sig än")
 
 
-def read_sent(code: str, kind: str = "missiv") -> email.message.EmailMessage:
-    path = next((DATA / "outbox").glob(f"*_{code}_{kind}_0.eml"))
-    msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-    assert isinstance(msg, email.message.EmailMessage)
-    return msg
-
-
-def mail_arrives() -> None:
-    """Write what the remiss mailbox receives into the outbox backend's inbox folder."""
-    print("\nE-post kommer till remissbrevlådan (data/demo/inbox):", flush=True)
-    inbox = DATA / "inbox"
-    inbox.mkdir()
-    original = read_sent("kulturnamnden")
+def mail_arrives(mail: Mail) -> None:
+    """What the remiss mailbox receives: into the outbox backend's inbox folder, or the
+    Graph server's inbox."""
+    print(f"\nE-post kommer till remissbrevlådan ({mail.inbox}):", flush=True)
+    original = mail.sent_to("kulturnamnden")
     answer = email.message.EmailMessage()
     answer["From"] = "Registrator Kulturförvaltningen <registrator.kultur@stockholm.example>"
     answer["To"] = str(original["From"])
@@ -314,12 +475,13 @@ def mail_arrives() -> None:
         subtype="pdf",
         filename="kulturnamnden-tjansteutlatande.pdf",
     )
-    (inbox / "svar-kulturnamnden.eml").write_bytes(answer.as_bytes())
+    mail.deliver("svar-kulturnamnden.eml", answer.as_bytes())
     print("- Kulturnämnden svarade på remissens e-post med sitt tjänsteutlåtande (PDF)")
-    bounced = read_sent("hasselby_vallingby")
+    bounced = mail.sent_to("hasselby_vallingby")
     boundary = "demo-rapport"
     headers = "".join(f"{k}: {v}\r\n" for k, v in bounced.items() if k.lower() != "content-type")
-    (inbox / "studs.eml").write_bytes(
+    mail.deliver(
+        "studs.eml",
         (
             "From: MAILER-DAEMON@stockholm.example\r\nTo: remiss@stockholm.example\r\n"
             f"Subject: Kan inte levereras: {bounced['Subject']}\r\n"
@@ -333,7 +495,8 @@ def mail_arrives() -> None:
             "Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 Mottagaren finns inte\r\n\r\n"
             f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}\r\n"
             f"--{boundary}--\r\n"
-        ).encode()
+        ).encode(),
+        "REPORT.IPM.Note.NDR",  # as Exchange files a non-delivery report
     )
     print("- Remissen till Hässelby-Vällingby studsade (adressen finns inte)")
     question = email.message.EmailMessage()
@@ -342,20 +505,34 @@ def mail_arrives() -> None:
     question["Subject"] = "Fråga om vänortsavtal"
     question["Message-ID"] = email.utils.make_msgid(domain="example.org")
     question.set_content("Hej, när beslutar kommunfullmäktige om motionen?\n")
-    (inbox / "fraga.eml").write_bytes(question.as_bytes())
+    mail.deliver("fraga.eml", question.as_bytes())
     print("- En fråga som inte hör till någon remiss")
 
 
 def main() -> None:
+    if MAIL not in ("outbox", "graph"):
+        raise SystemExit(f"REMISS_DEMO_MAIL={MAIL}: välj outbox (standard) eller graph.")
     if DATA.exists():
         shutil.rmtree(DATA)
     DATA.mkdir(parents=True)
+    sender = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))[
+        "sender_address"
+    ]
+    mail: Mail = LoopbackGraph(sender) if MAIL == "graph" else FileOutbox()
+    try:
+        demo(mail)
+    finally:
+        mail.stop()
+
+
+def demo(mail: Mail) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REMISS_", "PREFECT_API"))}
     env.update(
-        REMISS_CONFIG=str(write_settings(port)),
+        REMISS_CONFIG=str(write_settings(port, mail)),
         PREFECT_HOME=str(DATA / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        **mail.env(),
     )
     deadline = demo_deadline(dates.local_today(dates.utcnow()))
     run("init", env=env)
@@ -376,12 +553,11 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        start_in_the_workspace(f"http://127.0.0.1:{port}", deadline)
-        answer_through_the_page()
+        start_in_the_workspace(f"http://127.0.0.1:{port}", deadline, mail)
+        answer_through_the_page(mail)
         # The page hands each answer to the process-answer flow in the background.
-        kvittenser = DATA / "outbox"
         for _ in range(120):
-            if len(list(kvittenser.glob("*_kvittens_*.eml"))) >= 3:
+            if len(mail.sent("kvittens")) >= 3:
                 print("- Kvittenserna har skickats av flödet behandla-svar", flush=True)
                 break
             time.sleep(0.5)
@@ -407,7 +583,7 @@ def main() -> None:
     # Kvittenser the portal could not hand to Prefect before it stopped are sent here.
     run("answers", "process", env=env)
 
-    mail_arrives()
+    mail_arrives(mail)
     run("inbox", "poll", env=env)
     run("inbox", "unmatched", env=env)
     run("answer", "review", env=env)
@@ -425,24 +601,28 @@ def main() -> None:
     run("status", env=env)
     run("compile", "1", "--mapp", str(DATA / "remissammanstallning"), env=env)
 
-    outbox = DATA / "outbox"
     kinds = {
-        kind: len(list(outbox.glob(f"*_{kind}*.eml")))
+        kind: len(mail.sent(kind))
         for kind in ("missiv", "kvittens", "gemensamt_svar", "anstand_beslut", "paminnelse")
     }
     print(
-        f"\nE-posten ligger i {outbox}: {kinds['missiv']} remisser, "
+        f"\nE-posten {mail.where}: {kinds['missiv']} remisser, "
         f"{kinds['kvittens']} kvittenser, {kinds['gemensamt_svar']} fråga om gemensamt svar, "
         f"{kinds['anstand_beslut']} beslut om anstånd och {kinds['paminnelse']} påminnelser."
     )
-    print(
-        f"Läget som JSON:  REMISS_DATA_DIR={DATA.relative_to(ROOT)} .venv/bin/remiss status --json"
-    )
-    settings = (DATA / "settings.yaml").relative_to(ROOT)
+    if isinstance(mail, LoopbackGraph):
+        print(mail.summary())
+    print(f"Läget som JSON:  REMISS_DATA_DIR={shown(DATA)} .venv/bin/remiss status --json")
+    settings = shown(DATA / "settings.yaml")
     print(
         f"Prova arbetsytan och svarssidan: REMISS_CONFIG={settings} .venv/bin/remiss portal "
-        f"--port {port}  och öppna http://127.0.0.1:{port}/admin (lösenord: {PASSWORD}), "
-        "eller länken i en av remisserna i utkorgen."
+        f"--port {port}  och öppna http://127.0.0.1:{port}/admin (lösenord: {PASSWORD})"
+        + (
+            ", eller länken i en av remisserna i utkorgen."
+            if MAIL == "outbox"
+            else ". Graph-testservern stängs när demon slutar: portalen visar allt som hänt "
+            "men kan inte skicka e-post."
+        )
     )
 
 
