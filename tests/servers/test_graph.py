@@ -1,7 +1,7 @@
 """The Microsoft Graph backend against the Graph test server (tests/support/graph_server.py),
 driven by the real msal and requests: sending exactly once under faults, throttling, token
-renewal, large attachments, the delta poll killed midway, and `remiss mail check`'s
-explanations."""
+renewal, large attachments, the delta poll stopped midway (tests/e2e kills it for real), and
+`remiss mail check`'s explanations."""
 
 from __future__ import annotations
 
@@ -452,7 +452,7 @@ def test_missing_consent_stops_the_send_with_a_swedish_message_and_fails_nothing
     assert graph.sent_log == []
 
 
-def test_the_poll_killed_midway_and_run_again_records_each_item_once(
+def test_a_poll_stopped_at_each_step_and_run_again_records_each_item_once(
     settings: Settings, graph: GraphServer, case_dir: Path
 ) -> None:
     ids = start(settings, case_dir / "arende.yaml", ["rad"])

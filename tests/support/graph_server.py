@@ -657,6 +657,20 @@ class GraphServer:
             box.changes.append((n, item.id, True))
         return item
 
+    def _recipients(self, data: dict[str, Any]) -> list[str]:
+        """Whom a message goes to; one address in `refused` refuses it all."""
+        recipients = [
+            r["emailAddress"]["address"]
+            for kind in ("toRecipients", "ccRecipients")
+            for r in data.get(kind, [])
+        ]
+        refused = [r for r in recipients if r in self.refused]
+        if refused:
+            raise GraphError(
+                400, "ErrorInvalidRecipients", f"At least one recipient is not valid: {refused[0]}"
+            )
+        return recipients
+
     def _copy_to_sent(self, box: _Mailbox, data: dict[str, Any]) -> None:
         with self._lock:
             self._new_item(box, "sentitems", data)
@@ -700,18 +714,7 @@ class GraphServer:
             item = self._item(box, rest[1])
             if not item.is_draft:
                 raise GraphError(404, "ErrorItemNotFound", "The item was already sent.")
-            recipients = [
-                r["emailAddress"]["address"]
-                for kind in ("toRecipients", "ccRecipients")
-                for r in item.data.get(kind, [])
-            ]
-            refused = [r for r in recipients if r in self.refused]
-            if refused:
-                raise GraphError(
-                    400,
-                    "ErrorInvalidRecipients",
-                    f"At least one recipient is not valid: {refused[0]}",
-                )
+            recipients = self._recipients(item.data)
             del box.items[item.id]
             sent = self._new_item(box, "sentitems", item.data, uploaded=item.uploaded)
             self.sent_log.append(self._sent(box, sent, recipients))
@@ -719,18 +722,7 @@ class GraphServer:
         if op == "sendmail":
             self._need(app, "Mail.Send")
             data = dict(body["message"])
-            recipients = [
-                r["emailAddress"]["address"]
-                for kind in ("toRecipients", "ccRecipients")
-                for r in data.get(kind, [])
-            ]
-            refused = [r for r in recipients if r in self.refused]
-            if refused:
-                raise GraphError(
-                    400,
-                    "ErrorInvalidRecipients",
-                    f"At least one recipient is not valid: {refused[0]}",
-                )
+            recipients = self._recipients(data)
             sent = Item(id="", folder="sentitems", data=data)
             self.sent_log.append(self._sent(box, sent, recipients))
             if body.get("saveToSentItems", True):
