@@ -87,6 +87,17 @@ def claims_made_by(session: Session, *, claimant: Dispatch) -> list[ClaimView]:
     return _views(session, [c for c in claims if c.claimant_dispatch_id == claimant.id])
 
 
+def claims_about(
+    session: Session, *, dispatch: Dispatch
+) -> tuple[list[ClaimView], list[ClaimView]]:
+    """The claims naming this dispatch and those it made (its answer page), with the
+    round's claims read once for both."""
+    claims = joint_claims(session, round_id=dispatch.round_id)
+    naming = _views(session, [c for c in claims if c.partner_dispatch_id == dispatch.id])
+    made = _views(session, [c for c in claims if c.claimant_dispatch_id == dispatch.id])
+    return naming, made
+
+
 def claims_of_round(session: Session, *, round_id: int) -> list[ClaimView]:
     """Every claim in force in the round (the workspace page), in the claimants' order."""
     return _views(session, joint_claims(session, round_id=round_id))

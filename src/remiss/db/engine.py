@@ -94,9 +94,23 @@ def schema_is_current(url: str) -> bool:
 def session_scope(url: str) -> Iterator[Session]:
     """The unit of work, and the only way to open a transaction: it commits on success and
     rolls back on error."""
-    factory = sessionmaker(get_engine(url), expire_on_commit=False)
-    with factory() as session, session.begin():
+    with _sessions(get_engine(url))() as session, session.begin():
         yield session
+
+
+# One factory per database, not one per transaction: the answer page opens a transaction
+# per view, and a new sessionmaker (and read-only engine) each time showed in its profile.
+@lru_cache(maxsize=8)
+def _sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@lru_cache(maxsize=8)
+def _read_sessions(engine: Engine) -> sessionmaker[Session]:
+    reader = engine.execution_options(**{_READ_ONLY: True})
+    factory = sessionmaker(reader, expire_on_commit=False, autoflush=False)
+    event.listen(factory, "before_flush", _refuse_flush)
+    return factory
 
 
 def _refuse_flush(session: Session, *_: object) -> None:
@@ -109,14 +123,10 @@ def read_scope(url: str) -> Iterator[Session]:
     SQLite it begins deferred and so never holds the write lock, which `session_scope`
     takes at once; nobody waits for it. Any write is refused before it reaches the
     database. Write the results afterwards in a short `session_scope`."""
-    engine = get_engine(url).execution_options(**{_READ_ONLY: True})
-    factory = sessionmaker(engine, expire_on_commit=False, autoflush=False)
-    with factory() as session:
-        event.listen(session, "before_flush", _refuse_flush)
-        with session.begin():
-            yield session
-            # What was read stays readable afterwards; a change made to it is not written.
-            session.expunge_all()
+    with _read_sessions(get_engine(url))() as session, session.begin():
+        yield session
+        # What was read stays readable afterwards; a change made to it is not written.
+        session.expunge_all()
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from remiss.answers import service as answers
 from remiss.core import dates, language
 from remiss.core.errors import InputError
 from remiss.core.settings import Settings
-from remiss.core.states import AnstandState
+from remiss.core.states import AnstandState, JointState
 from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
 from remiss.db.engine import session_scope
 from remiss.db.models import Dispatch
@@ -83,9 +83,9 @@ def view(
     """The context of remiss.html (and kvitto.html) for the link's dispatch."""
     case = dispatch.round.case
     others = answers.other_dispatches(session, dispatch=dispatch)
-    naming = joint.claims_naming(session, partner=dispatch)
+    naming, made = joint.claims_about(session, dispatch=dispatch)
     # Another's joint answer counts as this one's only once confirmed.
-    in_force = answers.joint_answer_in_force(session, dispatch=dispatch)
+    in_force = next((c for c in naming if c.state == JointState.CONFIRMED), None)
     joint_answer = in_force.answer if in_force is not None else None
     current = dispatch.current_answer
     declined = dispatch.declined_at is not None
@@ -121,7 +121,7 @@ def view(
         "anstand_senast": anstand.latest_for(dispatch, max_days=settings.anstand_max_days),
         "ovriga": others,
         "gemensamma": naming,
-        "mina_parter": joint.claims_made_by(session, claimant=dispatch),
+        "mina_parter": made,
         "stallningstaganden": positions,
         "positionsnamn": POSITION_LABELS,
         "falt": answers.answer_fields(dispatch),
@@ -223,10 +223,9 @@ def remiss_page(
     pages: PagesDep,
     klart: str | None = None,
 ) -> HTMLResponse:
-    with link.open() as (session, dispatch):
-        now = dates.utcnow()
-        if opened_by_a_person(request):
-            answers.record_opening(session, dispatch=dispatch, now=now)
+    person = opened_by_a_person(request)
+
+    def page(session: Session, dispatch: Dispatch, now: dt.datetime) -> HTMLResponse:
         context = view(
             session,
             dispatch,
@@ -236,7 +235,18 @@ def remiss_page(
             now=now,
             notice=NOTICES.get(klart or ""),
         )
-        response = pages.page("remiss.html", context)
+        return pages.page("remiss.html", context)
+
+    # Views only read: they take no write lock and do not queue behind each other. Only the
+    # first opening by a person writes, in a transaction of its own (once, however many
+    # first views come at the same time: `record_opening`).
+    with link.read(answers.PAGE_LOADS) as (session, dispatch):
+        if not (person and dispatch.opened_at is None):
+            return csrf_guard.keep(page(session, dispatch, dates.utcnow()))
+    with link.open(admitted=True) as (session, dispatch):
+        now = dates.utcnow()
+        answers.record_opening(session, dispatch=dispatch, now=now)
+        response = page(session, dispatch, now)
     return csrf_guard.keep(response)
 
 
@@ -520,11 +530,13 @@ def post_svar(
 
 @router.get("/r/{token}/kvitto/{version}", response_class=HTMLResponse)
 def receipt(link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, version: RowId) -> HTMLResponse:
-    with link.open() as (session, dispatch):
+    with link.read(answers.PAGE_LOADS) as (session, dispatch):
         answer = answers.answer_version(session, dispatch=dispatch, version=version)
         if answer is None:
             raise StarletteHTTPException(status_code=404)
-        names = {d.remissinstans.code: d.name for d in dispatch.round.dispatches}
+        # In one query: each dispatch of the round with its remissinstans was one each.
+        names = {o.code: o.name for o in answers.other_dispatches(session, dispatch=dispatch)}
+        names[dispatch.remissinstans.code] = dispatch.name
         unreadable = answers.unreadable_documents(answer.documents)
         context = view(
             session,
@@ -544,7 +556,7 @@ def receipt(link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, version: RowId)
 
 @router.get("/r/{token}/handlingar/{document_id}")
 def get_handling(link: LinkDep, document_id: RowId) -> Response:
-    with link.open() as (session, dispatch):
+    with link.read() as (session, dispatch):
         doc = case_document(session, case_id=dispatch.round.case_id, document_id=document_id)
         if doc is None:
             raise StarletteHTTPException(status_code=404)
@@ -554,7 +566,7 @@ def get_handling(link: LinkDep, document_id: RowId) -> Response:
 @router.get("/r/{token}/gemensamt/{answer_id}/filer/{document_id}")
 def get_joint_file(link: LinkDep, answer_id: RowId, document_id: RowId) -> Response:
     """A file of another's answer that names this remissinstans in a joint answer."""
-    with link.open() as (session, dispatch):
+    with link.read() as (session, dispatch):
         named = next(
             (c for c in joint.claims_naming(session, partner=dispatch) if c.answer.id == answer_id),
             None,
@@ -569,7 +581,7 @@ def get_joint_file(link: LinkDep, answer_id: RowId, document_id: RowId) -> Respo
 
 @router.get("/r/{token}/filer/{document_id}")
 def get_own_file(link: LinkDep, document_id: RowId) -> Response:
-    with link.open() as (session, dispatch):
+    with link.read() as (session, dispatch):
         doc = answer_document(session, dispatch_id=dispatch.id, document_id=document_id)
         if doc is None:
             raise StarletteHTTPException(status_code=404)

@@ -24,8 +24,8 @@ from remiss.web.security import (
     BodyLimit,
     FailureThrottle,
     ProxyHeaders,
+    SecurityHeaders,
     masked_path,
-    security_headers,
 )
 from remiss.web.staff import NO_ROLE_TEXT, READ_ONLY_TEXT
 from remiss.web.trigger import Jobs
@@ -52,7 +52,7 @@ def create_app(
     app.state.throttle = FailureThrottle()
     app.state.trigger = trigger
     app.state.jobs = jobs
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         BodyLimit,
         max_bytes=lambda: limits.max_total_bytes + 1024 * 1024,

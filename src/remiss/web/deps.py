@@ -7,7 +7,7 @@ is retried in a new transaction, which a session ending with the request could n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, NoReturn, TypeVar
@@ -15,12 +15,13 @@ from typing import Annotated, NoReturn, TypeVar
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remiss.answers import service as answers
 from remiss.core import dates
 from remiss.core.settings import Settings
-from remiss.db.engine import session_scope
+from remiss.db.engine import read_scope, session_scope
 from remiss.db.models import Dispatch
 from remiss.web.pages import NOT_FOUND_TEXT, Pages
 from remiss.web.security import (
@@ -91,23 +92,42 @@ class Link:
     throttle: FailureThrottle
 
     @contextmanager
-    def open(self) -> Iterator[tuple[Session, Dispatch]]:
+    def open(self, *, admitted: bool = False) -> Iterator[tuple[Session, Dispatch]]:
         """The link's dispatch in a transaction, or a 404 that looks the same for every
-        failure (429 once the client has failed too often)."""
+        failure (429 once the client has failed too often). `admitted`: the throttle has
+        let this request look up the link already (a view that goes on to write)."""
+        if not admitted:
+            self._admit()
+        with session_scope(self.settings.database_url) as session:
+            yield session, self._find(session)
+
+    @contextmanager
+    def read(self, loads: Sequence[ORMOption] = ()) -> Iterator[tuple[Session, Dispatch]]:
+        """As `open`, in a transaction that only reads (`read_scope`): on SQLite it takes
+        no write lock, so views do not queue behind each other or behind a writer. The
+        objects are detached when it ends: use them inside. `loads`: what to load with the
+        dispatch (`answers.PAGE_LOADS` for a page)."""
+        self._admit()
+        with read_scope(self.settings.database_url) as session:
+            yield session, self._find(session, loads)
+
+    def _admit(self) -> None:
         if not self.throttle.admit(self.client):
             # Refused at once, whatever the token: no lookup, no pause holding a thread.
             self.refuse(429)
-        with session_scope(self.settings.database_url) as session:
-            dispatch = answers.find_by_token(
-                session,
-                token=self.token,
-                now=dates.utcnow(),
-                valid_days_after_close=self.settings.link_valid_days,
-            )
-            if dispatch is None:
-                self.throttle.fail(self.client)
-                self.refuse(429 if self.throttle.blocked(self.client) else 404)
-            yield session, dispatch
+
+    def _find(self, session: Session, loads: Sequence[ORMOption] = ()) -> Dispatch:
+        dispatch = answers.find_by_token(
+            session,
+            token=self.token,
+            now=dates.utcnow(),
+            valid_days_after_close=self.settings.link_valid_days,
+            loads=loads,
+        )
+        if dispatch is None:
+            self.throttle.fail(self.client)
+            self.refuse(429 if self.throttle.blocked(self.client) else 404)
+        return dispatch
 
     def refuse(self, status: int) -> NoReturn:
         """The same answer for every token: 404, or 429 with when to try again."""
