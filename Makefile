@@ -51,10 +51,10 @@ pytest: $(STAMP)
 test: lint typecheck docs pytest
 
 # Every benchmark: each prints its table and writes its figures to bench/results/*.json.
-# portal.py also loads the page with ApacheBench (Debian's apache2-utils); sweep.py needs
-# PostgreSQL as the tests do.
+# portal.py loads the page with wrk (Debian's wrk) where installed, else with a slower
+# load generator in Python; it and sweep.py need PostgreSQL as the tests do.
 bench: $(STAMP)
-	@command -v ab >/dev/null || { echo "make bench needs ab: apt-get install -y apache2-utils" >&2; exit 1; }
+	@command -v wrk >/dev/null || echo "bench/portal.py: wrk is not installed (apt-get install -y wrk); using its Python load generator" >&2
 	mkdir -p bench/results
 	$(BIN)/python bench/fanout.py --json > bench/results/fanout.json
 	$(BIN)/python bench/ews_fanout.py --json bench/results/ews_fanout.json
