@@ -168,6 +168,30 @@ def test_each_remissmissiv_carries_outlooks_follow_up_flag_until_its_svarsdag_en
     assert email.utils.parsedate_to_datetime(str(headers["Reply-By"])) == due
 
 
+def test_a_busy_exchange_is_waited_out_for_sends_and_the_poll_and_fails_neither(
+    settings: Settings, ews: EwsServer, case_dir: Path
+) -> None:
+    ids = start(settings, case_dir, ["rad"])
+    # ErrorServerBusy comes as a SOAP fault with HTTP 500 and BackOffMilliseconds.
+    ews.fail_next("CreateItem", "busy", count=2, back_off_ms=20)
+
+    outcomes = send_batch(ids, settings=settings, mailer=ExchangeMailer(settings), now=utcnow())
+
+    assert [o.result for o in outcomes] == ["sent"] * 5  # within the one attempt
+    assert ews.calls.count("CreateItem") == 3  # refused twice as busy, then sent once
+    assert set(sent_keys(ews).values()) == {1}
+    ews.fail_rate(0.5, kinds=("busy",), seed=20261207, back_off_ms=20)
+    for sent in ews.sent_log:
+        ews.deliver(
+            BOX, reply(mime(sent.mime), files=(("svar.pdf", pdf_bytes("Svar"), "application/pdf"),))
+        )
+
+    result = poll(settings)  # half of its calls refused as busy, too
+
+    assert len(result.answers) == 5
+    assert ews.items(BOX, "inbox") == []
+
+
 def test_a_round_runs_end_to_end_through_exchange(
     settings: Settings, ews: EwsServer, case_dir: Path
 ) -> None:

@@ -11,9 +11,10 @@ Sent Items with its key; after an ambiguous failure (a timeout, a dropped connec
 its own inside one call either: with more than one connection in its pool it retries a
 timed-out `CreateItem` by itself (measured: duplicates with no exception), so the pool
 has exactly one connection and a timeout reaches us as an error. Its fault-tolerant
-retry policy still waits out `ErrorServerBusy` and HTTP 503 (the server refused the
-request, nothing was sent), up to `ews_max_wait_seconds`; an HTTP 500 is not retried
-by exchangelib, since the server may have sent the message before it failed.
+retry policy still waits out `ErrorServerBusy` (a SOAP fault, sent with HTTP 500) and
+HTTP 503 (the server refused the request, nothing was sent), up to
+`ews_max_wait_seconds`, for sends and the poll alike; a bare HTTP 500 is not retried by
+exchangelib, since the server may have sent the message before it failed.
 
 Reading: the inbox's items are read as MIME (reports included), marked with a category
 and moved to `ews_processed_folder` or `ews_unmatched_folder` under the inbox.
@@ -160,15 +161,24 @@ def _ews_time(instant: dt.datetime) -> EWSDateTime:
 
 
 class _NoRetryOn500(FaultTolerance):  # type: ignore[misc]
-    """FaultTolerance, except that an HTTP 500 is raised instead of retried.
+    """FaultTolerance, except that a bare HTTP 500 is raised instead of retried.
 
-    A 500 can come after the server has sent the message; only `find_sent` may decide.
+    A 500 without a SOAP fault can come after the server has sent the message; only
+    `find_sent` may decide. A 500 carrying a SOAP fault is Exchange's own answer and goes
+    on to exchangelib: `ErrorServerBusy` (nothing was done) is waited out as its
+    `BackOffMilliseconds` says, within `ews_max_wait_seconds`; any other fault is raised
+    as its error, and a send that gets one is looked up before it is tried again.
     """
 
     def raise_response_errors(self, response: requests.Response) -> None:
-        if response.status_code == 500 and b"ErrorInvalidSchemaVersion" not in response.content:
+        if response.status_code == 500 and not _is_soap_fault(response.content):
             raise ews_errors.TransportError(f"EWS svarade HTTP 500 på {response.url}")
         super().raise_response_errors(response)
+
+
+def _is_soap_fault(body: bytes) -> bool:
+    head = body[:4096]
+    return b"Envelope" in head and b"Fault" in head
 
 
 def server_version(text: str) -> Version:
