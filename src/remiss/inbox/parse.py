@@ -144,9 +144,9 @@ def _report(msg: EmailMessage) -> tuple[Kind, str | None, Message | None] | None
         return "read", None, original
     if report_type != "delivery-status" or status is None:
         return None
-    actions, diagnostics = _status_fields(status)
+    actions, statuses, diagnostics = _status_fields(status)
     if "failed" in actions:
-        return "bounced", "; ".join(diagnostics) or "kunde inte levereras", original
+        return "bounced", bounce_reason(statuses, diagnostics), original
     if actions & {"delivered", "relayed", "expanded"}:
         return "delivered", None, original
     return "auto_reply", None, original  # "delayed": the server is still trying.
@@ -163,8 +163,9 @@ def _embedded(part: Message) -> Message | None:
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
-def _status_fields(status: Message) -> tuple[set[str], list[str]]:
-    """Action and Diagnostic-Code of every recipient block in a message/delivery-status."""
+def _status_fields(status: Message) -> tuple[set[str], list[str], list[str]]:
+    """Action, Status and Diagnostic-Code of every recipient block in a
+    message/delivery-status."""
     blocks: list[Message] = []
     payload = status.get_payload()
     if isinstance(payload, list):
@@ -174,12 +175,67 @@ def _status_fields(status: Message) -> tuple[set[str], list[str]]:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
         blocks = [email.message_from_string(b.strip() + "\n") for b in re.split(r"\n\s*\n", text)]
     actions = {str(b.get("Action", "")).strip().lower() for b in blocks} - {""}
-    diagnostics = [
-        " ".join(str(b.get("Diagnostic-Code", "")).split())
-        for b in blocks
-        if b.get("Diagnostic-Code")
-    ]
-    return actions, diagnostics
+
+    def field(name: str) -> list[str]:
+        return [" ".join(str(b.get(name, "")).split()) for b in blocks if b.get(name)]
+
+    return actions, field("Status"), field("Diagnostic-Code")
+
+
+# What an enhanced status code (RFC 3463) means, most specific first: "X.Y.Z", then
+# "X.Y" (the subject). The class (4: for now, 5: for good) is told apart by the sentence.
+_STATUS_MEANINGS = {
+    "1.1": "adressen finns inte hos mottagarens e-postserver",
+    "1.2": "mottagarens domän finns inte",
+    "1.3": "adressen är felskriven",
+    "1.6": "mottagaren har flyttat och adressen gäller inte längre",
+    "1.7": "mottagarens e-postserver godtog inte avsändarens adress",
+    "1.8": "mottagarens e-postserver godtog inte avsändarens adress",
+    # RFC 7505's null MX; Exchange Online also uses it when the recipient is not found.
+    "1.10": "mottagarens adress eller domän tar inte emot e-post",
+    "2.1": "mottagarens brevlåda är avstängd",
+    "2.2": "mottagarens brevlåda är full",
+    "2.3": "meddelandet är större än mottagarens brevlåda tar emot",
+    "2.4": "sändlistan kunde inte skicka vidare meddelandet",
+    "3.4": "meddelandet är större än mottagarens e-postsystem tar emot",
+    "4.4": "mottagarens e-postserver gick inte att nå",
+    "4.7": "meddelandet var för länge på väg",
+    "7.1": "mottagarens e-postserver tog inte emot meddelandet från oss",
+    "7.509": "mottagarens e-postserver kunde inte verifiera avsändaren (DMARC)",
+    "7.26": "mottagarens e-postserver kunde inte verifiera avsändaren",
+    "7.25": "mottagarens e-postserver kunde inte verifiera avsändarens server",
+}
+_SUBJECTS = {
+    "1": "något är fel med en adress i meddelandet",
+    "2": "något är fel med mottagarens brevlåda",
+    "3": "mottagarens e-postsystem kunde inte ta emot meddelandet",
+    "4": "meddelandet kunde inte nå fram till mottagarens e-postserver",
+    "5": "mottagarens e-postserver avbröt överföringen",
+    "6": "meddelandets innehåll kunde inte levereras",
+    "7": "mottagarens e-postserver avvisade meddelandet (säkerhet eller skräppostskydd)",
+}
+_CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def bounce_reason(statuses: list[str], diagnostics: list[str]) -> str:
+    """Why a message bounced, in one Swedish phrase, with the server's own words after it:
+    "adressen finns inte hos mottagarens e-postserver (5.1.1: smtp; 550 5.1.1 User
+    unknown)". The status code comes from the Status field, else from the diagnostic."""
+    code = next((m for m in (_CODE.search(t) for t in [*statuses, *diagnostics]) if m), None)
+    said = "; ".join(dict.fromkeys(diagnostics))
+    if code is None:
+        return f"orsaken angavs inte ({said})" if said else "orsaken angavs inte"
+    klass, subject, detail = code.groups()
+    meaning = (
+        _STATUS_MEANINGS.get(f"{subject}.{detail}")
+        or _SUBJECTS.get(subject)
+        or "mottagarens e-postserver tog inte emot meddelandet"
+    )
+    if klass == "4":
+        meaning += " (ett tillfälligt fel som servern till slut gav upp)"
+    number = code.group(0)
+    details = f"{number}: {said}" if said and number not in said else said or number
+    return f"{meaning} ({details})"
 
 
 def _text(msg: EmailMessage) -> str:

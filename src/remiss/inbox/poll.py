@@ -197,7 +197,7 @@ def _apply(
         log_event(session, dispatch_id=dispatch.id, kind=EventKind.DELIVERED, now=now, **about)
         return _Outcome("delivered", "processed", dispatch.id)
     if mail.kind == "bounced":
-        reason = mail.reason or "kunde inte levereras"
+        reason = mail.reason or "orsaken angavs inte"
         if is_missiv:
             dispatch.bounced_at = now
             dispatch.bounce_reason = reason[:2000]
