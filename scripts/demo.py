@@ -1,10 +1,13 @@
 """`make demo`: a remiss round for KS 2025/348 end to end, on embedded defaults.
 
 SQLite, the outbox and Prefect's home all live under data/demo, which each run
-starts afresh. `remiss portal` serves the workspace and the answer page over real
+starts afresh. One Prefect server (`prefect server start`, on a free loopback port)
+serves every flow of the demo, and every command finds it through PREFECT_API_URL: a
+command without it would start Prefect's temporary server of its own, some ten
+seconds each. `remiss portal` serves the workspace and the answer page over real
 HTTP. A handläggare logs in with the password and starts the round in the workspace
 as in a browser: the case with its motion, the remissinstanser, the deadline, the
-preview, "Skicka"; the portal hands the start to Prefect (its temporary local server).
+preview, "Skicka"; the portal hands the start to Prefect.
 Then several remissinstanser use the links in their e-mails as officials would: some
 answer (one jointly with another), one declines, one asks for anstånd (which is
 granted), one only confirms receipt, and the rest stay silent. Then mail arrives in
@@ -18,6 +21,9 @@ backend (`mail_backend: graph`: msal, drafts sent with their idempotency key, th
 poll) against the loopback Graph server of the tests, started inside the demo: the
 remisser go out through it, the mail arrives in its inbox, and the demo ends with what
 went through Graph. REMISS_DEMO_DATA puts the demo's data elsewhere than data/demo.
+
+Ctrl-C, SIGTERM or SIGHUP stop the demo with everything it started (remiss.cli.stopping),
+as does a failed step.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,6 +53,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from remiss.cli import stopping, up  # noqa: E402
 from remiss.core import dates  # noqa: E402
 from remiss.core.language import count, number  # noqa: E402
 from remiss.reminders.policy import load_policy, schedule  # noqa: E402
@@ -81,11 +89,13 @@ def demo_deadline(today: dt.date) -> dt.date:
     return day
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def free_port(*taken: int) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in taken:
+            return port
 
 
 def shown(path: Path) -> Path:
@@ -285,7 +295,9 @@ def texts(pattern: str, html: str) -> list[str]:
     ]
 
 
-def start_in_the_workspace(base_url: str, deadline: dt.date, mail: Mail) -> int:
+def start_in_the_workspace(
+    base_url: str, deadline: dt.date, mail: Mail, prefect_ready: Callable[[], None]
+) -> int:
     """The round of the example case, started from the workspace over HTTP; its id."""
     case = yaml.safe_load(CASE.read_text(encoding="utf-8"))
     print(f"\nHandläggaren startar remissen i arbetsytan, {base_url}/admin (över HTTP):")
@@ -338,6 +350,7 @@ def start_in_the_workspace(base_url: str, deadline: dt.date, mail: Mail) -> int:
     print(f'- Förhandsgranskning: {count}, ämnesraden "{subject}"')
     for warning in texts(r"<li>([^<]*har inget[^<]*)</li>", preview.text):
         print(f"  Varning: {warning}")
+    prefect_ready()  # the first step that hands work to Prefect
     sending = karin.send(f"{draft_path}/skicka", {})
     assert "Remissen skickas" in sending.text
     print("- Skicka: remissen skickas i bakgrunden (flödet starta-remissomgång-från-utkast)")
@@ -518,22 +531,45 @@ def main() -> None:
     sender = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))[
         "sender_address"
     ]
-    mail: Mail = LoopbackGraph(sender) if MAIL == "graph" else FileOutbox()
+    # SIGTERM and SIGHUP take the path of Ctrl-C, so that every `finally` below runs.
+    stopping.install()
     try:
-        demo(mail)
-    finally:
-        mail.stop()
+        mail: Mail = LoopbackGraph(sender) if MAIL == "graph" else FileOutbox()
+        try:
+            demo(mail)
+        finally:
+            mail.stop()
+    except KeyboardInterrupt:
+        print("\nDemon avbröts.", file=sys.stderr)
+        raise SystemExit(128 + (stopping.received() or signal.SIGINT)) from None
 
 
 def demo(mail: Mail) -> None:
     port = free_port()
+    prefect_port = free_port(port)
+    api_url = f"http://127.0.0.1:{prefect_port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REMISS_", "PREFECT_API"))}
     env.update(
         REMISS_CONFIG=str(write_settings(port, mail)),
         PREFECT_HOME=str(DATA / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_API_URL=api_url,
         **mail.env(),
     )
+    print(f"\n$ prefect server start --port {prefect_port}   (i bakgrunden)", flush=True)
+    print(f"Prefects webbgränssnitt medan demon pågår: http://127.0.0.1:{prefect_port}")
+    log = DATA / "prefect-server.log"
+    server = up.spawn(up.prefect_server("127.0.0.1", prefect_port), env, log)
+    try:
+        # Everything up to "Skicka" in the workspace needs no Prefect: it runs while it starts.
+        demo_round(mail, env, port, lambda: up.wait_for_prefect(api_url, server, log))
+    finally:
+        up.stop_group(server)
+
+
+def demo_round(
+    mail: Mail, env: dict[str, str], port: int, prefect_ready: Callable[[], None]
+) -> None:
     deadline = demo_deadline(dates.local_today(dates.utcnow()))
     run("init", env=env)
 
@@ -553,7 +589,7 @@ def demo(mail: Mail) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        start_in_the_workspace(f"http://127.0.0.1:{port}", deadline, mail)
+        start_in_the_workspace(f"http://127.0.0.1:{port}", deadline, mail, prefect_ready)
         answer_through_the_page(mail)
         # The page hands each answer to the process-answer flow in the background.
         for _ in range(120):
@@ -562,8 +598,8 @@ def demo(mail: Mail) -> None:
                 break
             time.sleep(0.5)
     finally:
-        # As systemd with KillMode=mixed and `docker stop` do: SIGTERM to the portal alone,
-        # which stops its temporary Prefect server itself; whatever is left then is ended.
+        # As systemd with KillMode=mixed and `docker stop` do: SIGTERM to the portal alone;
+        # whatever is left then is ended.
         portal.send_signal(signal.SIGTERM)
         try:
             portal.wait(timeout=60)

@@ -25,7 +25,6 @@ from types import FrameType
 
 import httpx
 
-from flows.automations import HEARTBEAT_ENV
 from remiss.cli import stopping
 from remiss.core.errors import InputError, RemissError
 from remiss.core.settings import PROJECT_ROOT, Settings
@@ -56,6 +55,9 @@ class Service:
         return f"http://{self.host}:{self.ui_port}/api"
 
     def environment(self) -> dict[str, str]:
+        # Here, not at the top: it imports Prefect, which scripts/demo.py need not wait for.
+        from flows.automations import HEARTBEAT_ENV
+
         env = dict(os.environ)
         env.setdefault("PREFECT_HOME", str(self.settings.data_dir / "prefect"))
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -71,17 +73,8 @@ class Service:
         return env
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        log = (self.settings.data_dir / "logs" / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            args,
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        self.processes.append((name, process))
+        log = self.settings.data_dir / "logs" / f"{name}.log"
+        self.processes.append((name, spawn(args, env, log)))
 
     def run(self) -> int:
         for port, what in ((self.ui_port, "Prefect"), (self.port, "svarssidan")):
@@ -95,13 +88,13 @@ class Service:
         env = self.environment()
         stop = _StopSignal()
         try:
-            self.start(
-                "prefect-server",
-                [str(BIN / "prefect"), "server", "start", "--host", self.host,
-                 "--port", str(self.ui_port)],
-                env,
-            )  # fmt: skip
-            self._wait_for_server(stop)
+            self.start("prefect-server", prefect_server(self.host, self.ui_port), env)
+            wait_for_prefect(
+                self.api_url,
+                self.processes[0][1],
+                self.settings.data_dir / "logs",
+                stopped=lambda: stop.requested,
+            )
             self.start("deployments", [sys.executable, "-m", "flows.serve"], env)
             self.start(
                 "portal",
@@ -125,37 +118,67 @@ class Service:
             self.stop_all()
             stop.restore()
 
-    def _wait_for_server(self, stop: _StopSignal) -> None:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and not stop.requested:
-            _name, process = self.processes[0]
-            if process.poll() is not None:
-                raise RemissError(
-                    f"Prefects server startade inte; se {self.settings.data_dir / 'logs'}"
-                )
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        if not stop.requested:
-            raise RemissError("Prefects server svarade inte inom tre minuter")
-
     def stop_all(self) -> None:
         # Every process below, taken before stopping: a flow run that the deployments'
         # process started in a session of its own may outlive it, and is ended at the end.
         below = stopping.descendants()
         # The portal and the deployments first, the server they report to last.
         for _name, process in reversed(self.processes):
-            _signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait(timeout=10)
+            stop_group(process)
         self.processes.clear()
         stopping.end(below, stopping.GRACE_SECONDS)
+
+
+def prefect_server(host: str, port: int, *options: str) -> list[str]:
+    """The command that runs a Prefect server on host:port (its API under /api)."""
+    return [str(BIN / "prefect"), "server", "start", "--host", host, "--port", str(port), *options]
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A service in a process group of its own, so that stopping it reaches its children;
+    its output appended to `log`."""
+    return subprocess.Popen(
+        args,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def wait_for_prefect(
+    api_url: str,
+    process: subprocess.Popen[bytes],
+    logs: Path,
+    *,
+    stopped: Callable[[], bool] = lambda: False,
+    seconds: float = 180,
+) -> None:
+    """Until the Prefect server that `process` runs answers on api_url (or a stop is asked)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not stopped():
+        if process.poll() is not None:
+            raise RemissError(f"Prefects server startade inte; se {logs}")
+        try:
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    if not stopped():
+        raise RemissError("Prefects server svarade inte inom tre minuter")
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process's group; SIGKILL if it has not stopped within 30 s."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 class _StopSignal:
