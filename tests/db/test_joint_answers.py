@@ -78,6 +78,9 @@ def decide(settings: Settings, code: str, answer_id: int, *, confirm: bool, when
 def reminder_due(settings: Settings, code: str) -> bool:
     with session_scope(settings.database_url) as session:
         partner = dispatch_of(session, code)
+        # The sweep reads the same facts as rows: a confirmed joint answer counts there too.
+        rows = reminding.rule_inputs(session, dispatch_ids=[partner.id])
+        assert rows[partner.id].facts == schedule.facts(partner)
         return reminding.plan(session, dispatch_id=partner.id, now=LATE, tz=TZ) is not None
 
 

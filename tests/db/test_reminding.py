@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -32,6 +32,7 @@ from remiss.mail.outbox import filename_for
 from remiss.outbox.outcomes import SendOutcome
 from remiss.outbox.sending import send_message, send_missiv
 from remiss.reminders import sweep as reminding
+from remiss.reminders.schedule import RuleInput, facts, round_policy
 from remiss.rounds import start as rounds_start
 from tests.conftest import settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
@@ -197,6 +198,17 @@ def answer(settings: Settings, round_id: int, code: str, now: dt.datetime) -> No
         )
 
 
+def check_rows_agree_with_objects(settings: Settings, round_id: int) -> None:
+    """The sweep's facts read as rows for many dispatches are those the rules get from one
+    loaded dispatch (answered, declined, anstånd, reminders sent: whatever the round holds)."""
+    with session_scope(settings.database_url) as session:
+        dispatches = list(session.scalars(select(Dispatch).where(Dispatch.round_id == round_id)))
+        rows = reminding.rule_inputs(session, dispatch_ids=[x.id for x in dispatches])
+        for dispatch in dispatches:
+            assert rows[dispatch.id].facts == facts(dispatch), dispatch.remissinstans.code
+            assert rows[dispatch.id].policy == round_policy(dispatch.round)
+
+
 def sweep_days(first: dt.date, last: dt.date) -> Iterator[dt.datetime]:
     day = first
     while day <= last:
@@ -295,6 +307,7 @@ def test_a_simulated_round_gets_exactly_the_reminders_of_the_policy(
         day = as_of.astimezone(STOCKHOLM).date()
         outcomes[day] = sweep(settings, mailer, as_of)
         on_day(day)
+        check_rows_agree_with_objects(settings, round_id)
 
     for day, sent in outcomes.items():
         assert all(o.result == "sent" for o in sent), (day, sent)
@@ -483,18 +496,18 @@ def test_the_sweep_reads_only_due_dispatches(
         assert reminding.due_dispatch_ids(session, now=now) == [ids[SOCIAL], ids[SERVICE]]
         assert reminding.due_dispatch_ids(session, now=now - dt.timedelta(days=4)) == []
 
-    looked_at: list[int] = []
-    real_claim = reminding.claim
+    looked_at: list[list[int]] = []
+    real_rule_inputs = reminding.rule_inputs
 
-    def spy(
-        session: Session, *, dispatch_id: int, now: dt.datetime, tz: str, joint: set[str]
-    ) -> int | None:
-        looked_at.append(dispatch_id)
-        return real_claim(session, dispatch_id=dispatch_id, now=now, tz=tz, joint=joint)
+    def spy(session: Session, *, dispatch_ids: Sequence[int]) -> dict[int, RuleInput]:
+        looked_at.append(list(dispatch_ids))
+        return real_rule_inputs(session, dispatch_ids=dispatch_ids)
 
-    monkeypatch.setattr(reminding, "claim", spy)
+    monkeypatch.setattr(reminding, "rule_inputs", spy)
     claimed = queue_due_reminders.fn(now)
-    assert looked_at == [ids[SOCIAL], ids[SERVICE]], "only the due dispatches are read"
+    # The claims read the due ones, in order; the leftovers read those of the claimed reminders.
+    due = [ids[SOCIAL], ids[SERVICE]]
+    assert looked_at == [due, sorted(due)], "only the due dispatches are read"
     # Both are due for fore10 (missed on 4 December, sent now as the latest due stage) and
     # get their next time back: fore2 on 16 December.
     assert len(claimed) == 2

@@ -8,6 +8,7 @@ schedule is sent at most once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,7 +119,7 @@ class Stage:
     @property
     def message_stage(self) -> int:
         """The deadline as YYYYMMDD: a new deadline (anstånd) gives new stages."""
-        return int(self.deadline.strftime("%Y%m%d"))
+        return self.deadline.year * 10000 + self.deadline.month * 100 + self.deadline.day
 
 
 def at_local_time(day: dt.date, policy: Policy, tz: str) -> dt.datetime:
@@ -128,6 +129,13 @@ def at_local_time(day: dt.date, policy: Policy, tz: str) -> dt.datetime:
 
 def schedule(deadline: dt.date, policy: Policy, tz: str) -> list[Stage]:
     """Every reminder stage for a deadline, in time order, each on a working day."""
+    return list(_schedule(deadline, policy, tz))
+
+
+# A sweep of thousands asks for the same few deadlines over and over; the working-day
+# arithmetic is the costly part, and a Stage is immutable.
+@functools.lru_cache(maxsize=4096)
+def _schedule(deadline: dt.date, policy: Policy, tz: str) -> tuple[Stage, ...]:
     stages = [
         Stage(FORE, n, deadline, at_local_time(dates.add_working_days(deadline, -n), policy, tz))
         for n in policy.fore_svarsdag
@@ -143,7 +151,7 @@ def schedule(deadline: dt.date, policy: Policy, tz: str) -> list[Stage]:
         for n in policy.eskalering_efter
     ]
     # On a tie the later kind wins (the escalation over the plain late reminder).
-    return sorted(stages, key=lambda s: (s.due_at, _KIND_ORDER[s.kind]))
+    return tuple(sorted(stages, key=lambda s: (s.due_at, _KIND_ORDER[s.kind])))
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,18 @@ class DispatchFacts:
         return max(self.sent_at, self.anstand_decided_at or self.sent_at)
 
 
+# Building a time zone reads its file each time: a sweep asks these thousands of times
+# with the same few arguments.
+@functools.lru_cache(maxsize=256)
+def _working_day_at(now: dt.datetime, tz: str) -> bool:
+    return dates.is_working_day(dates.local_today(now, tz))
+
+
+@functools.lru_cache(maxsize=4096)
+def _deadline_end(deadline: dt.date, tz: str) -> dt.datetime:
+    return dates.deadline_end(deadline, tz)
+
+
 def due_stage(facts: DispatchFacts, policy: Policy, tz: str, now: dt.datetime) -> Stage | None:
     """The reminder to send now, or None.
 
@@ -175,10 +195,10 @@ def due_stage(facts: DispatchFacts, policy: Policy, tz: str, now: dt.datetime) -
     start = facts.schedule_from
     if facts.done or start is None:
         return None
-    if not dates.is_working_day(dates.local_today(now, tz)):
+    if not _working_day_at(now, tz):
         return None
     # A "svar senast" reminder is wrong once the deadline has passed.
-    deadline_passed = now > dates.deadline_end(facts.deadline, tz)
+    deadline_passed = now > _deadline_end(facts.deadline, tz)
     due = [
         s
         for s in schedule(facts.deadline, policy, tz)
@@ -204,7 +224,7 @@ def next_reminder_at(
     if facts.done or start is None:
         return None
     stages = schedule(facts.deadline, policy, tz)
-    if now is not None and now > dates.deadline_end(facts.deadline, tz):
+    if now is not None and now > _deadline_end(facts.deadline, tz):
         stages = [s for s in stages if s.kind != FORE]
     handled = [s.due_at for s in stages if (s.message_kind, s.message_stage) in facts.sent_stages]
     after = max([start, *handled])

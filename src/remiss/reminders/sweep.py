@@ -7,14 +7,17 @@ work grows with what is due, not with the number of open dispatches.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from remiss.core import dates
+from remiss.core.keys import message_ref
 from remiss.core.settings import Settings
 from remiss.core.states import (
     PAMINNELSE_PREFIX,
@@ -23,23 +26,18 @@ from remiss.core.states import (
     MessageState,
     RoundState,
 )
-from remiss.db.engine import savepoint, session_scope
-from remiss.db.events import log_event
-from remiss.db.models import Dispatch, OutgoingMessage, Round
-from remiss.reminders.policy import (
-    Stage,
-    due_stage,
-)
+from remiss.db.engine import session_scope
+from remiss.db.models import Base, Dispatch, Event, OutgoingMessage, Round
+from remiss.reminders.policy import Stage, due_stage, next_reminder_at
 from remiss.reminders.schedule import (
+    RuleInput,
+    among,
     facts,
-    is_done,
-    jointly_answered,
-    load_for_rules,
     reminder_recipients,
-    reschedule,
     round_policy,
+    rule_inputs,
 )
-from remiss.rounds.service import queue_message
+from remiss.rounds.service import message_key
 
 
 def due_dispatch_ids(session: Session, *, now: dt.datetime) -> list[int]:
@@ -78,75 +76,114 @@ def plan(
     return PlannedReminder(dispatch.id, dispatch.name, stage, to, cc)
 
 
-def claim(
-    session: Session,
-    *,
-    dispatch_id: int,
-    now: dt.datetime,
-    tz: str,
-    joint: set[str] | None = None,
-) -> int | None:
-    """Queue the due reminder once (the message's unique key decides races); its message id,
-    also when another sweep queued it first.
+def _table(model: type[Base]) -> Table:
+    """The model's table: Core statements on it skip the ORM's per-row bookkeeping."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
-    `joint`: jointly_answered() for the dispatch's round, when the caller claims many.
-    """
-    planned = plan(session, dispatch_id=dispatch_id, now=now, tz=tz, joint=joint)
-    dispatch = session.get_one(Dispatch, dispatch_id)
-    if planned is None:
-        reschedule(dispatch, tz=tz, now=now, joint=joint)
-        return None
-    stage = planned.stage
-    try:
-        with savepoint(session):
-            message = queue_message(
-                session, dispatch=dispatch, kind=stage.message_kind, stage=stage.message_stage
-            )
-    except IntegrityError:
-        # Another sweep queued it at the same moment. Its id is returned all the same: the
-        # claim on sending decides who sends it, and the sums then count it.
-        return session.scalars(
-            select(OutgoingMessage.id).where(
-                OutgoingMessage.dispatch_id == dispatch_id,
-                OutgoingMessage.kind == stage.message_kind,
-                OutgoingMessage.stage == stage.message_stage,
-            )
-        ).first()
-    if not any(
-        e.kind == EventKind.REMINDER_QUEUED and e.detail.get("message_id") == message.id
-        for e in dispatch.events
-    ):
-        log_event(
-            session,
-            dispatch_id=dispatch.id,
-            kind=EventKind.REMINDER_QUEUED,
-            now=now,
-            stage=stage.name,
-            deadline=stage.deadline.isoformat(),
-            message_id=message.id,
-        )
-    # Only the messages changed here (answers and anstånd cannot have, in this transaction).
-    session.flush()
-    session.refresh(dispatch, ["messages"])
-    reschedule(dispatch, tz=tz, now=now, joint=joint)
-    return message.id
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING: PostgreSQL and SQLite
+    (3.35 and later) spell it the same, each through its own dialect's construct. Run with
+    a list of rows it is one statement for up to a thousand (SQLAlchemy's insertmanyvalues),
+    compiled once: a VALUES list built by hand is compiled anew for every batch."""
+    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+    table = _table(OutgoingMessage)
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+        .returning(table.c.id, table.c.dispatch_id)
+    )
 
 
 def claim_many(
     session: Session, *, dispatch_ids: Sequence[int], now: dt.datetime, tz: str
 ) -> list[int]:
-    """Claim the due reminders of many dispatches in one transaction; their message ids."""
-    loaded = {d.id: d for d in load_for_rules(session, dispatch_ids=dispatch_ids)}
-    joint: dict[int, set[str]] = {}
-    claimed = []
+    """Claim the due reminders of many dispatches in one transaction; their message ids,
+    also of those another sweep created at the same moment.
+
+    What the rules read is loaded as rows for all of them (rule_inputs), the pure rules
+    decide each, and one statement creates every reminder message: the unique idempotency
+    key decides a race, so each stage is created once whoever comes first. Then the
+    events of the messages created here, and when the sweep next needs each dispatch.
+    """
+    inputs = rule_inputs(session, dispatch_ids=dispatch_ids)
+    due: dict[int, Stage] = {}
+    next_at: dict[dt.datetime | None, list[int]] = defaultdict(list)
     for dispatch_id in dispatch_ids:
-        round_id = loaded[dispatch_id].round_id
-        if round_id not in joint:
-            joint[round_id] = jointly_answered(session, round_id=round_id)
-        message_id = claim(session, dispatch_id=dispatch_id, now=now, tz=tz, joint=joint[round_id])
-        if message_id is not None:
-            claimed.append(message_id)
-    return claimed
+        given = inputs[dispatch_id]
+        after = given.facts
+        stage = due_stage(given.facts, given.policy, tz, now)
+        if stage is not None:
+            due[dispatch_id] = stage
+            after = replace(
+                after, sent_stages=after.sent_stages | {(stage.message_kind, stage.message_stage)}
+            )
+        next_at[next_reminder_at(after, given.policy, tz, now=now)].append(dispatch_id)
+    keys = {
+        dispatch_id: message_key(
+            inputs[dispatch_id].round_uid,
+            inputs[dispatch_id].code,
+            stage.message_kind,
+            stage.message_stage,
+        )
+        for dispatch_id, stage in due.items()
+    }
+    created: dict[int, int] = {}
+    if due:
+        rows: list[dict[str, object]] = [
+            {
+                "dispatch_id": dispatch_id,
+                "kind": stage.message_kind,
+                "stage": stage.message_stage,
+                "idempotency_key": keys[dispatch_id],
+                "state": MessageState.PENDING,
+                "attempts": 0,
+                "message_ref": message_ref(keys[dispatch_id]),
+            }
+            for dispatch_id, stage in due.items()
+        ]
+        created = {d: m for m, d in session.execute(_insert_ignoring_duplicates(session), rows)}
+    if created:
+        # RETURNING makes SQLAlchemy send the rows as one INSERT (psycopg would otherwise
+        # execute it once per row).
+        session.execute(
+            insert(_table(Event)).returning(_table(Event).c.id),
+            [
+                {
+                    "dispatch_id": dispatch_id,
+                    "at": now,
+                    "kind": EventKind.REMINDER_QUEUED,
+                    "detail": {
+                        "stage": due[dispatch_id].name,
+                        "deadline": due[dispatch_id].deadline.isoformat(),
+                        "message_id": message_id,
+                    },
+                }
+                for dispatch_id, message_id in created.items()
+            ],
+        )
+    # Created by another sweep after this one read: its id all the same, as the claim on
+    # sending decides who sends it, and the sums then count it.
+    taken = [keys[d] for d in due if d not in created]
+    others = (
+        list(
+            session.scalars(
+                select(OutgoingMessage.id).where(OutgoingMessage.idempotency_key.in_(taken))
+            )
+        )
+        if taken
+        else []
+    )
+    for when, ids in next_at.items():
+        session.execute(
+            update(Dispatch)
+            .where(among(session, Dispatch.id, ids))
+            .values(next_reminder_at=when)
+            .execution_options(synchronize_session=False)
+        )
+    return [*created.values(), *others]
 
 
 def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int]:
@@ -157,8 +194,14 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
     """
     if not dates.is_working_day(dates.local_today(now, tz)):
         return []
-    pending = session.scalars(
-        select(OutgoingMessage)
+    pending = session.execute(
+        select(
+            OutgoingMessage.id,
+            OutgoingMessage.dispatch_id,
+            OutgoingMessage.kind,
+            OutgoingMessage.stage,
+            OutgoingMessage.state,
+        )
         .join(Dispatch)
         .join(Round)
         .where(
@@ -167,36 +210,52 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
             Round.state == RoundState.OPEN,
         )
         .order_by(OutgoingMessage.id)
-    )
-    keep = []
-    joint: dict[int, set[str]] = {}
+    ).all()
+    dispatch_ids = sorted({p.dispatch_id for p in pending})
+    inputs: dict[int, RuleInput] = {}
+    for start in range(0, len(dispatch_ids), CLAIMS_PER_TRANSACTION):
+        inputs |= rule_inputs(
+            session, dispatch_ids=dispatch_ids[start : start + CLAIMS_PER_TRANSACTION]
+        )
+    keep, cancel = [], []
     for message in pending:
-        dispatch = message.dispatch
-        if dispatch.round_id not in joint:
-            joint[dispatch.round_id] = jointly_answered(session, round_id=dispatch.round_id)
-        done = is_done(dispatch, joint[dispatch.round_id])
-        current = int(dispatch.deadline.strftime("%Y%m%d"))
+        facts = inputs[message.dispatch_id].facts
+        current = int(facts.deadline.strftime("%Y%m%d"))
         # A half-sent one may already be out; send_message asks the backend before resending.
-        if message.state == MessageState.PENDING and (done or message.stage != current):
-            message.state = MessageState.CANCELLED
-            log_event(
-                session,
-                dispatch_id=dispatch.id,
-                kind=EventKind.REMINDER_CANCELLED,
-                now=now,
-                message_id=message.id,
-                message=message.kind,
-            )
+        if message.state == MessageState.PENDING and (facts.done or message.stage != current):
+            cancel.append(message.id)
         else:
             keep.append(message.id)
+    if cancel:
+        table = _table(OutgoingMessage)
+        # Only while still pending: one a sender has claimed meanwhile is its to decide.
+        cancelled = session.execute(
+            update(table)
+            .where(among(session, table.c.id, cancel), table.c.state == MessageState.PENDING)
+            .values(state=MessageState.CANCELLED)
+            .returning(table.c.id, table.c.dispatch_id, table.c.kind)
+        ).all()
+        if cancelled:
+            session.execute(
+                insert(_table(Event)),
+                [
+                    {
+                        "dispatch_id": dispatch_id,
+                        "at": now,
+                        "kind": EventKind.REMINDER_CANCELLED,
+                        "detail": {"message_id": message_id, "message": kind},
+                    }
+                    for message_id, dispatch_id, kind in cancelled
+                ],
+            )
     return keep
 
 
-CLAIMS_PER_TRANSACTION = 100
+CLAIMS_PER_TRANSACTION = 1000
 
 
 def queue_due(settings: Settings, *, now: dt.datetime) -> list[int]:
-    """Claim every stage due at `now`, a hundred dispatches per transaction, and pick up
+    """Claim every stage due at `now`, a thousand dispatches per transaction, and pick up
     reminders claimed earlier but not sent; the messages to send."""
     with session_scope(settings.database_url) as session:
         due = due_dispatch_ids(session, now=now)
