@@ -32,12 +32,12 @@ def openings(portal: Portal) -> int:
         )
 
 
+# The write lock is SQLite's.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_opened_link_is_shown_while_another_transaction_holds_the_write_lock(
     portal: Portal,
 ) -> None:
     url = portal.settings.database_url
-    if not url.startswith("sqlite"):
-        pytest.skip("the write lock is SQLite's")
     token = portal.tokens["socialnamnden"]
     assert portal.client.get(f"/r/{token}", headers=CLICKED).status_code == 200
     writer = sqlite3.connect(url.split("///", 1)[1], isolation_level=None, check_same_thread=False)
@@ -60,10 +60,10 @@ def test_an_opened_link_is_shown_while_another_transaction_holds_the_write_lock(
     assert openings(portal) == 1
 
 
+# On SQLite the write lock already puts one after the other.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_first_openings_at_the_same_moment_record_one(portal: Portal) -> None:
     url = portal.settings.database_url
-    if url.startswith("sqlite"):
-        pytest.skip("on SQLite the write lock already puts one after the other")
     token = portal.tokens["bromma"]
     now = dates.utcnow()
     engine = get_engine(url)
