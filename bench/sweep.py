@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000000")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="remiss-bench-sweep-"))
     day = working_day_ahead(4)
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         get_engine(settings.database_url).dispose()
-        if not args.sqlite:
+        if not args.sqlite and not args.keep:
             drop_postgres(url)
     print(f"\nReminder sweep on {'SQLite' if args.sqlite else 'PostgreSQL'} ({ROUNDS} rounds)\n")
     head = ("open", "due", "build s", "find s", "find+claim s", "ms/claim")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -186,11 +186,14 @@ def claim_many(
     return [*created.values(), *others]
 
 
-def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int]:
+def unsent_reminders(
+    session: Session, *, now: dt.datetime, tz: str, just_claimed: Collection[int] = ()
+) -> list[int]:
     """Reminders queued but not sent (a sweep stopped half way) that are still right to send.
 
     One whose dispatch has since answered or declined, or whose deadline has moved, is
-    cancelled instead; on a day off nothing is sent.
+    cancelled instead; on a day off nothing is sent. `just_claimed`: what this sweep has
+    just claimed, from facts read moments ago; kept without reading them again.
     """
     if not dates.is_working_day(dates.local_today(now, tz)):
         return []
@@ -211,7 +214,8 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
         )
         .order_by(OutgoingMessage.id)
     ).all()
-    dispatch_ids = sorted({p.dispatch_id for p in pending})
+    known = set(just_claimed)
+    dispatch_ids = sorted({p.dispatch_id for p in pending if p.id not in known})
     inputs: dict[int, RuleInput] = {}
     for start in range(0, len(dispatch_ids), CLAIMS_PER_TRANSACTION):
         inputs |= rule_inputs(
@@ -219,6 +223,9 @@ def unsent_reminders(session: Session, *, now: dt.datetime, tz: str) -> list[int
         )
     keep, cancel = [], []
     for message in pending:
+        if message.id in known:
+            keep.append(message.id)
+            continue
         facts = inputs[message.dispatch_id].facts
         current = int(facts.deadline.strftime("%Y%m%d"))
         # A half-sent one may already be out; send_message asks the backend before resending.
@@ -265,5 +272,7 @@ def queue_due(settings: Settings, *, now: dt.datetime) -> list[int]:
         with session_scope(settings.database_url) as session:
             message_ids += claim_many(session, dispatch_ids=chunk, now=now, tz=settings.timezone)
     with session_scope(settings.database_url) as session:
-        leftovers = unsent_reminders(session, now=now, tz=settings.timezone)
+        leftovers = unsent_reminders(
+            session, now=now, tz=settings.timezone, just_claimed=message_ids
+        )
     return sorted(set(message_ids) | set(leftovers))
