@@ -130,7 +130,8 @@ def build(n: int, root: Path, database_url: str, as_of: dt.datetime) -> Settings
     if n % ROUNDS or (n // ROUNDS) % 100:
         raise BenchError(f"N={n}: needs a multiple of {ROUNDS * 100}")
     per_round = n // ROUNDS
-    world = build_world(root, 5, working_day_ahead(8))
+    (root / f"n{n}").mkdir()
+    world = build_world(root / f"n{n}", 5, working_day_ahead(8))
     configure(world, root / f"data-{n}")
     os.environ["REMISS_DATABASE_URL"] = database_url
     settings = load_settings()
