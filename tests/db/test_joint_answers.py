@@ -79,7 +79,7 @@ def reminder_due(settings: Settings, code: str) -> bool:
     with session_scope(settings.database_url) as session:
         partner = dispatch_of(session, code)
         # The sweep reads the same facts as rows: a confirmed joint answer counts there too.
-        rows = reminding.rule_inputs(session, dispatch_ids=[partner.id])
+        rows = schedule.rule_inputs(session, dispatch_ids=[partner.id])
         assert rows[partner.id].facts == schedule.facts(partner)
         return reminding.plan(session, dispatch_id=partner.id, now=LATE, tz=TZ) is not None
 

@@ -32,7 +32,7 @@ from remiss.mail.outbox import filename_for
 from remiss.outbox.outcomes import SendOutcome
 from remiss.outbox.sending import send_message, send_missiv
 from remiss.reminders import sweep as reminding
-from remiss.reminders.schedule import RuleInput, facts, round_policy
+from remiss.reminders.schedule import RuleInput, facts, round_policy, rule_inputs
 from remiss.rounds import start as rounds_start
 from tests.conftest import settings_in_environment
 from tests.support.mailers import RecordingOutbox, send_calls
@@ -203,7 +203,7 @@ def check_rows_agree_with_objects(settings: Settings, round_id: int) -> None:
     loaded dispatch (answered, declined, anstånd, reminders sent: whatever the round holds)."""
     with session_scope(settings.database_url) as session:
         dispatches = list(session.scalars(select(Dispatch).where(Dispatch.round_id == round_id)))
-        rows = reminding.rule_inputs(session, dispatch_ids=[x.id for x in dispatches])
+        rows = rule_inputs(session, dispatch_ids=[x.id for x in dispatches])
         for dispatch in dispatches:
             assert rows[dispatch.id].facts == facts(dispatch), dispatch.remissinstans.code
             assert rows[dispatch.id].policy == round_policy(dispatch.round)
@@ -497,7 +497,7 @@ def test_the_sweep_reads_only_due_dispatches(
         assert reminding.due_dispatch_ids(session, now=now - dt.timedelta(days=4)) == []
 
     looked_at: list[list[int]] = []
-    real_rule_inputs = reminding.rule_inputs
+    real_rule_inputs = rule_inputs
 
     def spy(session: Session, *, dispatch_ids: Sequence[int]) -> dict[int, RuleInput]:
         looked_at.append(list(dispatch_ids))
