@@ -28,6 +28,16 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI nothing may be skipped: a skip there is a failure, with its reason."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where nothing may be skipped: {report.longrepr}"
+
+
 def _admin_conninfo() -> str:
     url = make_url(POSTGRES_URL)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
