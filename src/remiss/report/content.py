@@ -146,8 +146,12 @@ def position_sentence(name: str, position: str, case_type: str) -> str:
         "besvarad": f"anser {noun} {'besvarat' if neuter else 'besvarad'}",
     }.get(position)
     if verb is None:
-        return f"{language.genitive(name)} svar kom med e-post och är ännu inte granskat."
+        return _not_reviewed(name)
     return f"{name} {verb}."
+
+
+def _not_reviewed(name: str) -> str:
+    return f"{language.genitive(name)} svar kom med e-post och är ännu inte granskat."
 
 
 def _per_sats_sentence(answer: Answer, numbers: list[int]) -> str | None:
@@ -413,7 +417,7 @@ def _warnings(name: str, answer: Answer, found: DocumentView) -> list[str]:
     out = []
     owner = language.genitive(language.in_sentence(name))
     if answer.position == NOT_REVIEWED:
-        out.append(f"{language.genitive(name)} svar kom med e-post och är ännu inte granskat.")
+        out.append(_not_reviewed(name))
     elif found.disagrees_with(answer.position):
         out.append(
             f"{name} har angett ställningstagandet ”{POSITION_LABELS[answer.position]}”, "
