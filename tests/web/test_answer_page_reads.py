@@ -7,8 +7,10 @@ import sqlite3
 import threading
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from remiss.answers import service as answers
@@ -16,6 +18,7 @@ from remiss.core import dates
 from remiss.core.states import EventKind
 from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event
+from tests.conftest import _admin_conninfo
 from tests.web.conftest import Portal
 
 CLICKED = {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-User": "?1"}
@@ -106,4 +109,36 @@ def test_many_first_views_at_once_show_the_link_as_opened_and_record_it_once(
         t.join()
     assert len(pages) == 8
     assert all("<dd>Öppnad</dd>" in p for p in pages)
+    assert openings(portal) == 1
+
+
+# A database that cannot be written, made real: PostgreSQL's read-only default.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_first_opening_while_the_database_cannot_be_written_still_shows_the_page(
+    portal: Portal,
+) -> None:
+    url = portal.settings.database_url
+    token = portal.tokens["socialnamnden"]
+
+    def read_only(on: bool) -> None:
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+            value = "on" if on else "off"
+            conn.execute(
+                f'ALTER DATABASE "{make_url(url).database}" '
+                f"SET default_transaction_read_only = {value}"
+            )
+        get_engine(url).dispose()  # new connections take the new default
+
+    read_only(True)
+    try:
+        page = portal.client.get(f"/r/{token}", headers=CLICKED)
+    finally:
+        read_only(False)
+
+    assert page.status_code == 200
+    assert "Socialnämnden" in page.text
+    assert openings(portal) == 0  # not recorded, and nothing else lost
+    again = portal.client.get(f"/r/{token}", headers=CLICKED)
+    assert again.status_code == 200
+    assert "<dd>Öppnad</dd>" in again.text
     assert openings(portal) == 1

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -243,10 +243,17 @@ def remiss_page(
     with link.read(answers.PAGE_LOADS) as (session, dispatch):
         if not (person and dispatch.opened_at is None):
             return csrf_guard.keep(page(session, dispatch, dates.utcnow()))
-    with link.open(admitted=True) as (session, dispatch):
-        now = dates.utcnow()
-        answers.record_opening(session, dispatch=dispatch, now=now)
-        response = page(session, dispatch, now)
+        # Shown if the opening cannot be written (a full disk, a read-only database): the
+        # official still sees the remiss; the opening is recorded at a later view.
+        unrecorded = page(session, dispatch, dates.utcnow())
+    try:
+        with link.open(admitted=True) as (session, dispatch):
+            now = dates.utcnow()
+            answers.record_opening(session, dispatch=dispatch, now=now)
+            response = page(session, dispatch, now)
+    except DBAPIError:
+        log.exception("the first opening of a link could not be recorded; the page is shown")
+        return csrf_guard.keep(unrecorded)
     return csrf_guard.keep(response)
 
 
