@@ -142,4 +142,7 @@ def serve(app: FastAPI, *, host: str, port: int) -> bool:
         )
     )
     server.run_until_stopped()
+    for runner in (app.state.trigger, getattr(app.state.jobs, "runner", None)):
+        if isinstance(runner, BackgroundRunner):
+            runner.wait_idle(stopping.STOP_SECONDS)
     return server.started

@@ -57,6 +57,19 @@ class BackgroundRunner(Generic[T]):
                 self._worker.start()
         self._queue.put(item)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait, at most `timeout` seconds, until every queued item has been run: a stopping
+        portal lets the flow on the worker end before the interpreter does, which would
+        abort the flow (and the process) halfway. Whether it is idle."""
+        end = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(left)
+        return True
+
     def _work(self) -> None:
         while True:
             item = self._queue.get()
