@@ -26,6 +26,8 @@ from remiss.db.engine import session_scope
 from remiss.db.models import Event, OutgoingMessage
 from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database
 from tests.support.graph_server import App, GraphServer
+from tests.support.processes import prefect_server
+from tests.support.worlds import World
 
 REMISS = Path(sys.executable).parent / "remiss"
 
@@ -178,3 +180,20 @@ def graph_env(graph: GraphServer) -> dict[str, str]:
         "REMISS_GRAPH_CA_FILE": str(graph.ca_file),
         "REMISS_GRAPH_SECRET": "app-hemlighet",
     }
+
+
+@contextmanager
+def kill_test_env(
+    cli_env: dict[str, str], world: World, logs: Path, **settings: str
+) -> Iterator[dict[str, str]]:
+    """The environment of a test that kills commands: a Prefect server of its own, the
+    world's register, and room in the mail limit, since a killed command's slots stay
+    leased until their leases run out (a minute) and re-runs would wait on them."""
+    with prefect_server(cli_env, logs / "prefect-server.log") as api:
+        yield dict(
+            cli_env,
+            PREFECT_API_URL=api,
+            REMISS_REGISTER=str(world.register),
+            REMISS_MAIL_CONCURRENCY="60",
+            **settings,
+        )

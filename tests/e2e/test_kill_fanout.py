@@ -17,9 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunCli, kill_workers_at, recovered_sends, status_json
+from tests.e2e.conftest import (
+    RunCli,
+    kill_test_env,
+    kill_workers_at,
+    recovered_sends,
+    status_json,
+)
 from tests.support.ews_server import EwsServer, Rights
-from tests.support.processes import prefect_server
 from tests.support.worlds import World, address, build_world, working_day_ahead
 
 N = 300
@@ -44,21 +49,18 @@ def world(tmp_path: Path) -> World:
 def env(
     cli_env: dict[str, str], ews: EwsServer, world: World, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
-    with prefect_server(cli_env, tmp_path / "prefect-server.log") as api:
-        yield dict(
-            cli_env,
-            PREFECT_API_URL=api,
-            REMISS_REGISTER=str(world.register),
-            REMISS_MAIL_BACKEND="exchange",
-            REMISS_EWS_URL=ews.url,
-            REMISS_EWS_AUTH="basic",
-            REMISS_EWS_USERNAME="svc",
-            REMISS_EWS_SECRET="hemligt",
-            REMISS_EWS_BATCH_SIZE="10",
-            # A killed worker's slots of the mail limit stay taken until their leases run out
-            # (a minute); room for them keeps the re-runs from waiting on that here.
-            REMISS_MAIL_CONCURRENCY="60",
-        )
+    with kill_test_env(
+        cli_env,
+        world,
+        tmp_path,
+        REMISS_MAIL_BACKEND="exchange",
+        REMISS_EWS_URL=ews.url,
+        REMISS_EWS_AUTH="basic",
+        REMISS_EWS_USERNAME="svc",
+        REMISS_EWS_SECRET="hemligt",
+        REMISS_EWS_BATCH_SIZE="10",
+    ) as env:
+        yield env
 
 
 def sent_keys(ews: EwsServer) -> Counter[str]:

@@ -22,12 +22,12 @@ from tests.e2e.conftest import (
     GRAPH_BOX,
     RunCli,
     graph_env,
+    kill_test_env,
     kill_workers_at,
     recovered_sends,
     status_json,
 )
 from tests.support.graph_server import GraphServer
-from tests.support.processes import prefect_server
 from tests.support.worlds import World, address, build_world, working_day_ahead
 
 N = 300
@@ -44,17 +44,10 @@ def env(
     cli_env: dict[str, str], graph: GraphServer, world: World, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
     graph.latency = 0.01
-    with prefect_server(cli_env, tmp_path / "prefect-server.log") as api:
-        yield dict(
-            cli_env,
-            **graph_env(graph),
-            PREFECT_API_URL=api,
-            REMISS_REGISTER=str(world.register),
-            REMISS_GRAPH_BATCH_SIZE="10",
-            # A killed worker's slots of the mail limit stay taken until their leases run out
-            # (a minute); room for them keeps the re-runs from waiting on that here.
-            REMISS_MAIL_CONCURRENCY="60",
-        )
+    with kill_test_env(
+        cli_env, world, tmp_path, **graph_env(graph), REMISS_GRAPH_BATCH_SIZE="10"
+    ) as env:
+        yield env
 
 
 def test_a_graph_fan_out_killed_ten_times_sends_each_remiss_exactly_once(

@@ -28,11 +28,11 @@ from sqlalchemy import func, select
 from remiss.core.settings import load_settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Answer, Event, InboundMail
-from tests.e2e.conftest import GRAPH_BOX, REMISS, RunCli, graph_env
+from tests.e2e.conftest import GRAPH_BOX, REMISS, RunCli, graph_env, kill_test_env
 from tests.support.documents import pdf_bytes
 from tests.support.graph_server import GraphServer
 from tests.support.incoming import read_receipt, reply, report
-from tests.support.processes import ROOT, prefect_server
+from tests.support.processes import ROOT
 from tests.support.worlds import World, address, build_world, working_day_ahead
 
 N = 24  # remissinstanser: a third answer, a third are delivered (four read it), a third bounce
@@ -47,14 +47,8 @@ def world(tmp_path: Path) -> World:
 def env(
     cli_env: dict[str, str], graph: GraphServer, world: World, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
-    with prefect_server(cli_env, tmp_path / "prefect-server.log") as api:
-        yield dict(
-            cli_env,
-            **graph_env(graph),
-            PREFECT_API_URL=api,
-            REMISS_REGISTER=str(world.register),
-            REMISS_MAIL_CONCURRENCY="60",  # a killed poll's mail slot stays leased a minute
-        )
+    with kill_test_env(cli_env, world, tmp_path, **graph_env(graph)) as env:
+        yield env
 
 
 def poll(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
