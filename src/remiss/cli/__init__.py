@@ -10,8 +10,10 @@ from remiss.cli import (
     admin,
     anstand,
     answers,
+    archive,
     inbox,
     mail,
+    maintenance,
     register,
     reminders,
     report,
@@ -27,6 +29,8 @@ app.command()(reminders.remind)
 app.command("compile")(report.compile_command)
 app.command()(services.portal)
 app.command()(services.up)
+app.command()(maintenance.check)
+app.command()(maintenance.backup)
 
 app.add_typer(rounds.round_app, name="round")
 app.add_typer(anstand.anstand_app, name="anstand")
@@ -36,5 +40,6 @@ app.add_typer(answers.answers_app, name="answer", hidden=True)
 app.add_typer(mail.mail_app, name="mail")
 app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(admin.admin_app, name="admin")
+app.add_typer(archive.diarium_app, name="diarium")
 
 __all__ = ["app", "main"]
