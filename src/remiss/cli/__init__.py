@@ -13,7 +13,6 @@ from remiss.cli import (
     archive,
     inbox,
     mail,
-    maintenance,
     register,
     reminders,
     report,
@@ -29,8 +28,6 @@ app.command()(reminders.remind)
 app.command("compile")(report.compile_command)
 app.command()(services.portal)
 app.command()(services.up)
-app.command()(maintenance.check)
-app.command()(maintenance.backup)
 
 app.add_typer(rounds.round_app, name="round")
 app.add_typer(anstand.anstand_app, name="anstand")

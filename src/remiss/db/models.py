@@ -284,15 +284,7 @@ class Dispatch(Base):
 
     @property
     def current_answer(self) -> Answer | None:
-        """The latest version, leaving out e-mails a handläggare judged not to be an answer."""
-        return next((a for a in reversed(self.answers) if a.rejected_at is None), None)
-
-    @property
-    def answered(self) -> bool:
-        """Answered by itself: a version given on the answer page or reviewed. An e-mail
-        waiting for review is not an answer yet (a registration receipt or a forwarded
-        message can look like one), so the reminders go on until a person has read it."""
-        return any(not a.needs_review and a.rejected_at is None for a in self.answers)
+        return self.answers[-1] if self.answers else None
 
 
 class Answer(Base):
@@ -323,9 +315,6 @@ class Answer(Base):
     # stored with needs_review, and the review adds the next version with the position.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
-    # An e-mail a handläggare judged not to be an answer: kept as it came, never current.
-    rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    rejected_by: Mapped[str | None] = mapped_column(String(200))
     email_message_id: Mapped[str | None] = mapped_column(String(300))
 
     dispatch: Mapped[Dispatch] = relationship(back_populates="answers")
@@ -529,20 +518,6 @@ class ExtractWatermark(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-class SubmissionKey(Base):
-    """A form posted from the answer page, by the random key its rendering carried: the same
-    key posted again (a double click, a resend after a lost reply) finds this row and is
-    shown the first post's outcome instead of storing again."""
-
-    __tablename__ = "inlamningsnyckel"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
-    form: Mapped[str] = mapped_column(String(20))
-    answer_id: Mapped[int | None] = mapped_column(ForeignKey("remissvar.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
 @event.listens_for(Session, "before_flush")
 def _records_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
     """Events and answers are public records: never changed or removed once stored."""
@@ -555,9 +530,5 @@ def _records_are_append_only(session: Session, _ctx: object, _instances: object)
         if isinstance(obj, Answer):
             state = inspect(obj)
             changed = {a.key for a in state.attrs if a.history.has_changes()}
-            if changed - {"processed_at", "documents", "rejected_at", "rejected_by"}:
+            if changed - {"processed_at", "documents"}:
                 raise RuntimeError(f"an answer is append-only: cannot change {sorted(changed)}")
-            # A review's verdict that an e-mail is not an answer is marked once, beside it.
-            for key in ("rejected_at", "rejected_by"):
-                if any(v is not None for v in state.attrs[key].history.deleted):
-                    raise RuntimeError(f"an answer's {key} is set once")
