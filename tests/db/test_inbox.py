@@ -67,7 +67,9 @@ def test_a_reply_with_a_document_becomes_an_answer_to_review(settings: Settings)
 
     assert len(result.answers) == 1
     d = dispatch(settings, "kpr")
-    assert d["progress"] == "answered"
+    # Not an answer until a person has read it: the reminders go on meanwhile.
+    assert d["progress"] == "to_review"
+    assert d["progress_label"] == "svar inkommet via e-post, ska granskas"
     assert d["answer"]["channel"] == "email"
     assert d["answer"]["needs_review"] is True
     assert d["answer"]["files"][0]["filename"] == "yttrande.pdf"

@@ -21,11 +21,12 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from flows.reminders import queue_due_reminders
-from remiss.answers import anstand
+from remiss.answers import anstand, review
 from remiss.answers import service as answers
 from remiss.core.dates import is_working_day
 from remiss.core.settings import Settings
 from remiss.core.states import PAMINNELSE_PREFIX
+from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import get_engine, session_scope
 from remiss.db.models import Dispatch, Event, OutgoingMessage, RemissinstansRow
 from remiss.mail.outbox import filename_for
@@ -513,3 +514,57 @@ def test_the_sweep_reads_only_due_dispatches(
     with session_scope(settings.database_url) as session:
         for code in (SOCIAL, SERVICE):
             assert dispatch_of(session, round_id, code).next_reminder_at == local(d("2026-12-16"))
+
+
+def email_answer(settings: Settings, round_id: int, code: str, now: dt.datetime) -> None:
+    """An answer as the mailbox poll stores one: no position until a person has read it."""
+    with session_scope(settings.database_url) as session:
+        answers.submit_answer(
+            session,
+            dispatch=dispatch_of(session, round_id, code),
+            values={
+                "position": NOT_REVIEWED,
+                "att_sats_positions": {},
+                "contact_email": "registrator@stockholm.example",
+                "needs_review": True,
+            },
+            files=[],
+            store=settings.documents_dir,
+            now=now,
+            channel="email",
+        )
+
+
+def test_an_emailed_answer_keeps_the_reminders_going_until_it_is_reviewed(
+    settings: Settings, case_dir: Path, mailer: RecordingOutbox
+) -> None:
+    round_id = start_round(settings, case_dir, mailer)
+    # Two remissinstanser reply by e-mail before the first reminder; one is reviewed into
+    # an answer, the other is judged not to be one (a registration receipt with a PDF).
+    for code in (ARBETSMARKNAD, SERVICE):
+        email_answer(settings, round_id, code, local(d("2026-12-01"), 10, 0))
+    sweep(settings, mailer, local(d("2026-12-04")))
+    assert {ARBETSMARKNAD, SERVICE} <= {r.code for r in reminders_sent(settings)}, (
+        "an e-mail not yet reviewed is not an answer"
+    )
+    with session_scope(settings.database_url) as session:
+        review.review_answer(
+            session,
+            dispatch=dispatch_of(session, round_id, ARBETSMARKNAD),
+            position="tillstyrker",
+            att_sats_positions={},
+            summary=None,
+            reviewer="karin",
+            now=local(d("2026-12-08"), 9, 0),
+        )
+        rejected = dispatch_of(session, round_id, SERVICE)
+        review.reject_answer(
+            session, dispatch=rejected, reviewer="karin", now=local(d("2026-12-08"), 9, 0)
+        )
+        assert rejected.current_answer is None
+        assert rejected.answers[0].rejected_by == "karin"
+    sweep(settings, mailer, local(d("2026-12-16")))  # two working days before the deadline
+    fore2 = {r.code for r in reminders_sent(settings) if r.stage == "fore2"}
+    assert SERVICE in fore2, "a rejected e-mail is not an answer: the reminders go on"
+    assert ARBETSMARKNAD not in fore2, "a reviewed answer stops the reminders"
+    check_sent_once(settings)

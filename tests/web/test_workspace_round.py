@@ -88,7 +88,10 @@ def audit(portal: Portal) -> list[tuple[str, str]]:
 
 
 def e_mailed_answer(
-    portal: Portal, code: str, file: tuple[str, bytes] = ("yttrande.pdf", b"")
+    portal: Portal,
+    code: str,
+    file: tuple[str, bytes] = ("yttrande.pdf", b""),
+    sender: str | None = None,
 ) -> int:
     """An answer that came by e-mail, as the mailbox poll stores it: to be reviewed."""
     files = check_files([(file[0], file[1] or pdf_bytes())], UploadLimits())
@@ -100,7 +103,7 @@ def e_mailed_answer(
                 "position": NOT_REVIEWED,
                 "att_sats_positions": {},
                 "summary": None,
-                "contact_email": "registrator@farsta.example",
+                "contact_email": sender or dispatch_of(session, code).email,
                 "needs_review": True,
                 "email_message_id": "<svar@farsta.example>",
             },
@@ -653,3 +656,66 @@ def test_a_bad_outside_organisation_is_refused_at_its_field(
     with session_scope(ws.settings.database_url) as session:
         assert len(session.scalars(select(Dispatch)).all()) == 5
     assert ws.jobs.submitted == []
+
+
+def test_an_e_mail_that_is_not_an_answer_is_rejected_and_the_reminders_go_on(
+    ws: Portal,
+) -> None:
+    e_mailed_answer(ws, "farsta", sender="anna.privat@gmail.example")
+    with session_scope(ws.settings.database_url) as session:
+        dispatch_id = dispatch_of(session, "farsta").id
+    overview = ws.client.get("/admin", headers=HANDLAGGARE).text
+    assert '<th scope="col">Ska granskas</th>' in overview
+    assert 'href="/admin/omgang/1#granska-rubrik">1</a>' in overview
+    text = page(ws)
+    assert "Ett svar som kom med e-post ska granskas." in text
+    assert "anna.privat@gmail.example <strong>(avsändaren hör inte till remissinstansen)" in text
+    assert "Svar inkommet via e-post, ska granskas" in text
+    form = ws.client.get(f"/admin/omgang/1/granska/{dispatch_id}", headers=HANDLAGGARE)
+    assert "Avsändaren hör inte till remissinstansen" in form.text
+    assert f'action="/admin/omgang/1/granska/{dispatch_id}/inte-svar"' in form.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    # A reader may look but not decide; without the token nothing happens either.
+    assert (
+        ws.client.post(
+            f"/admin/omgang/1/granska/{dispatch_id}/inte-svar",
+            data={"csrf": csrf.group(1)},
+            headers=LASARE,
+        ).status_code
+        == 403
+    )
+    assert (
+        ws.client.post(
+            f"/admin/omgang/1/granska/{dispatch_id}/inte-svar", data={}, headers=HANDLAGGARE
+        ).status_code
+        == 403
+    )
+    done = ws.client.post(
+        f"/admin/omgang/1/granska/{dispatch_id}/inte-svar",
+        data={"csrf": csrf.group(1)},
+        headers=HANDLAGGARE,
+    )
+    assert (done.status_code, done.headers["location"]) == (303, "/admin/omgang/1?klart=inte-svar")
+    with session_scope(ws.settings.database_url) as session:
+        dispatch = dispatch_of(session, "farsta")
+        assert dispatch.current_answer is None
+        assert dispatch.answers[0].rejected_by == "karin.lindqvist"
+        assert [e.kind for e in dispatch.events][-1] == EventKind.ANSWER_REJECTED
+    assert audit(ws) == [("karin.lindqvist", "answer_rejected")]
+    after = page(ws, "?klart=inte-svar")
+    assert "påminnelserna fortsätter" in after
+    assert "Inga svar väntar på granskning." in after
+    # Twice (a stale page): refused, nothing more recorded.
+    again = ws.client.post(
+        f"/admin/omgang/1/granska/{dispatch_id}/inte-svar",
+        data={"csrf": csrf.group(1)},
+        headers=HANDLAGGARE,
+    )
+    assert again.status_code == 409
+    assert audit(ws) == [("karin.lindqvist", "answer_rejected")]
+
+
+def test_an_answer_from_the_remissinstans_own_domain_is_not_flagged(ws: Portal) -> None:
+    e_mailed_answer(ws, "farsta")
+    assert "avsändaren hör inte till remissinstansen" not in page(ws)

@@ -203,7 +203,7 @@ def request_anstand(
     max_days: int = DEFAULT_ANSTAND_MAX_DAYS,
 ) -> Anstand:
     require_open(dispatch)
-    if dispatch.current_answer is not None:
+    if dispatch.answered:
         raise InputError("Ni har redan svarat på remissen, så anstånd behövs inte.")
     if dispatch.declined_at is not None:
         raise InputError("Ni har meddelat att ni avstår, så anstånd behövs inte.")

@@ -20,6 +20,7 @@ from remiss.db.engine import session_scope
 from remiss.db.events import log_event
 from remiss.db.models import Answer, Dispatch, Document, RemissinstansRow
 from remiss.rounds.service import find_round
+from remiss.rounds.status import sender_outside
 
 
 def answers_to_review(settings: Settings) -> list[dict[str, Any]]:
@@ -42,6 +43,7 @@ def answers_to_review(settings: Settings) -> list[dict[str, Any]]:
                     "version": answer.version,
                     "received": dates.iso_local(answer.submitted_at, settings.timezone),
                     "sender": answer.contact_email or "",
+                    "sender_outside": sender_outside(answer, dispatch),
                     "files": ", ".join(d.filename for d in answer.documents),
                 }
             )
@@ -167,3 +169,31 @@ def review_answer(
     )
     session.flush()
     return reviewed
+
+
+def reject_answer(
+    session: Session, *, dispatch: Dispatch, reviewer: str, now: dt.datetime
+) -> Answer:
+    """Record that the e-mail waiting for review is not an answer (a registration receipt,
+    a forward, a question): it stays stored as it came, is no longer the current version,
+    and the reminders go on as if it had not come."""
+    current = dispatch.current_answer
+    if current is None or not current.needs_review:
+        raise ConflictError(
+            f"{dispatch.name} har inget svar som väntar på granskning i den här omgången."
+        )
+    current.rejected_at = now
+    current.rejected_by = reviewer
+    log_event(
+        session,
+        dispatch_id=dispatch.id,
+        kind=EventKind.ANSWER_REJECTED,
+        now=now,
+        answer_id=current.id,
+        version=current.version,
+        reviewer=reviewer,
+        sender=current.contact_email,
+    )
+    session.flush()
+    session.expire(dispatch, ["answers"])
+    return current

@@ -49,6 +49,7 @@ ACTION_LABELS: dict[str, str] = {
     "anstand_granted": "beviljade anstånd",
     "anstand_refused": "avslog anstånd",
     "answer_reviewed": "granskade ett svar som kom med e-post",
+    "answer_rejected": "granskade ett e-postmeddelande och bedömde att det inte är ett svar",
     "joint_confirmed": "bekräftade ett gemensamt svar",
     "joint_rejected": "avvisade ett gemensamt svar",
     "deadline_extended": "förlängde svarstiden för alla",
@@ -58,4 +59,6 @@ ACTION_LABELS: dict[str, str] = {
     "round_closed": "avslutade remissomgången",
     "decision_recorded": "registrerade beslutet",
     "decision_sent": "skickade beslutet till remissinstanserna",
+    "archive_requested": "begärde ett arkivpaket för e-arkivet",
+    "retention_applied": "gallrade enligt gallringsreglerna",
 }

@@ -20,7 +20,7 @@ from remiss.cli.app import (
     user_errors,
 )
 from remiss.cli.swedish import SwedishTyper, option
-from remiss.core import dates
+from remiss.core import dates, language
 from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.outbox.outcomes import summary
@@ -181,6 +181,25 @@ def _motion_text(rnd: dict[str, Any]) -> str:
     return text
 
 
+def _pending_text(rnd: dict[str, Any]) -> str:
+    """What waits for a person or for the next poll: answers to review, kvittenser unsent."""
+    parts = []
+
+    def answers(n: int) -> str:
+        return language.count(n, "svar", "svar", neuter=True)
+
+    if rnd["to_review"]:
+        parts.append(
+            f"{answers(rnd['to_review'])} som kom med e-post ska granskas (remiss answer review)"
+        )
+    if rnd["awaiting_kvittens"]:
+        parts.append(
+            f"{answers(rnd['awaiting_kvittens'])} väntar på kvittens (skickas vid nästa "
+            "läsning av brevlådan, eller med remiss answers process)"
+        )
+    return "".join(f"\n{language.sentence(p)}." for p in parts)
+
+
 def _print_status(settings: Settings, round_ref: str | None) -> None:
     """The status of one round, or of every open round, as tables."""
     with user_errors():
@@ -200,6 +219,7 @@ def _print_status(settings: Settings, round_ref: str | None) -> None:
                     else ""
                 )
                 + f". Svar senast {dates.swedish_date(dates.parse_date(rnd['svar_senast']))}."
+                + _pending_text(rnd)
                 + _motion_text(rnd)
             ),
         )

@@ -93,6 +93,7 @@ class EventKind(StrEnum):
     DECLINED = "declined"
     ANSWERED = "answered"
     ANSWER_REVIEWED = "answer_reviewed"
+    ANSWER_REJECTED = "answer_rejected"  # an e-mail reviewed and found not to be an answer
     ANSWER_PROCESSED = "answer_processed"
     REMINDER_QUEUED = "reminder_queued"
     REMINDER_CANCELLED = "reminder_cancelled"
@@ -143,6 +144,7 @@ class InboundKind(StrEnum):
     BOUNCED = "bounced"
     READ = "read"
     AUTO_REPLY = "auto_reply"
+    RECEIPT = "receipt"  # the remissinstans's registration receipt (its kvittens)
     MESSAGE = "message"  # for a person at stadsledningskontoret
     UNMATCHED = "unmatched"
     UNREADABLE = "unreadable"

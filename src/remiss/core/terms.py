@@ -42,6 +42,8 @@ PROGRESS_LABELS: dict[str, str] = {
     "delivered": "levererad",
     "opened": "öppnad",
     "received": "mottagandet bekräftat",
+    # An e-mail with documents: not an answer until a handläggare has reviewed it.
+    "to_review": "svar inkommet via e-post, ska granskas",
     "declined": "avstått",
     "answered": "besvarad",
 }

@@ -85,3 +85,18 @@ def email_field(value: object, *, source: str, field: str) -> str:
         raise InputError(
             f"ogiltig e-postadress ({exc})", source=source, field=field, value=value
         ) from exc
+
+
+def sender_belongs(sender: str | None, addresses: list[str]) -> bool:
+    """Whether a sender's address is one of `addresses` or in the domain of one of them
+    (a nämnd replies from its registrator's or a handläggare's address in its own domain).
+    An unknown sender does not belong: nobody can tell who sent it."""
+    if not sender or "@" not in sender:
+        return False
+    sender = sender.strip().lower()
+    domain = sender.rpartition("@")[2]
+    for address in addresses:
+        known = (address or "").strip().lower()
+        if "@" in known and (known == sender or known.rpartition("@")[2] == domain):
+            return True
+    return False

@@ -284,7 +284,15 @@ class Dispatch(Base):
 
     @property
     def current_answer(self) -> Answer | None:
-        return self.answers[-1] if self.answers else None
+        """The latest version, leaving out e-mails a handläggare judged not to be an answer."""
+        return next((a for a in reversed(self.answers) if a.rejected_at is None), None)
+
+    @property
+    def answered(self) -> bool:
+        """Answered by itself: a version given on the answer page or reviewed. An e-mail
+        waiting for review is not an answer yet (a registration receipt or a forwarded
+        message can look like one), so the reminders go on until a person has read it."""
+        return any(not a.needs_review and a.rejected_at is None for a in self.answers)
 
 
 class Answer(Base):
@@ -315,6 +323,9 @@ class Answer(Base):
     # stored with needs_review, and the review adds the next version with the position.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    # An e-mail a handläggare judged not to be an answer: kept as it came, never current.
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rejected_by: Mapped[str | None] = mapped_column(String(200))
     email_message_id: Mapped[str | None] = mapped_column(String(300))
 
     dispatch: Mapped[Dispatch] = relationship(back_populates="answers")
@@ -530,5 +541,9 @@ def _records_are_append_only(session: Session, _ctx: object, _instances: object)
         if isinstance(obj, Answer):
             state = inspect(obj)
             changed = {a.key for a in state.attrs if a.history.has_changes()}
-            if changed - {"processed_at", "documents"}:
+            if changed - {"processed_at", "documents", "rejected_at", "rejected_by"}:
                 raise RuntimeError(f"an answer is append-only: cannot change {sorted(changed)}")
+            # A review's verdict that an e-mail is not an answer is marked once, beside it.
+            for key in ("rejected_at", "rejected_by"):
+                if any(v is not None for v in state.attrs[key].history.deleted):
+                    raise RuntimeError(f"an answer's {key} is set once")

@@ -126,10 +126,11 @@ def jointly_answered(session: Session, *, round_id: int) -> set[str]:
 
 def is_done(dispatch: Dispatch, joint: set[str] | None = None) -> bool:
     """Answered (by itself, or in another's joint answer it has confirmed) or declined.
+    An e-mail that waits for review, or was judged not to be an answer, is not an answer.
 
     `joint`: jointly_answered() for the round, when the caller checks many dispatches.
     """
-    if dispatch.current_answer is not None or dispatch.declined_at is not None:
+    if dispatch.answered or dispatch.declined_at is not None:
         return True
     if joint is None:
         session = object_session(dispatch)
@@ -255,9 +256,16 @@ def rule_inputs(session: Session, *, dispatch_ids: Sequence[int]) -> dict[int, R
         .join(RemissinstansRow, Dispatch.remissinstans_id == RemissinstansRow.id)
         .where(among(session, Dispatch.id, ids))
     ).all()
+    # The same rule as Dispatch.answered: an e-mail not yet reviewed does not count.
     answered = set(
         session.scalars(
-            select(Answer.dispatch_id).where(among(session, Answer.dispatch_id, ids)).distinct()
+            select(Answer.dispatch_id)
+            .where(
+                among(session, Answer.dispatch_id, ids),
+                Answer.needs_review.is_(False),
+                Answer.rejected_at.is_(None),
+            )
+            .distinct()
         )
     )
     stages: dict[int, set[tuple[str, int]]] = defaultdict(set)

@@ -16,6 +16,7 @@ from remiss.db.models import Answer, Dispatch, Round
 from remiss.reminders.schedule import JointClaim, is_done, joint_claims, jointly_answered
 from remiss.report.answer_reading import DocumentView, read_answer, source_note
 from remiss.report.reading import view_in_voice
+from remiss.rounds.status import SENDER_OUTSIDE, sender_outside
 
 # The kinds of remissinstans in the order a Stockholm utlåtande names them.
 KIND_ORDER = ("namnd", "stadsdelsnamnd", "bolag", "rad", "extern")
@@ -148,6 +149,29 @@ def position_sentence(name: str, position: str, case_type: str) -> str:
     if verb is None:
         return _not_reviewed(name)
     return f"{name} {verb}."
+
+
+def _review_summary(dispatches: list[Dispatch]) -> list[str]:
+    """How many answers wait for review, first in the working copy's list; and each one
+    from an address outside the remissinstans (a private address, a forward)."""
+    waiting = [d for d in dispatches if d.current_answer and d.current_answer.needs_review]
+    if not waiting:
+        return []
+    count = language.count(len(waiting), "svar", "svar", neuter=True)
+    out = [
+        language.sentence(
+            f"{count} som kom med e-post ska granskas innan sammanställningen används."
+        )
+    ]
+    for d in waiting:
+        answer = d.current_answer
+        assert answer is not None
+        if sender_outside(answer, d):
+            out.append(
+                f"{language.genitive(d.name)} svar kom från {answer.contact_email}: "
+                f"{SENDER_OUTSIDE}."
+            )
+    return out
 
 
 def _not_reviewed(name: str) -> str:
@@ -369,7 +393,7 @@ def build_report(rnd: Round, *, now: dt.datetime, tz: str) -> Report:
         declined=tuple(declined),
         silent=tuple(silent),
         bilagor=tuple(bilagor),
-        warnings=() if final else tuple(warnings),
+        warnings=() if final else tuple(_review_summary(ordered) + warnings),
         handlaggare=f"{case.handlaggare_namn}, {case.handlaggare_epost}",
         counts=dict(positions)
         | {"answered": answered, "declined": len(declined), "silent": len(silent)},

@@ -24,6 +24,7 @@ from remiss.core.states import (
     RoundState,
 )
 from remiss.core.terms import POSITION_LABELS, PROGRESS_LABELS
+from remiss.core.validation import sender_belongs
 from remiss.db.engine import session_scope
 from remiss.db.models import (
     Answer,
@@ -59,9 +60,12 @@ def _missiv(dispatch: Dispatch) -> OutgoingMessage | None:
 
 
 def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
-    """How far a dispatch has come; an answer given jointly by another counts as answered."""
-    if dispatch.current_answer is not None or joint_answer is not None:
+    """How far a dispatch has come; an answer given jointly by another counts as answered.
+    An e-mail that waits for review is not an answer yet (the reminders go on)."""
+    if dispatch.answered or joint_answer is not None:
         return "answered"
+    if dispatch.current_answer is not None:
+        return "to_review"
     if dispatch.declined_at is not None:
         return "declined"
     if dispatch.state != "sent":
@@ -77,6 +81,21 @@ def progress(dispatch: Dispatch, *, joint_answer: Answer | None = None) -> str:
     return "sent"
 
 
+def own_addresses(dispatch: Dispatch) -> list[str]:
+    """The addresses a reply from the remissinstans can come from, and their domains."""
+    contacts = [str(c.get("epost") or "") for c in dispatch.remissinstans.contacts]
+    known = [dispatch.email, dispatch.remissinstans.email, dispatch.contact_email or "", *contacts]
+    return [a for a in known if a]
+
+
+def sender_outside(answer: Answer, dispatch: Dispatch) -> bool:
+    """An e-mailed answer from an address outside the remissinstans's own addresses and
+    their domains (a private address, a forward): flagged for the person who reviews it."""
+    if answer.channel != "email":
+        return False
+    return not sender_belongs(answer.contact_email, own_addresses(dispatch))
+
+
 def _answer_doc(answer: Answer, dispatch: Dispatch, tz: str) -> dict[str, Any]:
     return {
         "version": answer.version,
@@ -87,6 +106,8 @@ def _answer_doc(answer: Answer, dispatch: Dispatch, tz: str) -> dict[str, Any]:
         "position_label": POSITION_LABELS.get(answer.position, answer.position),
         "needs_review": answer.needs_review,
         "reviewed_by": answer.reviewed_by,
+        "sender": answer.contact_email if answer.channel == "email" else None,
+        "sender_outside": sender_outside(answer, dispatch),
         "att_sats_positions": answer.att_sats_positions,
         "decision_date": answer.decision_date.isoformat() if answer.decision_date else None,
         "decision_paragraph": answer.decision_paragraph,
@@ -125,7 +146,14 @@ def dispatch_status(
         "state_label": STATE_LABELS.get(dispatch.state, dispatch.state),
         "sent_at": _iso(dispatch.sent_at),
         "deadline": dispatch.deadline.isoformat(),
-        "overdue": not done and now > dates.deadline_end(dispatch.deadline, tz),
+        # Something came in before the deadline, waiting for a person: not late for that.
+        "overdue": not done
+        and now > dates.deadline_end(dispatch.deadline, tz)
+        and not (
+            state == "to_review"
+            and answer is not None
+            and answer.submitted_at <= dates.deadline_end(dispatch.deadline, tz)
+        ),
         "attempts": msg.attempts if msg else 0,
         "last_error": msg.last_error if msg else None,
         # While it is being sent: which process holds the remissmissiv, since when, and
@@ -146,6 +174,9 @@ def dispatch_status(
         "decline_reason": dispatch.decline_reason,
         "answer": _answer_doc(answer, dispatch, tz) if answer else None,
         "answer_versions": len(dispatch.answers),
+        # The current version is stored but its kvittens not yet queued (a poll or a
+        # process flow stopped before it): the next poll or the sweep finishes it.
+        "awaiting_kvittens": answer is not None and answer.processed_at is None,
         "answered_jointly_by": joint_answer.dispatch.remissinstans.code if joint_answer else None,
         "joint_claims": joint_claims or [],
         "anstand": [
@@ -209,6 +240,10 @@ def round_status(rnd: Round, *, now: dt.datetime, tz: str) -> dict[str, Any]:
         "counts": {state: counts.get(state, 0) for state in STATES} | {"total": len(items)},
         "progress_counts": {p: progress_counts.get(p, 0) for p in PROGRESS_LABELS},
         "overdue": sum(1 for item in items if item["overdue"]),
+        # Current answers that came by e-mail and wait for a person (also a new version
+        # from a remissinstans that has answered before), and those without a kvittens yet.
+        "to_review": sum(1 for item in items if item["answer"] and item["answer"]["needs_review"]),
+        "awaiting_kvittens": sum(1 for item in items if item["awaiting_kvittens"]),
         "dispatches": items,
     }
 
@@ -261,6 +296,9 @@ def round_with_files(
     return RoundFiles(status=status, files=files)
 
 
+SENDER_OUTSIDE = "avsändaren hör inte till remissinstansen"
+
+
 def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, str]]:
     rows = []
     for d in round_doc["dispatches"]:
@@ -279,10 +317,14 @@ def table_rows(round_doc: dict[str, Any], tz: str) -> list[tuple[str, str, str, 
             state += f" ({d['last_error']})"
         if d["answer"] and d["answer"]["version"] > 1:
             state += f" (version {d['answer']['version']})"
-        if d["answer"] and d["answer"]["needs_review"]:
-            state += ", kom med e-post och ska granskas"
-        elif d["answer"] and d["answer"]["channel"] == "email":
+        if d["answer"] and d["answer"]["needs_review"] and d["progress"] != "to_review":
+            state += ", en ny version inkom via e-post och ska granskas"
+        elif d["answer"] and d["answer"]["channel"] == "email" and d["progress"] != "to_review":
             state += ", kom med e-post"
+        if d["answer"] and d["answer"].get("sender_outside"):
+            state += f" ({SENDER_OUTSIDE}: {d['answer']['sender']})"
+        if d.get("awaiting_kvittens"):
+            state += ", kvittensen är inte skickad än"
         if d["bounced_at"] and d["progress"] != "bounced":
             state += ", e-posten studsade"
         if d["answered_jointly_by"]:
@@ -369,6 +411,7 @@ def shown_by(key: str, item: dict[str, Any]) -> bool:
         "anstand": bool(item["anstand"]),
         "avstar": item["progress"] == "declined",
         "besvarade": item["progress"] == "answered",
+        # Every current version that waits for a person (the one term: "ska granskas").
         "granskas": bool(answer and answer["needs_review"]),
     }
     return tests.get(key, True)

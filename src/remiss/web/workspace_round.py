@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remiss.answers import anstand as anstand_service
-from remiss.answers.review import review_answer
+from remiss.answers.review import reject_answer, review_answer
 from remiss.audit.log import record
 from remiss.core import dates
 from remiss.core.errors import ConflictError, InputError, NotFoundError
@@ -28,7 +28,15 @@ from remiss.db.models import Anstand, Dispatch, Round
 from remiss.register.instances import KINDS
 from remiss.report.answer_reading import disagreements, read_answer
 from remiss.rounds import changes
-from remiss.rounds.status import FILTERS, audit_text, round_workspace, shown_by, table_rows
+from remiss.rounds.status import (
+    FILTERS,
+    SENDER_OUTSIDE,
+    audit_text,
+    round_workspace,
+    sender_outside,
+    shown_by,
+    table_rows,
+)
 from remiss.rounds.timeline import case_timeline
 from remiss.web.deps import Csrf, CsrfDep, JobsDep, PagesDep, SettingsDep
 from remiss.web.pages import Pages
@@ -43,6 +51,10 @@ NOTICES = {
     "beviljat": "Anståndet är beviljat. Beslutet skickas med e-post till remissinstansen.",
     "avslaget": "Begäran om anstånd är avslagen. Beslutet skickas med e-post till remissinstansen.",
     "granskat": "Svaret är granskat och sparat som en ny version.",
+    "inte-svar": (
+        "E-postmeddelandet är markerat som inte ett svar. Det finns kvar som det kom, "
+        "och påminnelserna fortsätter."
+    ),
     "svarstid": (
         "Svarstiden är förlängd. De som inte har svarat får den nya svarsdagen med e-post, "
         "och påminnelserna följer den."
@@ -511,11 +523,13 @@ def _review_context(settings: Settings, round_id: int, dispatch_id: int) -> dict
                 "version": answer.version,
                 "submitted_at": answer.submitted_at,
                 "sender": answer.contact_email,
+                "sender_outside": sender_outside(answer, dispatch),
                 "files": [(d.id, d.filename) for d in answer.documents],
             },
             "att_satser": [(a.number, a.text) for a in case.att_satser],
             "stallningstaganden": STALLNINGSTAGANDEN,
             "tz": settings.timezone,
+            "sender_outside_text": SENDER_OUTSIDE,
         }
 
 
@@ -628,3 +642,50 @@ async def review(
         )
         return csrf_guard.keep(response)
     return _done(round_id, "granskat", None, send=False)
+
+
+@router.post("/{round_id}/granska/{dispatch_id}/inte-svar")
+def reject(
+    staff: StaffDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    csrf_guard: CsrfDep,
+    round_id: RowId,
+    dispatch_id: RowId,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The e-mail is not an answer (a registration receipt, a forward, a question)."""
+    csrf_guard.check(csrf)
+    member = acting(staff)
+    context = _review_context(settings, round_id, dispatch_id)
+    now = dates.utcnow()
+    try:
+        with session_scope(settings.database_url) as session:
+            dispatch = session.get_one(Dispatch, dispatch_id)
+            rejected = reject_answer(session, dispatch=dispatch, reviewer=member.user, now=now)
+            record(
+                session,
+                user=member.user,
+                action="answer_rejected",
+                now=now,
+                round_id=round_id,
+                remissinstans=dispatch.name,
+                version=rejected.version,
+                sender=rejected.contact_email,
+            )
+    except ConflictError as exc:
+        response = pages.page(
+            "ws_granska.html",
+            context
+            | {
+                "user": member.user,
+                "csrf": csrf_guard.token,
+                "may_act": True,
+                "errors": {"stallningstagande": str(exc)},
+                "values": {},
+                "prefilled": False,
+            },
+            409,
+        )
+        return csrf_guard.keep(response)
+    return _done(round_id, "inte-svar", None, send=False)
