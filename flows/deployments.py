@@ -10,6 +10,7 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
 
 from flows.alert import alert
+from flows.archive import archive_round
 from flows.compile import compile_round
 from flows.inbox import poll_mailbox
 from flows.messages import process_answer, send_round_messages, sweep
@@ -148,6 +149,12 @@ def deployments() -> list[RunnerDeployment]:
                 # A handläggare's "Sammanställ nu" in the workspace.
                 job_trigger("sammanstall", "round_id"),
             ],
+        ),
+        _deployment(
+            archive_round,
+            name="arkivera",
+            description="Skapa arkivpaketet (E-ARK SIP) för en avslutad remissomgång.",
+            triggers=[job_trigger("arkivera", "round_id")],
         ),
         _deployment(
             alert,

@@ -38,5 +38,6 @@ app.add_typer(mail.mail_app, name="mail")
 app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(admin.admin_app, name="admin")
 app.add_typer(archive.diarium_app, name="diarium")
+app.command("archive")(archive.archive_command)
 
 __all__ = ["app", "main"]

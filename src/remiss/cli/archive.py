@@ -1,14 +1,15 @@
-"""`remiss diarium extract`, `remiss archive` and `remiss retention`: every document as a
-public record (issue 21)."""
+"""`remiss diarium extract` and `remiss archive`: every document as a public record
+(issue 21)."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
 
 from remiss.archive import register
-from remiss.cli.app import current_settings, err, out, round_id, user_errors
+from remiss.cli.app import ROUND_ARGUMENT, current_settings, err, out, round_id, user_errors
 from remiss.cli.swedish import SwedishTyper, option
 from remiss.core import dates
 from remiss.core.errors import InputError
@@ -85,3 +86,26 @@ def diarium_extract(
                 f"filen kunde inte skrivas ({exc.strerror})", field="--fil", value=str(target)
             ) from exc
     out.print(f"Registerutdraget är skrivet: {target} ({count} handlingar).", markup=False)
+
+
+def archive_command(
+    round_ref: Annotated[str, ROUND_ARGUMENT],
+    folder: Annotated[
+        Path | None,
+        option("--mapp", metavar="MAPP", help="Kopiera paketet hit (annars bara datamappen)."),
+    ] = None,
+) -> None:
+    """Skapa arkivpaketet (E-ARK SIP, zip) för en avslutad omgång, för e-arkivet."""
+    from remiss.archive.sip import build_package
+
+    settings = current_settings()
+    with user_errors():
+        chosen = round_id(settings, round_ref)
+        if folder is not None and not folder.is_dir():
+            raise InputError("mappen finns inte", field="--mapp", value=str(folder))
+        path = build_package(settings, round_id=chosen, now=dates.utcnow())
+    if folder is not None:
+        target = folder / path.name
+        shutil.copyfile(path, target)
+        path = target
+    out.print(f"Arkivpaketet är skrivet: {path}", markup=False)

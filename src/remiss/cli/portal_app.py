@@ -34,6 +34,7 @@ JOBS: dict[str, str] = {
     "skicka": "flows.messages:send_round_messages",
     "starta": "flows.start_round:start_round_from_draft",
     "sammanstall": "flows.compile:compile_round",
+    "arkivera": "flows.archive:archive_round",
 }
 
 

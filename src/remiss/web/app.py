@@ -29,6 +29,7 @@ from remiss.web.security import (
 )
 from remiss.web.staff import NO_ROLE_TEXT, READ_ONLY_TEXT
 from remiss.web.trigger import Jobs
+from remiss.web.workspace_archive import router as archive_router
 from remiss.web.workspace_case import router as case_router
 from remiss.web.workspace_joint import router as joint_router
 from remiss.web.workspace_report import router as report_router
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(workspace_round.router)
     app.include_router(joint_router)
     app.include_router(report_router)
+    app.include_router(archive_router)
     return app
 
 
