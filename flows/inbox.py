@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.dashboard import label_dated_run, publish_events, publish_round, quietly
 from flows.messages import ensure_mail_limit, mail_slot, process_answer
+from remiss.answers.processing import answers_to_process
 from remiss.core.dates import utcnow
 from remiss.core.settings import load_settings
 from remiss.inbox import poll as inbox
@@ -30,9 +31,16 @@ def read_mailbox_task(limit: int) -> dict[str, Any]:
     return dataclasses.asdict(result)
 
 
+@task(name="svar-som-väntar-på-kvittens")
+def answers_left_task() -> list[int]:
+    return answers_to_process(load_settings())
+
+
 @flow(name="läs-brevlådan")
 def poll_mailbox(limit: int = 200) -> dict[str, Any]:
-    """Read the remiss mailbox once; each new answer is processed (kvittens) at once."""
+    """Read the remiss mailbox once; each new answer is processed (kvittens) at once, and so
+    is every answer an earlier run left unprocessed (a killed or failed poll, a lost job):
+    a run that finds the mailbox empty still finishes what the last one did not."""
     settings = load_settings()
     quietly(label_dated_run, "Brevlådan", with_time=True)
     ensure_mail_limit(settings.mail_concurrency)
@@ -44,10 +52,15 @@ def poll_mailbox(limit: int = 200) -> dict[str, Any]:
     for round_id in result["rounds"]:
         quietly(publish_round, round_id)
     quietly(publish_events)
-    processed = 0
-    for answer_id in result["answers"]:
-        # One answer that cannot be processed now is left to the sweep, not the others.
+    new = set(result["answers"])
+    pending = sorted(new | set(answers_left_task()))
+    processed = earlier = 0
+    for answer_id in pending:
+        # One answer that cannot be processed now is left to the next run, not the others.
         if process_answer(answer_id, return_state=True).is_completed():
             processed += 1
+            earlier += answer_id not in new
     result["answers_processed"] = processed
+    result["answers_from_earlier"] = earlier
+    result["answers_left"] = len(pending) - processed
     return result

@@ -116,6 +116,43 @@ def test_an_out_of_office_reply_is_not_an_answer(settings: Settings) -> None:
     assert dispatch(settings, "kpr")["answer"] is None
 
 
+def test_a_registration_receipt_is_recorded_as_the_remissinstans_kvittens(
+    settings: Settings,
+) -> None:
+    original = read_eml(missiv(settings, "kpr"))
+    receipt = reply(
+        original,
+        auto=True,
+        subject="Automatiskt svar: " + str(original["Subject"]),
+        body="Ert meddelande har diarieförts med diarienummer KPR 2026/77.\nRegistrator",
+    )
+    drop(settings, "kvitto.eml", receipt)
+    result = poll(settings)
+    assert (result.receipts, result.answers, result.auto_replies) == (1, [], 0)
+    d = dispatch(settings, "kpr")
+    assert d["answer"] is None
+    assert d["progress"] == "received"
+    assert d["their_diarienummer"] == "KPR 2026/77"
+    assert (settings.inbox_path / "behandlade" / "kvitto.eml").exists()
+    with session_scope(settings.database_url) as session:
+        kinds = session.scalars(select(InboundMail.kind)).all()
+        events = session.scalars(select(Event).where(Event.kind == "received")).all()
+    assert kinds == ["receipt"]
+    assert [e.detail["via"] for e in events] == ["e-post"]
+
+
+def test_a_short_question_naming_only_the_remiss_dnr_goes_to_the_registrator(
+    settings: Settings,
+) -> None:
+    original = read_eml(missiv(settings, "kpr"))
+    with session_scope(settings.database_url) as session:
+        ours = session.scalars(select(Round)).one().case.diarienummer
+    drop(settings, "fraga.eml", reply(original, body=f"Gäller dnr {ours} även rådet."))
+    result = poll(settings)
+    assert result.receipts == 0
+    assert dispatch(settings, "kpr")["received_at"] is None
+
+
 def test_mail_that_matches_nothing_goes_to_the_registrator(settings: Settings) -> None:
     original = read_eml(missiv(settings, "kpr"))
     drop(settings, "x.eml", reply(original, threaded=False, subject="Fråga om parkering"))

@@ -15,6 +15,7 @@ def reply(
     threaded: bool = True,
     subject: str | None = None,
     auto: bool = False,
+    body: str = "Hej! Här kommer nämndens yttrande över remissen.\n",
 ) -> bytes:
     """A reply to `original` with attachments (filename, data, content type)."""
     msg = EmailMessage()
@@ -28,7 +29,7 @@ def reply(
         msg["References"] = str(original["Message-ID"])
     if auto:
         msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content("Hej! Här kommer nämndens yttrande över remissen.\n")
+    msg.set_content(body)
     for filename, data, ctype in files:
         maintype, _, subtype = ctype.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)

@@ -44,8 +44,20 @@ def inbox_poll(
         f"Lästa meddelanden: {result['read']}. Svar: {len(result['answers'])}. "
         f"Leveransrapporter: {result['delivered']}. Studsar: {len(result['bounced'])}. "
         f"Läskvitton: {result['read_receipts']}. Autosvar: {result['auto_replies']}. "
+        f"Registreringskvitton: {result['receipts']}. "
         f"Omatchade: {result['unmatched']}. Redan lästa: {result['already_recorded']}."
     )
+    if result.get("answers_from_earlier"):
+        out.print(
+            f"Svar från en tidigare körning som nu har fått kvittens: "
+            f"{result['answers_from_earlier']}."
+        )
+    if result.get("answers_left"):
+        err.print(
+            f"Svar som väntar på kvittens: {result['answers_left']}. De behandlas vid nästa "
+            "läsning av brevlådan, eller med `remiss answers process`.",
+            markup=False,
+        )
     for bounce in result["bounced"]:
         err.print(f"Studsade: {bounce}", markup=False)
     if result["answers"]:

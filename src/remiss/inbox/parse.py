@@ -16,7 +16,7 @@ from typing import Literal
 
 from remiss.mail.base import KEY_HEADER
 
-Kind = Literal["reply", "delivered", "bounced", "read", "auto_reply"]
+Kind = Literal["reply", "delivered", "bounced", "read", "auto_reply", "receipt"]
 
 # "[Remiss-ID 12-a3f9c1]": the dispatch's id and the first six hex digits of its round's uid.
 TAG = re.compile(r"\[Remiss-ID (\d+)-([0-9a-f]{6})\]", re.IGNORECASE)
@@ -25,6 +25,36 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*(automatiskt svar|autosvar|frånvaro|out of office|automatic reply|autoreply)\b",
     re.IGNORECASE,
 )
+
+
+# A registrator's receipt or a diarium's automatic acknowledgement: the remiss has been
+# registered, which is a kvittens from the remissinstans and never its answer.
+_REGISTERED = re.compile(
+    r"\b(diarief(ö|o)r(d|t|da|ts|des|ing)"
+    r"|(har|är|blivit|blev)\s+(nu\s+)?(ankomst)?registrera(ts|d|t)"
+    r"|registrerats|ankomstregistrera\w*"
+    r"|mottagningskvitt\w*|registreringskvitt\w*|mottagningsbekräftelse)\b",
+    re.IGNORECASE,
+)
+_DNR_WORD = re.compile(
+    r"\b(diarienummer|diarienr|dnr|ärendenummer|ärendenr|reg\.?\s?nr|registreringsnummer)\b",
+    re.IGNORECASE,
+)
+# A diarienummer after its word: "SDN 2026/123", "KS-2023/482.119", "KS/2019/0001/0009",
+# "403-123456-2012" (länsstyrelsen), "2026-00123"; letters first, then numbers and marks.
+_DNR = re.compile(
+    r"(?:diarienummer|diarienr|dnr|ärendenummer|ärendenr|reg\.?\s?nr|registreringsnummer)"
+    r"\.?\s*(?:är|blev|:)?\s*:?\s*"
+    r"((?:[A-ZÅÄÖ][A-ZÅÄÖa-zåäö]{0,11}[ \-/]?){0,2}\d{1,6}(?:\s?[/\-.:]\s?\d{1,6})+)",
+    re.IGNORECASE,
+)
+# Where the quoted original starts in a reply: what was quoted says nothing of the reply.
+_QUOTED = re.compile(
+    r"^(>|-{2,}\s*(ursprungligt meddelande|original message|vidarebefordrat)"
+    r"|(från|from|skickat|sent):\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
+RECEIPT_MAX_CHARS = 1500  # a receipt is a few lines; an answer in the body is longer
 
 
 @dataclass(frozen=True)
@@ -48,6 +78,8 @@ class IncomingMail:
     text: str
     files: tuple[IncomingFile, ...]
     reason: str | None = None
+    # A registration receipt's diarienummer(s), the remissinstans's own among them.
+    dnr: tuple[str, ...] = ()
 
 
 def parse(mime: bytes, item_class: str = "") -> IncomingMail:
@@ -63,6 +95,14 @@ def parse(mime: bytes, item_class: str = "") -> IncomingMail:
         refs = _refs(original.get("Message-ID")) + refs
         original_key = str(original.get(KEY_HEADER, "") or "").strip() or None
     tag_match = TAG.search(subject)
+    text = _text(msg) if kind in ("reply", "auto_reply") else ""
+    files = _files(msg) if kind == "reply" else ()
+    dnr: tuple[str, ...] = ()
+    if kind in ("reply", "auto_reply") and is_receipt(
+        subject, text, has_files=bool(files), automatic=kind == "auto_reply"
+    ):
+        kind, files = "receipt", ()
+        dnr = diarienummer(subject + "\n" + _own_part(text))
     return IncomingMail(
         key=_key(msg, mime),
         kind=kind,
@@ -72,10 +112,46 @@ def parse(mime: bytes, item_class: str = "") -> IncomingMail:
         refs=tuple(dict.fromkeys(refs)),
         original_key=original_key,
         tag=(int(tag_match.group(1)), tag_match.group(2).lower()) if tag_match else None,
-        text=_text(msg) if kind == "reply" else "",
-        files=_files(msg) if kind == "reply" else (),
+        text=text,
+        files=files,
         reason=reason,
+        dnr=dnr,
     )
+
+
+def _own_part(text: str) -> str:
+    """The reply's own text, without the original it quotes."""
+    found = _QUOTED.search(text)
+    return text[: found.start()] if found else text
+
+
+def is_receipt(subject: str, text: str, *, has_files: bool, automatic: bool) -> bool:
+    """A registration receipt or an automatic acknowledgement from the remissinstans's
+    diarium: "har diarieförts", "har registrerats", "diarienummer SDN 2026/12".
+
+    An automatic reply (Auto-Submitted, "Automatiskt svar") that speaks of registering is
+    one, attachments or not. A person's reply is one only when short and without an
+    attachment: a reply with a document is an answer to review, whatever it also says. A
+    diarienummer alone counts only with a number given ("which dnr?" is a question)."""
+    own = _own_part(text)
+    words = subject + "\n" + own
+    registered = bool(_REGISTERED.search(words))
+    if automatic:
+        return registered or (bool(_DNR_WORD.search(words)) and bool(diarienummer(words)))
+    if has_files or len(own) > RECEIPT_MAX_CHARS:
+        return False
+    return registered or (bool(diarienummer(words)) and "?" not in own)
+
+
+def says_registered(text: str) -> bool:
+    """Whether the text says the remiss has been registered ("diarieförd", "registrerats")."""
+    return bool(_REGISTERED.search(_own_part(text)))
+
+
+def diarienummer(text: str) -> tuple[str, ...]:
+    """The diarienummer a receipt gives, in order, each once ("dnr SDN 2026/123")."""
+    found = [re.sub(r"\s+", " ", m.group(1)).strip(" -/.") for m in _DNR.finditer(text)]
+    return tuple(dict.fromkeys(f for f in found if any(c.isdigit() for c in f)))
 
 
 def _key(msg: EmailMessage, mime: bytes) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
 from remiss.db.events import log_event
 from remiss.db.models import Dispatch, InboundMail, OutgoingMessage
-from remiss.inbox.parse import IncomingMail, parse
+from remiss.inbox.parse import IncomingMail, parse, says_registered
 from remiss.mail import load_mailbox
 from remiss.mail.base import Folder, InboxItem, Mailbox
 from remiss.storage.uploads import CheckedFile, UploadError, UploadLimits, check_file
@@ -40,6 +41,7 @@ class PollResult:
     bounced: list[str] = field(default_factory=list)
     read_receipts: int = 0
     auto_replies: int = 0
+    receipts: int = 0
     unmatched: int = 0
     already_recorded: int = 0
     rounds: list[int] = field(default_factory=list)
@@ -91,6 +93,8 @@ def _count(result: PollResult, outcome: _Outcome) -> None:
         result.read_receipts += 1
     elif outcome.kind == "auto_reply":
         result.auto_replies += 1
+    elif outcome.kind == "receipt":
+        result.receipts += 1
     else:
         result.unmatched += 1
 
@@ -220,7 +224,50 @@ def _apply(
     if mail.kind == "auto_reply":
         log_event(session, dispatch_id=dispatch.id, kind=EventKind.AUTO_REPLY, now=now, **about)
         return _Outcome("auto_reply", "processed", dispatch.id)
+    if mail.kind == "receipt":
+        receipt = _receipt(session, dispatch, mail, now=now, about=about)
+        if receipt is not None:
+            return receipt
     return _answer(session, dispatch, mail, settings=settings, now=now, limits=limits)
+
+
+def _same_dnr(a: str, b: str) -> bool:
+    return "".join(a.split()).lower() == "".join(b.split()).lower()
+
+
+def _receipt(
+    session: Session,
+    dispatch: Dispatch,
+    mail: IncomingMail,
+    *,
+    now: dt.datetime,
+    about: dict[str, Any],
+) -> _Outcome | None:
+    """A registration receipt: the remissinstans has the remiss (mottagandet bekräftat),
+    with its own diarienummer when the receipt gives one. None when what looked like one
+    only quotes the remiss's own diarienummer: a person reads it."""
+    ours = dispatch.round.case.diarienummer
+    theirs = next((d for d in mail.dnr if not _same_dnr(d, ours)), None)
+    if theirs is None and not says_registered(mail.subject + "\n" + mail.text):
+        return None
+    first = dispatch.received_at is None
+    if first:
+        dispatch.received_at = now
+    if theirs and not dispatch.their_diarienummer:
+        dispatch.their_diarienummer = theirs[:100]
+    elif not first:
+        theirs = None  # nothing new to record beyond the message itself
+    log_event(
+        session,
+        dispatch_id=dispatch.id,
+        kind=EventKind.RECEIVED if first else EventKind.RECEIPT_UPDATED,
+        now=now,
+        their_diarienummer=theirs,
+        via="e-post",
+        **about,
+    )
+    note = f"diarienummer {theirs}" if theirs else None
+    return _Outcome("receipt", "processed", dispatch.id, note=note)
 
 
 def _answer(
