@@ -10,6 +10,7 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
 
 from flows.alert import alert
+from flows.check import check_record
 from flows.archive import archive_round
 from flows.compile import compile_round
 from flows.inbox import poll_mailbox
@@ -155,6 +156,14 @@ def deployments() -> list[RunnerDeployment]:
             name="arkivera",
             description="Skapa arkivpaketet (E-ARK SIP) för en avslutad remissomgång.",
             triggers=[job_trigger("arkivera", "round_id")],
+        ),
+        _deployment(
+            check_record,
+            name="kontroll",
+            description=(
+                "Kontrollera databasen och dokumentens filer; städa efter avbrott, nattligen."
+            ),
+            schedules=[Cron("30 3 * * *", timezone=TIMEZONE)],
         ),
         _deployment(
             alert,

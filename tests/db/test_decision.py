@@ -182,7 +182,7 @@ def test_a_decision_is_stored_with_its_protokollsutdrag_and_audited(
         assert decision.recorded_by == "karin"
         [doc] = decision.documents
         assert doc.filename == "Protokollsutdrag KS § 8.pdf"
-        assert Path(doc.storage_path).read_bytes() == pdf_bytes()
+        assert (settings.documents_dir / doc.storage_path).read_bytes() == pdf_bytes()
         [entry] = entries_for_round(session, round_id=round_id)
         assert (entry.action, entry.user_name, entry.detail["decision_id"]) == (
             "decision_recorded",

@@ -91,7 +91,7 @@ def test_a_round_stores_case_dispatches_and_claims(settings: Settings, case_dir:
         doc = rnd.case.documents[0]
         original = (case_dir / "motion.pdf").read_bytes()
         assert doc.sha256 == hashlib.sha256(original).hexdigest()
-        assert Path(doc.storage_path).read_bytes() == original
+        assert (settings.documents_dir / doc.storage_path).read_bytes() == original
         assert doc.content_type == "application/pdf"
         kinds = session.scalars(select(Event.kind)).all()
         assert kinds == ["created"] * 18

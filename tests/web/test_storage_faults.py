@@ -89,7 +89,10 @@ def versions(portal: Portal) -> list[tuple[int, str, list[bytes]]]:
         (
             a.version,
             a.summary or "",
-            [read_verified(Path(d.storage_path), d.sha256) for d in a.documents],
+            [
+                read_verified(portal.settings.documents_dir / d.storage_path, d.sha256)
+                for d in a.documents
+            ],
         )
         for a in sorted(answers_of(portal, "socialnamnden"), key=lambda a: a.version)
     ]

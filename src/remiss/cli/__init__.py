@@ -13,6 +13,7 @@ from remiss.cli import (
     archive,
     inbox,
     mail,
+    maintenance,
     register,
     reminders,
     report,
@@ -28,6 +29,8 @@ app.command()(reminders.remind)
 app.command("compile")(report.compile_command)
 app.command()(services.portal)
 app.command()(services.up)
+app.command()(maintenance.check)
+app.command()(maintenance.backup)
 
 app.add_typer(rounds.round_app, name="round")
 app.add_typer(anstand.anstand_app, name="anstand")

@@ -9,7 +9,9 @@ import typer
 from remiss.cli.app import current_settings, out, user_errors
 from remiss.cli.swedish import option
 from remiss.core import dates
+from remiss.core.language import count
 from remiss.rounds import start as rounds_start
+from remiss.storage import recovery
 
 
 def portal(
@@ -27,6 +29,15 @@ def portal(
     with user_errors():
         rounds_start.ensure_schema(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # What a crash of this or another process left in the documents folder (remiss up
+    # starts the portal this way too).
+    cleared = recovery.recover(settings, now=dates.utcnow())
+    if cleared.removed or cleared.quarantined:
+        out.print(
+            f"Städat efter avbrott: {count(cleared.removed, 'tillfällig fil', 'tillfälliga filer')}"
+            f" borttagna, {count(cleared.quarantined, 'fil', 'filer')} utan dokumentrad flyttade "
+            f"till {recovery.quarantine_dir(settings)}."
+        )
     out.print(
         f"Svarssidan: http://{host}:{port}/ (länkarna i e-posten börjar med {settings.base_url})"
     )

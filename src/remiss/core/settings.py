@@ -41,6 +41,7 @@ _ENV = {
     "upload_max_files": "REMISS_UPLOAD_MAX_FILES",
     "compile_grace_days": "REMISS_COMPILE_GRACE_DAYS",
     "anstand_max_days": "REMISS_ANSTAND_MAX_DAYS",
+    "storage_grace_minutes": "REMISS_STORAGE_GRACE_MINUTES",
     "admin_password_hash": "REMISS_ADMIN_PASSWORD_HASH",
     "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
     "admin_group_header": "REMISS_ADMIN_GROUP_HEADER",
@@ -121,6 +122,7 @@ _INTEGERS = {
     "upload_max_files": 10,
     "compile_grace_days": 3,
     "anstand_max_days": DEFAULT_ANSTAND_MAX_DAYS,
+    "storage_grace_minutes": 60,
     "smtp_timeout_seconds": 30,
     "mail_concurrency": 4,
     "ews_timeout_seconds": 60,
@@ -149,6 +151,10 @@ class Settings:
     upload_max_files: int = 10
     compile_grace_days: int = 3
     anstand_max_days: int = DEFAULT_ANSTAND_MAX_DAYS
+    # Files in the documents folder that no row references, and temp files, are left alone
+    # this long: an upload in flight in another process has written its file but not yet
+    # committed its row.
+    storage_grace_minutes: int = 60
     admin_password_hash: str | None = None
     admin_sso_header: str | None = None
     admin_group_header: str | None = None
@@ -497,6 +503,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         upload_max_files=integers["upload_max_files"],
         compile_grace_days=integers["compile_grace_days"],
         anstand_max_days=integers["anstand_max_days"],
+        storage_grace_minutes=integers["storage_grace_minutes"],
         admin_password_hash=str(raw["admin_password_hash"])
         if raw.get("admin_password_hash")
         else None,

@@ -529,6 +529,20 @@ class ExtractWatermark(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class SubmissionKey(Base):
+    """A form posted from the answer page, by the random key its rendering carried: the same
+    key posted again (a double click, a resend after a lost reply) finds this row and is
+    shown the first post's outcome instead of storing again."""
+
+    __tablename__ = "inlamningsnyckel"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dispatch_id: Mapped[int] = mapped_column(ForeignKey("utskick.id"), index=True)
+    form: Mapped[str] = mapped_column(String(20))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("remissvar.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 @event.listens_for(Session, "before_flush")
 def _records_are_append_only(session: Session, _ctx: object, _instances: object) -> None:
     """Events and answers are public records: never changed or removed once stored."""

@@ -24,7 +24,7 @@ from remiss.mail import Attachment, FollowUp, OutgoingEmail
 from remiss.register.instances import Remissinstans
 from remiss.reminders.schedule import escalation_contacts, joint_row, reminder_recipients
 from remiss.rounds.decision import ORGANS
-from remiss.storage.documents import read_verified
+from remiss.storage.documents import document_path, read_verified
 
 # What the flag asks of the official, shown by Outlook beside the deadline.
 FOLLOW_UP_REQUEST = "Svara på remissen"
@@ -75,13 +75,13 @@ def render(
     )
 
 
-def attached(documents: Sequence[Document]) -> tuple[Attachment, ...]:
+def attached(documents: Sequence[Document], store: Path) -> tuple[Attachment, ...]:
     """The stored documents as attachments, each checked against its checksum."""
     return tuple(
         Attachment(
             filename=doc.filename,
             content_type=doc.content_type,
-            data=read_verified(Path(doc.storage_path), doc.sha256),
+            data=read_verified(document_path(store, doc.storage_path), doc.sha256),
         )
         for doc in documents
     )
@@ -116,7 +116,7 @@ def _missiv(session: Session, message: OutgoingMessage, settings: Settings) -> O
         key=message.idempotency_key,
         to=(dispatch.email,),
         settings=settings,
-        attachments=attached(documents),
+        attachments=attached(documents, settings.documents_dir),
     )
     # The remiss in the official's Outlook task list: from the round's start to the end
     # of their svarsdag.
@@ -231,7 +231,7 @@ def _beslut(session: Session, message: OutgoingMessage, settings: Settings) -> O
         key=message.idempotency_key,
         to=(dispatch.email,),
         settings=settings,
-        attachments=attached(decision.documents),
+        attachments=attached(decision.documents, settings.documents_dir),
     )
 
 

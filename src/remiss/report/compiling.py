@@ -26,7 +26,7 @@ from remiss.reminders.schedule import is_done, jointly_answered
 from remiss.report.content import Report, build_report
 from remiss.report.render import write_atomically
 from remiss.rounds.timeline import VERSION_FILE
-from remiss.storage.documents import read_verified
+from remiss.storage.documents import document_path, read_verified
 
 KINDS = {
     "application/pdf": "pdf",
@@ -58,7 +58,7 @@ def extract_answer_texts(settings: Settings, *, answer_id: int) -> int:
             text, error = None, f"okänd filtyp {content_type}"
         else:
             try:
-                data = read_verified(Path(storage_path), sha256)
+                data = read_verified(document_path(settings.documents_dir, storage_path), sha256)
             except OSError as exc:
                 text, error = None, f"Filen kunde inte läsas från lagringen ({exc.strerror})."
             else:

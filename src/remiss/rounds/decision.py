@@ -217,7 +217,7 @@ def record_decision(
             content_type=checked.content_type,
             size=stored.size,
             sha256=stored.sha256,
-            storage_path=str(stored.path),
+            storage_path=stored.storage_path,
             created_at=now,
         )
     )

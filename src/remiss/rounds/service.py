@@ -187,7 +187,8 @@ def create_round(
         att_satser=[AttSats(number=i, text=t) for i, t in enumerate(case.att_satser, start=1)],
     )
     for i, handling in enumerate(case.handlingar):
-        stored = store_file(handling.path, settings.documents_dir)
+        # A case file's handlingar are absolute paths; a draft's are in the documents folder.
+        stored = store_file(settings.documents_dir / handling.path, settings.documents_dir)
         row.documents.append(
             document_row(
                 stored,

@@ -485,3 +485,8 @@ def _format_number(value: float) -> str:
 
 def _format_count(count: int) -> str:
     return f"{count:,}".replace(",", " ")
+
+
+def format_size(size: int) -> str:
+    """A size as people read it: 25 MB, 2,5 MB, 512 kB, 100 byte."""
+    return _format_size(size)

@@ -122,4 +122,4 @@ def file(staff: StaffDep, settings: SettingsDep, document_id: RowId) -> Response
         doc = find_document(session, document_id=document_id)
         if doc is None:
             raise StarletteHTTPException(status_code=404)
-        return file_response(doc)
+        return file_response(doc, settings.documents_dir)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from remiss.answers import anstand, joint
+from remiss.answers import anstand, joint, submissions
 from remiss.answers import service as answers
 from remiss.core import dates, language
 from remiss.core.errors import InputError
@@ -140,6 +140,9 @@ def view(
         else (answers.form_of(current) if current is not None else {}),
         "form": form,
         "notice": notice,
+        # A new key for each form rendered: a second post of the same rendering (a double
+        # click, a resend) is recognised and stores nothing again.
+        "nyckel": submissions.new_key,
     }
 
 
@@ -266,6 +269,7 @@ class SmallForm:
     csrf_guard: Csrf
     pages: Pages
     csrf: str
+    key: str | None
 
     def act(
         self,
@@ -281,7 +285,18 @@ class SmallForm:
         self.csrf_guard.check(self.csrf)
         try:
             with self.link.open() as (session, dispatch):
+                if submissions.find(session, dispatch=dispatch, key=self.key, form=form):
+                    # Posted before (a double click, a resend): done then, not again.
+                    return done(self.link.token, form)
                 action(session, dispatch)
+                submissions.remember(
+                    session, dispatch=dispatch, key=self.key, form=form, now=dates.utcnow()
+                )
+        except IntegrityError:
+            # The same key committed by a post at the same moment: that one did it.
+            if self.key is None:
+                raise
+            return done(self.link.token, form)
         except InputError as exc:
             return form_error(
                 self.link, self.csrf_guard, self.pages, exc, form, values, rename=fields
@@ -290,9 +305,15 @@ class SmallForm:
 
 
 def small_form(
-    link: LinkDep, csrf_guard: CsrfDep, pages: PagesDep, csrf: Annotated[str, Form()] = ""
+    link: LinkDep,
+    csrf_guard: CsrfDep,
+    pages: PagesDep,
+    csrf: Annotated[str, Form()] = "",
+    nyckel: Annotated[str, Form()] = "",
 ) -> SmallForm:
-    return SmallForm(link=link, csrf_guard=csrf_guard, pages=pages, csrf=csrf)
+    return SmallForm(
+        link=link, csrf_guard=csrf_guard, pages=pages, csrf=csrf, key=submissions.valid_key(nyckel)
+    )
 
 
 SmallFormDep = Annotated[SmallForm, Depends(small_form)]
@@ -392,9 +413,15 @@ def post_gemensamt(
 
 
 def store_answer(
-    link: Link, form: answers.AnswerForm, uploads: list[tuple[str, bytes]], now: dt.datetime
-) -> tuple[int, int]:
-    """Check and store one answer version; returns (answer id, version) once committed.
+    link: Link,
+    form: answers.AnswerForm,
+    uploads: list[tuple[str, bytes]],
+    now: dt.datetime,
+    key: str | None = None,
+) -> tuple[int, int, bool]:
+    """Check and store one answer version; returns (answer id, version, stored now) once
+    committed. A post whose submission `key` stored an answer before stores nothing and
+    returns that answer (stored now: False).
 
     Raises `StorageFailure` when the files or the database cannot be written (a full or
     read-only disk, a database away): then nothing of this answer is kept.
@@ -404,6 +431,10 @@ def store_answer(
         written: list[StoredFile] = []
         try:
             with link.open() as (session, dispatch):
+                before = submissions.find(session, dispatch=dispatch, key=key, form="svar")
+                earlier = submissions.answer_version(session, before) if before else None
+                if earlier is not None:
+                    return (*earlier, False)
                 # The form and the files are checked together: every mistake at once.
                 problems = answers.Problems()
                 values = problems.take(
@@ -422,11 +453,15 @@ def store_answer(
                     now=now,
                     written=written,
                 )
-                stored = answer.id, answer.version
+                submissions.remember(
+                    session, dispatch=dispatch, key=key, form="svar", now=now, answer_id=answer.id
+                )
+                stored = answer.id, answer.version, True
             return stored
         except IntegrityError:
             discard_written(settings, written)
-            # Another submission on the same link took this version number; take the next.
+            # Another submission on the same link took this version number, or one with the
+            # same key committed first (then the next attempt finds it): try again.
             if attempt == 4:
                 raise
         except (OSError, OperationalError) as exc:
@@ -484,6 +519,7 @@ def post_svar(
     sarskilda_uttalanden: Annotated[str, Form()] = "",
     kontaktperson: Annotated[str, Form()] = "",
     epost: Annotated[str, Form()] = "",
+    nyckel: Annotated[str, Form()] = "",
     filer: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     csrf_guard.check(csrf)
@@ -514,7 +550,9 @@ def post_svar(
     }
     uploads = [(f.filename or "", f.file.read()) for f in (filer or []) if f.filename or f.size]
     try:
-        answer_id, version = store_answer(link, form, uploads, dates.utcnow())
+        answer_id, version, new = store_answer(
+            link, form, uploads, dates.utcnow(), key=submissions.valid_key(nyckel)
+        )
     except StorageFailure:
         # 503: the official did nothing wrong, and the form keeps what they wrote.
         failure = InputError(STORAGE_FAILURE_TEXT)
@@ -526,8 +564,8 @@ def post_svar(
         # The answer form's own ids, so the error summary links to the right field.
         rename = {"kontaktperson": "svar-kontaktperson", "epost": "svar-epost"}
         return form_error(link, csrf_guard, pages, exc, "svar", values, rename=rename)
-    # Committed to the database and to disk: only now is the answer handed on.
-    if trigger is not None:
+    # Committed to the database and to disk: only now is the answer handed on (once).
+    if trigger is not None and new:
         try:
             trigger(answer_id)
         except Exception as exc:  # the sweep will process it
@@ -567,7 +605,7 @@ def get_handling(link: LinkDep, document_id: RowId) -> Response:
         doc = case_document(session, case_id=dispatch.round.case_id, document_id=document_id)
         if doc is None:
             raise StarletteHTTPException(status_code=404)
-        return file_response(doc)
+        return file_response(doc, link.settings.documents_dir)
 
 
 @router.get("/r/{token}/gemensamt/{answer_id}/filer/{document_id}")
@@ -583,7 +621,7 @@ def get_joint_file(link: LinkDep, answer_id: RowId, document_id: RowId) -> Respo
             doc = next((d for d in named.answer.documents if d.id == document_id), None)
         if doc is None:
             raise StarletteHTTPException(status_code=404)
-        return file_response(doc)
+        return file_response(doc, link.settings.documents_dir)
 
 
 @router.get("/r/{token}/filer/{document_id}")
@@ -592,4 +630,4 @@ def get_own_file(link: LinkDep, document_id: RowId) -> Response:
         doc = answer_document(session, dispatch_id=dispatch.id, document_id=document_id)
         if doc is None:
             raise StarletteHTTPException(status_code=404)
-        return file_response(doc)
+        return file_response(doc, link.settings.documents_dir)

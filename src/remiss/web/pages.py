@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 
 from remiss.db.models import Document
-from remiss.storage.documents import read_verified
+from remiss.storage.documents import document_path, read_verified
 from remiss.storage.uploads import content_disposition
 
 NOT_FOUND_TEXT = (
@@ -69,9 +69,9 @@ class Pages:
         )
 
 
-def file_response(doc: Document) -> Response:
+def file_response(doc: Document, store: Path) -> Response:
     """The stored file as a download, refused (OSError) if it no longer matches its checksum."""
-    data = read_verified(Path(doc.storage_path), doc.sha256)
+    data = read_verified(document_path(store, doc.storage_path), doc.sha256)
     return Response(
         data,
         media_type=doc.content_type,
