@@ -7,6 +7,7 @@ tests have here and in CI; without it the test fails with a message rather than 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from remiss.storage.documents import read_verified
+from remiss.storage.recovery import find_debris
 from tests.support.documents import pdf_bytes
 from tests.web.conftest import Portal
 from tests.web.test_portal import answer_form, answers_of, files
@@ -110,6 +112,12 @@ def post_new_answer(portal: Portal, token: str, *uploads: tuple[str, bytes]) -> 
     return str(response.text)
 
 
+def assert_no_debris(portal: Portal) -> None:
+    """No temp file and no file without its row, whatever its age (remiss check's view)."""
+    found = find_debris(portal.settings, now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    assert (found.temp, found.orphans) == ([], [])
+
+
 def assert_the_first_answer_stands(portal: Portal) -> None:
     assert versions(portal) == [(1, "Nämnden ser positivt på förslaget.", [FIRST])]
 
@@ -129,6 +137,9 @@ def test_a_full_disk_gives_a_clear_page_keeps_nothing_and_the_first_answer_stand
     assert disk.files() == before, "a half-written file was left in the documents folder"
     assert_the_first_answer_stands(portal)
     assert any("No space left on device" in r.getMessage() for r in caplog.records)
+    # Nothing of the answer in the log (issue 24), and no debris for the recovery to find.
+    assert not any("ändrat sig" in r.getMessage() for r in caplog.records)
+    assert_no_debris(portal)
 
     # Once there is room again the same answer goes in as the next version.
     disk.empty()
@@ -168,4 +179,5 @@ def test_a_read_only_documents_folder_gives_the_same_clear_page(
         disk.read_only(False)
     assert "Svaret kunde inte sparas" in page
     assert disk.files() == before
+    assert_no_debris(portal)
     assert_the_first_answer_stands(portal)

@@ -254,8 +254,12 @@ def remiss_page(
             now = dates.utcnow()
             answers.record_opening(session, dispatch=dispatch, now=now)
             response = page(session, dispatch, now)
-    except DBAPIError:
-        log.exception("the first opening of a link could not be recorded; the page is shown")
+    except DBAPIError as exc:
+        # The type only: a database error's message holds the statement and its values.
+        log.error(
+            "the first opening of a link could not be recorded (%s); the page is shown",
+            type(exc.orig or exc).__name__,
+        )
         return csrf_guard.keep(unrecorded)
     return csrf_guard.keep(response)
 
