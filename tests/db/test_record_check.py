@@ -3,25 +3,34 @@ wrong, and migration 0012 makes the stored paths relative (issue 24); SQLite and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from remiss.cli import app
+from remiss.core.errors import RemissError
 from remiss.core.settings import Settings
-from remiss.db.engine import alembic_config, migrate, session_scope
+from remiss.db.engine import alembic_config, get_engine, migrate, session_scope
 from remiss.db.models import Document
 from remiss.rounds import start as rounds_start
+from remiss.storage.backup import backup
 from remiss.storage.check import check
 from remiss.storage.documents import document_row, store_bytes, temp_dir
 from remiss.storage.recovery import quarantine_dir, recover
-from tests.conftest import SettingsFactory, settings_in_environment
+from tests.conftest import SettingsFactory, _admin_conninfo, drop_database, settings_in_environment
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 HOUR_AGO = (NOW - dt.timedelta(hours=2)).timestamp()
@@ -174,3 +183,60 @@ def test_migration_0012_makes_paths_in_the_documents_folder_relative(
     with session_scope(url) as session:
         paths = list(session.scalars(select(Document.storage_path).order_by(Document.id)))
     assert paths == [f"{sha[:2]}/{sha}", elsewhere]
+
+
+def test_a_backup_restores_to_another_path_and_passes_the_check(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_bytes(b"an answer's file", settings.documents_dir)  # an unreferenced file, too
+    result = backup(settings, tmp_path / "kopia", now=NOW)
+    assert result.files >= 2  # the handling and the file above
+    restored = tmp_path / "flyttad" / "data"
+    restored.parent.mkdir()
+    (tmp_path / "kopia").rename(restored)
+    assert not (restored / "documents" / ".tmp").exists()
+    if settings.database_url.startswith("sqlite"):
+        url = f"sqlite:///{restored / 'remiss.db'}"
+    else:
+        # Restored into a database of its own, as the operations guide says.
+        name = f"remiss_restore_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        request_cleanup.append(name)
+        url = make_url(settings.database_url).set(database=name).render_as_string(False)
+        target = make_url(url).set(drivername="postgresql").render_as_string(False)
+        subprocess.run(
+            ["pg_restore", "--no-owner", f"--dbname={target}", str(restored / "remiss.pgdump")],
+            check=True,
+            capture_output=True,
+        )
+    copy = dataclasses.replace(settings, data_dir=restored, database_url=url)
+    report = check(copy, now=NOW)
+    assert report.documents >= 1
+    assert report.missing == report.damaged == []
+    assert report.database_problem is None
+    with session_scope(url) as session:
+        assert session.scalar(select(func.count(Document.id))) == report.documents
+    shutil.rmtree(settings.data_dir)  # nothing still reads the original
+    assert check(copy, now=NOW).missing == []
+    get_engine(url).dispose()
+
+
+def test_a_backup_without_pg_dump_says_so_in_swedish(
+    make_settings: SettingsFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings("postgresql+psycopg://remiss@127.0.0.1:1/remiss")
+    settings.data_dir.mkdir(parents=True)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RemissError, match="programmet pg_dump finns inte i PATH"):
+        backup(settings, tmp_path / "kopia", now=NOW)
+
+
+request_cleanup: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _drop_restored_databases() -> Iterator[None]:
+    yield
+    while request_cleanup:
+        drop_database(request_cleanup.pop())
