@@ -10,8 +10,8 @@ from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
 
 from flows.alert import alert
+from flows.archive import apply_retention, archive_round
 from flows.check import check_record
-from flows.archive import archive_round
 from flows.compile import compile_round
 from flows.inbox import poll_mailbox
 from flows.messages import process_answer, send_round_messages, sweep
@@ -156,6 +156,12 @@ def deployments() -> list[RunnerDeployment]:
             name="arkivera",
             description="Skapa arkivpaketet (E-ARK SIP) för en avslutad remissomgång.",
             triggers=[job_trigger("arkivera", "round_id")],
+        ),
+        _deployment(
+            apply_retention,
+            name="gallring",
+            description="Gallra det som gallringsreglerna tillåter (inget som standard).",
+            schedules=[Cron("0 4 * * *", timezone=TIMEZONE)],
         ),
         _deployment(
             check_record,

@@ -46,6 +46,7 @@ _ENV = {
     "admin_sso_header": "REMISS_ADMIN_SSO_HEADER",
     "admin_group_header": "REMISS_ADMIN_GROUP_HEADER",
     "admin_roles": "REMISS_ADMIN_ROLES",
+    "gallring": "REMISS_GALLRING",
     "trusted_proxies": "REMISS_TRUSTED_PROXIES",
     "smtp_host": "REMISS_SMTP_HOST",
     "smtp_port": "REMISS_SMTP_PORT",
@@ -161,6 +162,8 @@ class Settings:
     # user name or "grupp:<group>" -> role (core.states.Role); empty: everyone logged in
     # is a handläggare.
     admin_roles: dict[str, str] = field(default_factory=dict)
+    # Gallring: kind -> days (RETENTION_KINDS); empty: nothing is ever deleted.
+    gallring: dict[str, int] = field(default_factory=dict)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
         ipaddress.ip_network("127.0.0.1/32"),
         ipaddress.ip_network("::1/128"),
@@ -321,6 +324,80 @@ def _admin_roles(value: object, *, source: str) -> dict[str, str]:
             )
         roles[name.strip()] = str(role)
     return roles
+
+
+# Gallring: what may be deleted, by kind, after how many days (docs/operations/retention.md).
+RETENTION_KINDS: dict[str, str] = {
+    "utgaende_epostkopior": "kopior av skickad e-post i utkorgsmappen (outbox_dir)",
+    "preliminara_sammanstallningar": "preliminära remissammanställningar i avslutade omgångar",
+    "arkivpaket": "arkivpaket som redan är skapade (inte det senaste för en omgång)",
+}
+# Never deleted, whatever the settings say: the public records themselves.
+NEVER_DELETED: dict[str, str] = {
+    "remissvar": "remissvar och deras filer",
+    "handlingar": "ärendets handlingar",
+    "handelser": "händelseloggen",
+    "atgardslogg": "åtgärdsloggen",
+    "beslut": "beslutet och protokollsutdraget",
+    "meddelanden": "uppgifterna om skickade meddelanden",
+}
+
+
+def _retention(value: object, *, source: str) -> dict[str, int]:
+    """`{kind: days}` from the file, or `utgaende_epostkopior=365,arkivpaket=90` from the
+    environment; a kind left out or set to null is never deleted."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        pairs: list[tuple[object, object]] = []
+        for part in value.split(","):
+            if part.strip():
+                left, sep, right = part.partition("=")
+                if not sep:
+                    raise InputError(
+                        "ska vara par som utgaende_epostkopior=365, åtskilda med kommatecken",
+                        source=source,
+                        field="gallring",
+                        value=part.strip(),
+                    )
+                pairs.append((left.strip(), right.strip()))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        raise InputError(
+            "ska vara slag av handlingar med antal dagar", source=source, field="gallring"
+        )
+    rules: dict[str, int] = {}
+    for named, days in pairs:
+        kind = str(named)
+        if kind in NEVER_DELETED:
+            raise InputError(
+                f"{NEVER_DELETED[kind]} är allmänna handlingar som aldrig gallras",
+                source=source,
+                field=f"gallring.{kind}",
+            )
+        if kind not in RETENTION_KINDS:
+            raise InputError(
+                f"okänt slag; välj bland {', '.join(RETENTION_KINDS)}",
+                source=source,
+                field="gallring",
+                value=kind,
+            )
+        if days is None or days == "" or days == "aldrig":
+            continue
+        try:
+            number = int(str(days))
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise InputError(
+                "ska vara ett antal dagar (minst 1), eller aldrig",
+                source=source,
+                field=f"gallring.{kind}",
+                value=days,
+            )
+        rules[kind] = number
+    return rules
 
 
 def _trusted_proxies(
@@ -512,6 +589,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if raw.get("admin_group_header")
         else None,
         admin_roles=_admin_roles(raw.get("admin_roles"), source=str(path)),
+        gallring=_retention(raw.get("gallring"), source=str(path)),
         trusted_proxies=_trusted_proxies(
             raw.get("trusted_proxies", "127.0.0.1, ::1"), source=str(path)
         ),
