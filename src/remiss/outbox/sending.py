@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, case, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from remiss.core.settings import Settings
@@ -116,6 +116,21 @@ class _Claim:
         done = session.execute(update(OutgoingMessage).where(*self.ours()).values(**values))
         if done.rowcount != 1:
             return _taken_over(session, self)
+        return self.finished(session, result, provider_id=provider_id, error=error, joint=joint)
+
+    def finished(
+        self,
+        session: Any,
+        result: SendResult,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+        joint: dict[int, set[str]] | None = None,
+    ) -> SendOutcome:
+        """What follows the message's mark: its dispatch's state and next reminder, and
+        the event."""
+        at = self.now
+        state = MessageState.FAILED if result == SendResult.FAILED else MessageState.SENT
         if self.kind == MessageKind.MISSIV:
             dispatch = session.get_one(Dispatch, self.dispatch_id)
             dispatch.state = DispatchState(state)
@@ -288,6 +303,66 @@ def _load(session: Any, message_ids: list[int]) -> tuple[list[OutgoingMessage], 
     )
 
 
+def _claim_pending(
+    session: Any,
+    message_ids: list[int],
+    *,
+    settings: Settings,
+    mailer: Mailer,
+    now: dt.datetime,
+    owner: str,
+) -> list[_Claim]:
+    """Claim, in one statement, every listed message that is pending: the usual case.
+
+    The statement is the compare-and-set: a row another process claimed first is no longer
+    pending when this one's UPDATE reaches it, so it is left out (and `_claim` says what
+    became of it). Messages in any other state are `_claim`'s, one by one.
+    """
+    if not message_ids:
+        return []
+    rows = session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.id.in_(message_ids), OutgoingMessage.state == MessageState.PENDING)
+        .values(
+            state=MessageState.SENDING,
+            attempts=OutgoingMessage.attempts + 1,
+            claimed_at=now,
+            claim_renewed_at=None,
+            claimed_by=owner,
+        )
+        .returning(
+            OutgoingMessage.id,
+            OutgoingMessage.dispatch_id,
+            OutgoingMessage.kind,
+            OutgoingMessage.idempotency_key,
+            OutgoingMessage.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    missiv = [row.dispatch_id for row in rows if row.kind == MessageKind.MISSIV]
+    if missiv:
+        session.execute(
+            update(Dispatch)
+            .where(Dispatch.id.in_(missiv))
+            .values(state=DispatchState.SENDING)
+            .execution_options(synchronize_session=False)
+        )
+    return [
+        _Claim(
+            settings=settings,
+            mailer=mailer,
+            now=now,
+            dispatch_id=row.dispatch_id,
+            message_id=row.id,
+            kind=row.kind,
+            key=row.idempotency_key,
+            attempt=row.attempts,
+            owner=owner,
+        )
+        for row in rows
+    ]
+
+
 def _claim(
     session: Any,
     message_id: int,
@@ -375,8 +450,13 @@ def send_batch(
     # One transaction claims the whole batch: a claim is only a mark, and a batch that
     # fails to commit has claimed nothing.
     with session_scope(settings.database_url) as session:
-        _held = _load(session, message_ids)  # kept: the session holds its objects weakly
-        for message_id in message_ids:
+        claims = _claim_pending(
+            session, message_ids, settings=settings, mailer=mailer, now=now, owner=who
+        )
+        claimed = {c.message_id for c in claims}
+        rest = [m for m in message_ids if m not in claimed]
+        _held = _load(session, rest)  # kept: the session holds its objects weakly
+        for message_id in rest:
             claim = _claim(
                 session,
                 message_id,
@@ -390,6 +470,8 @@ def send_batch(
                 outcomes[message_id] = claim
             else:
                 claims.append(claim)
+    order = {m: i for i, m in enumerate(message_ids)}
+    claims.sort(key=lambda c: order[c.message_id])
     heartbeat = _Heartbeat(settings, now)
     heartbeat.hold(claims)
     try:
@@ -488,15 +570,54 @@ def _record(
         dispatches = schedule.load_for_rules(session, dispatch_ids=[c.dispatch_id for c in claims])
         rounds = {d.round_id for d in dispatches}
         joint = {r: schedule.jointly_answered(session, round_id=r) for r in rounds}
+        marked = _mark_sent(
+            session,
+            [(c, r) for c, r in zip(claims, results, strict=True) if isinstance(r, str)],
+        )
         for claim, result in zip(claims, results, strict=True):
             if isinstance(result, PermanentMailError):
                 outcome = claim.finish(session, SendResult.FAILED, error=str(result))
             elif isinstance(result, MailError):
                 outcome = claim.release(session, str(result))
+            elif claim.message_id in marked:
+                outcome = claim.finished(session, SendResult.SENT, provider_id=result, joint=joint)
             else:
-                outcome = claim.finish(session, SendResult.SENT, provider_id=result, joint=joint)
+                outcome = _taken_over(session, claim)
             outcomes[claim.message_id] = outcome
     return outcomes
+
+
+def _mark_sent(session: Any, sent: list[tuple[_Claim, str]]) -> set[int]:
+    """Mark these messages sent, each with its provider's id, in one statement fenced as
+    `_Claim.ours()` is: the ids of those whose claims this process still held."""
+    if not sent:
+        return set()
+    first = sent[0][0]
+    # One send_batch made every claim: one holder, one moment.
+    assert all((c.owner, c.now) == (first.owner, first.now) for c, _ in sent)
+    return set(
+        session.scalars(
+            update(OutgoingMessage)
+            .where(
+                tuple_(OutgoingMessage.id, OutgoingMessage.attempts).in_(
+                    [(c.message_id, c.attempt) for c, _ in sent]
+                ),
+                OutgoingMessage.state == MessageState.SENDING,
+                OutgoingMessage.claimed_by == first.owner,
+            )
+            .values(
+                state=MessageState.SENT,
+                last_error=None,
+                sent_at=first.now,
+                provider_id=case(
+                    {c.message_id: provider_id for c, provider_id in sent},
+                    value=OutgoingMessage.id,
+                ),
+            )
+            .returning(OutgoingMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _recover(
