@@ -29,7 +29,8 @@ def _vocabulary(url: Any, *args: Any, **kwargs: Any) -> Any:
     if not text.startswith(prefix):
         raise OSError(f"no network in the tests: {text}")
     spec = importlib.util.find_spec("eark_validator")
-    assert spec is not None and spec.submodule_search_locations
+    assert spec is not None
+    assert spec.submodule_search_locations
     vocabs = Path(next(iter(spec.submodule_search_locations))) / "ipxml" / "resources" / "vocabs"
     return (vocabs / text.removeprefix(prefix)).open("rb")
 

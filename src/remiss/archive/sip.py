@@ -51,7 +51,7 @@ from remiss.db.engine import read_scope
 from remiss.db.models import AuditEntry, Decision, Document, Round
 from remiss.report.content import build_report
 from remiss.report.render import render_html, slug
-from remiss.storage.documents import read_verified
+from remiss.storage.documents import document_path, read_verified
 
 ARCHIVE_DIR = "arkiv"
 PDF_VARIANT = "pdf/a-2a"
@@ -137,8 +137,7 @@ def object_id(rnd: Round) -> str:
 
 
 def _stored(doc: Document, settings: Settings) -> bytes:
-    # Relative to the documents folder (an absolute path from before is used as it is).
-    return read_verified(settings.documents_dir / doc.storage_path, doc.sha256)
+    return read_verified(document_path(settings.documents_dir, doc.storage_path), doc.sha256)
 
 
 def _unique(path: str, taken: set[str]) -> str:
