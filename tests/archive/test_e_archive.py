@@ -154,7 +154,7 @@ def test_a_closed_demo_round_goes_to_the_e_archive_and_its_extract_back_into_a_t
     db.executemany(f"INSERT INTO diarium VALUES ({', '.join('?' * len(header))})", body)  # noqa: S608
     col = {name: f"c{i}" for i, name in enumerate(header)}
     count = db.execute("SELECT COUNT(*) FROM diarium").fetchone()[0]
-    assert count == 12
+    assert count == 14
     by_kind = dict(
         db.execute(f"SELECT {col['Handlingstyp']}, COUNT(*) FROM diarium GROUP BY 1").fetchall()  # noqa: S608
     )
@@ -164,6 +164,7 @@ def test_a_closed_demo_round_goes_to_the_e_archive_and_its_extract_back_into_a_t
         "Beslut om anstånd": 1,
         "Avstår från att yttra sig": 1,
         "Remissvar": 2,
+        "Kvittens på remissvar": 2,
         "Remissammanställning": 1,
         "Beslut i ärendet": 3,
     }
@@ -176,7 +177,7 @@ def test_a_closed_demo_round_goes_to_the_e_archive_and_its_extract_back_into_a_t
             assert digest in listed.values(), files
     # The package carries the same extract.
     packed = z.read(f"{OBJID}/representations/rep1/data/register/diarieutdrag.csv")
-    assert len(list(csv.reader(io.StringIO(packed.decode("utf-8-sig")), delimiter=";"))) == 13
+    assert len(list(csv.reader(io.StringIO(packed.decode("utf-8-sig")), delimiter=";"))) == 15
 
 
 def test_the_validator_refuses_a_broken_package(demo: Settings, tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ def test_the_csv_opens_in_excel_with_every_document_of_the_round(demo: Settings)
     assert kinds.count("Remissvar") == 2
     assert kinds.count("Beslut i ärendet") == 3
     assert {"Begäran om anstånd", "Beslut om anstånd", "Avstår från att yttra sig"} <= set(kinds)
+    assert kinds.count("Kvittens på remissvar") == 2
     assert "Remissammanställning" in kinds
     assert all(r["Diarienummer"] == "KS 2025/348" for r in rows)
     answer = next(r for r in rows if r["Id"] == "svar-2")
@@ -76,7 +77,7 @@ def test_the_json_is_valid_against_its_shipped_schema(demo: Settings) -> None:
     Draft202012Validator.check_schema(schema)
     doc = json.loads(data)
     Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(doc)
-    assert doc["antal"] == count == len(doc["handlingar"]) == 12
+    assert doc["antal"] == count == len(doc["handlingar"]) == 14
     times = [dt.datetime.fromisoformat(h["tidpunkt"]) for h in doc["handlingar"]]
     assert times == sorted(times)
 
@@ -91,12 +92,12 @@ def test_a_period_holds_what_happened_in_it(demo: Settings) -> None:
 
 def test_new_since_the_last_extract_is_kept_per_consumer(demo: Settings) -> None:
     first, count = extract(demo, "csv", consumer="diariet")
-    assert count == 12
-    assert len(rows_of(first)) == 12
+    assert count == 14
+    assert len(rows_of(first)) == 14
     _again, again = extract(demo, "csv", consumer="diariet")
     assert again == 0, "what the diarium has had does not come twice"
     _other, other = extract(demo, "json", consumer="arkivet")
-    assert other == 12, "each consumer has its own watermark"
+    assert other == 14, "each consumer has its own watermark"
 
 
 def test_the_cli_writes_an_extract_and_refuses_wrong_input_in_swedish(
@@ -108,8 +109,8 @@ def test_the_cli_writes_an_extract_and_refuses_wrong_input_in_swedish(
         app, ["diarium", "extract", "--omgang", "KS 2025/348", "--fil", str(target)]
     )
     assert done.exit_code == 0, done.output
-    assert "12 handlingar" in done.output
-    assert len(rows_of(target.read_bytes())) == 12
+    assert "14 handlingar" in done.output
+    assert len(rows_of(target.read_bytes())) == 14
 
     bad_date = runner.invoke(app, ["diarium", "extract", "--fran", "2026-13-01"])
     assert bad_date.exit_code == 2

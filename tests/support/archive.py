@@ -1,5 +1,5 @@
 """A closed round of the demo case with a document of every kind a registrator registers:
-the remissmissiv, answers (two versions, one with files), a kvittens, an anstånd request
+the remissmissiv, answers (two versions, one with files), their kvittenser, an anstånd request
 and its decision, a remissinstans that declines, a remissammanställning, and the decision
 on the case sent back to every remissinstans (issue 21)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from remiss.answers import anstand
+from remiss.answers import anstand, processing
 from remiss.answers import service as answers
 from remiss.core.settings import Settings
 from remiss.core.states import MessageState
@@ -59,13 +59,13 @@ def closed_demo_round(settings: Settings, case: Path) -> int:
             contact_email="anna.berg@stockholm.example",
             now=T0 + dt.timedelta(days=1),
         )
-    answer_with_files(
+    first = answer_with_files(
         settings,
         "socialnamnden",
         T0 + dt.timedelta(days=10),
         answers.AnswerForm(position="avstyrker"),
     )
-    answer_with_files(
+    second = answer_with_files(
         settings,
         "socialnamnden",
         T0 + dt.timedelta(days=12, hours=3),
@@ -77,6 +77,10 @@ def closed_demo_round(settings: Settings, case: Path) -> int:
         ),
         documents=[("Tjänsteutlåtande åäö.pdf", pdf_bytes("Tjänsteutlåtande"))],
     )
+    with session_scope(settings.database_url) as session:
+        # As the process-answer flow does: a kvittens for each answer version.
+        for answer_id in (first, second):
+            processing.queue_kvittens(session, answer_id=answer_id)
     with session_scope(settings.database_url) as session:
         asked = anstand.request_anstand(
             session,
