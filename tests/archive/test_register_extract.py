@@ -121,3 +121,47 @@ def test_the_cli_writes_an_extract_and_refuses_wrong_input_in_swedish(
     bad_format = runner.invoke(app, ["diarium", "extract", "--omgang", "1", "--format", "xls"])
     assert bad_format.exit_code == 2
     assert "okänt format" in bad_format.output
+
+
+def test_an_emailed_answer_is_registered_once_and_its_review_as_drawn_up(
+    demo: Settings,
+) -> None:
+    """The review's version carries the same files as the e-mail: it is not a second
+    incoming document."""
+    from remiss.answers import review
+    from remiss.answers import service as answers
+    from remiss.core.terms import NOT_REVIEWED
+    from remiss.storage.uploads import UploadLimits, check_files
+    from tests.support.documents import pdf_bytes
+    from tests.support.rounds import dispatch_of
+
+    came = dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.UTC)
+    with session_scope(demo.database_url) as session:
+        bromma = dispatch_of(session, "bromma")
+        answers.submit_answer(
+            session,
+            dispatch=bromma,
+            values={"position": NOT_REVIEWED, "needs_review": True},
+            files=check_files([("svar.pdf", pdf_bytes("Svar från Bromma"))], UploadLimits()),
+            store=demo.documents_dir,
+            now=came,
+            channel="email",
+        )
+    with session_scope(demo.database_url) as session:
+        review.review_answer(
+            session,
+            dispatch=dispatch_of(session, "bromma"),
+            position="tillstyrker",
+            att_sats_positions={},
+            summary=None,
+            reviewer="karin.lindqvist",
+            now=came + dt.timedelta(hours=2),
+        )
+    rows = rows_of(extract(demo, "csv", round_id=1)[0])
+    bromma_rows = [r for r in rows if r["Remissinstans (kod)"] == "bromma" and "svar" in r["Id"]]
+    assert [(r["Handlingstyp"], r["Riktning"]) for r in bromma_rows] == [
+        ("Remissvar", "inkommande"),
+        ("Granskning av remissvar", "upprättad"),
+    ]
+    assert "granskat av karin.lindqvist" in bromma_rows[1]["Beskrivning"]
+    assert bromma_rows[0]["Tidpunkt"] == "2026-12-10T10:00:00+01:00"

@@ -217,18 +217,30 @@ def _who(d: Dispatch, person: str | None) -> str:
 
 
 def _answer_item(a: Answer, d: Dispatch, rnd: Round, sender: str) -> Item:
+    """An answer version as it came in; a review's version (a handläggare's reading of an
+    e-mailed answer) as drawn up here; an e-mail judged not to be an answer as what it is."""
     how = "med e-post" if a.channel == "email" else "via svarssidan"
+    kind, direction, frm, to = "Remissvar", INCOMING, _who(d, a.contact_name), sender
+    text = f"Remissvar från {d.name}, version {a.version}, {how}: {position_label(a.position)}"
+    if a.reviewed_by:
+        kind, direction, frm, to = "Granskning av remissvar", DRAWN_UP, sender, sender
+        text = (
+            f"Remissvar från {d.name} som kom med e-post, granskat av {a.reviewed_by} "
+            f"(version {a.version}): {position_label(a.position)}"
+        )
+    if getattr(a, "rejected_at", None) is not None:
+        kind = "Inkommet e-postmeddelande"
+        text = f"E-post från {d.name} som vid granskningen bedömdes inte vara ett remissvar"
     return Item(
         id=f"svar-{a.id}",
         at=a.submitted_at,
-        riktning=INCOMING,
-        handlingstyp="Remissvar",
+        riktning=direction,
+        handlingstyp=kind,
         diarienummer=rnd.case.diarienummer,
         remissinstans_diarienummer=d.their_diarienummer,
-        avsandare=_who(d, a.contact_name),
-        mottagare=sender,
-        beskrivning=f"Remissvar från {d.name}, version {a.version}, {how}: "
-        f"{position_label(a.position)}",
+        avsandare=frm,
+        mottagare=to,
+        beskrivning=text,
         omgang=rnd.id,
         remissinstans=d.remissinstans.code,
         filer=tuple(FileRef(doc.filename, doc.sha256, doc.size) for doc in a.documents),
