@@ -22,7 +22,14 @@ GROUPS = {
     # Measured on 2 CPUs: the in-process group (with the flows' Prefect test server) ended
     # well before Chromium and the end-to-end subprocesses.
     "processes": ["tests/browser", "tests/e2e"],
-    "in-process": ["tests/unit", "tests/db", "tests/web", "tests/servers", "tests/flows"],
+    "in-process": [
+        "tests/unit",
+        "tests/db",
+        "tests/web",
+        "tests/servers",
+        "tests/flows",
+        "tests/archive",
+    ],
 }
 
 
