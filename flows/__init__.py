@@ -1,1 +1,5 @@
 """Prefect flows: thin orchestration over the remiss package."""
+
+from flows import heartbeats
+
+heartbeats.install()
