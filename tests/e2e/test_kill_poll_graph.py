@@ -1,8 +1,11 @@
 """The Graph mailbox poll as the operator runs it, `remiss inbox poll` in a process of its
 own, killed with SIGKILL at several points (while following the delta pages, while recording
 and filing, and while a second poll runs beside it), then run again: every reply, delivery
-report, bounce and read receipt is recorded once and filed once, and each e-mailed answer
-gets one kvittens.
+report, bounce, read receipt and registration receipt is recorded once and filed once, and
+each e-mailed answer gets one kvittens. The last polls run while a fifth of the sends are
+throttled (429/503 with Retry-After) and alone leave no kvittens unsent; the reminder sweep
+after the deadline still reminds every remissinstans whose only answer is an e-mail nobody
+has reviewed; and a killed poll leaves no process behind.
 
 The Graph test server (tests/support/graph_server.py) runs in this process and outlives the
 kills; the delta link and the items it handed out live under data_dir/graph/.
@@ -11,6 +14,7 @@ kills; the delta link and the items it handed out live under data_dir/graph/.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import email
 import email.policy
 import os
@@ -25,10 +29,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from remiss.core.dates import add_working_days
 from remiss.core.settings import load_settings
 from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Event, InboundMail
-from tests.e2e.conftest import GRAPH_BOX, REMISS, RunCli, graph_env, kill_test_env
+from remiss.db.models import Answer, Event, InboundMail, OutgoingMessage
+from tests.e2e.conftest import GRAPH_BOX, REMISS, RunCli, graph_env, kill_test_env, status_json
 from tests.support.documents import pdf_bytes
 from tests.support.graph_server import GraphServer
 from tests.support.incoming import read_receipt, reply, report
@@ -62,8 +67,23 @@ def poll(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+KILLED: list[int] = []  # the sessions of the polls killed (each poll leads its own)
+
+
+def in_session(sid: int) -> list[int]:
+    """Live processes of session `sid`, from /proc: what a kill left running."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
 def kill_when(process: subprocess.Popen[bytes], reached: Callable[[], bool], name: str) -> None:
     """SIGKILL to the poll's whole session once `reached()`; it must still be running then."""
+    KILLED.append(process.pid)
     try:
         deadline = time.monotonic() + 120
         while not reached():
@@ -102,8 +122,21 @@ def test_polls_killed_midway_and_run_again_record_and_file_every_item_once(
                 graph.deliver(GRAPH_BOX, read_receipt(sent, reader=address(i)))
         else:
             graph.deliver(GRAPH_BOX, report(sent, action="failed"), "REPORT.IPM.Note.NDR")
+    # A registrator's diarium acknowledges the remiss automatically: a kvittens, not an answer.
+    graph.deliver(
+        GRAPH_BOX,
+        reply(
+            missiv[address(1)],
+            sender=address(1),
+            auto=True,
+            subject=f"Automatiskt svar: {missiv[address(1)]['Subject']}",
+            body="Ert meddelande har diarieförts med diarienummer INST 2026/4711.\n",
+        ),
+    )
     items = len(graph.items(GRAPH_BOX, "inbox"))
-    expected = Counter({"answer": N // 3, "delivered": N // 3, "bounced": N // 3, "read": N // 6})
+    expected = Counter(
+        {"answer": N // 3, "delivered": N // 3, "bounced": N // 3, "read": N // 6, "receipt": 1}
+    )
     assert items == sum(expected.values())
     # Slow enough that every kill below lands mid-way.
     graph.latency = 0.03
@@ -121,10 +154,27 @@ def test_polls_killed_midway_and_run_again_record_and_file_every_item_once(
     kill_when(third, lambda: filed() >= items // 2, "one of two polls at once")
     assert beside.wait(timeout=180) == 0, (tmp_path / "poll-3b.log").read_text()
     graph.latency = 0
-    last = run_cli("inbox", "poll", env=env)
-    assert last.returncode == 0, last.stdout + last.stderr
-    # Answers a killed poll recorded but did not get to process are the sweep's.
-    assert run_cli("answers", "process", env=env).returncode == 0
+    time.sleep(1)  # SIGTERM from the parent-death signal has reached whatever was below
+    left = {sid: in_session(sid) for sid in KILLED}
+    assert all(p == [] for p in left.values()), f"processes left after the kills: {left}"
+    # The last polls alone finish what the killed ones left (no `remiss answers process`),
+    # while a fifth of the sends are throttled.
+    graph.fail_rate(0.2, kinds=("429", "503"), seed=25)
+    failed = 0
+    for _ in range(3):
+        last = run_cli("inbox", "poll", env=env)
+        failed += last.returncode != 0
+        assert "Traceback" not in last.stdout + last.stderr
+        if status_json(run_cli, env=env)["rounds"][0]["awaiting_kvittens"] == 0:
+            break
+    graph.clear_faults()
+    assert failed == 0, "a poll failed under throttling"
+    status = status_json(run_cli, env=env)["rounds"][0]
+    assert status["awaiting_kvittens"] == 0, "a kvittens was left unsent after the last poll"
+    assert status["to_review"] == expected["answer"]
+    receipt = next(d for d in status["dispatches"] if d["email"] == address(1))
+    assert (receipt["progress"], receipt["their_diarienummer"]) == ("received", "INST 2026/4711")
+    assert receipt["answer"] is None
 
     with session_scope(load_settings(env).database_url) as session:
         recorded = Counter(str(k) for k in session.scalars(select(InboundMail.kind)))
@@ -148,3 +198,25 @@ def test_polls_killed_midway_and_run_again_record_and_file_every_item_once(
     kvittenser = Counter(str(m.key) for m in graph.sent_log if "/kvittens/" in str(m.key))
     assert len(kvittenser) == expected["answer"]
     assert set(kvittenser.values()) == {1}, f"a kvittens went out twice: {kvittenser}"
+
+    # After the deadline the sweep reminds everyone who has not answered: an e-mail that
+    # waits for review is not an answer, so its remissinstans is reminded too.
+    late = add_working_days(dt.date.fromisoformat(world.deadline), 1)
+    reminded = run_cli("remind", "--as-of", f"{late.isoformat()} 09:00", env=env)
+    assert reminded.returncode == 0, reminded.stdout + reminded.stderr
+    with session_scope(load_settings(env).database_url) as session:
+        unreviewed = set(session.scalars(select(Answer.dispatch_id)))
+        reminders = Counter(
+            m.dispatch_id
+            for m in session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.kind.startswith("paminnelse_"))
+            )
+        )
+    assert len(unreviewed) == expected["answer"]
+    assert {d: reminders[d] for d in unreviewed} == dict.fromkeys(unreviewed, 1)
+    print(
+        f"\nTABLE graph: messages {items}, answers {answers}, duplicates 0, kvittenser sent "
+        f"{len(kvittenser)} left {status['awaiting_kvittens']}, reminders to unreviewed "
+        f"{sum(reminders[d] for d in unreviewed)}, polls failed under throttling {failed}, "
+        f"processes left after kills {sum(len(p) for p in left.values())}"
+    )

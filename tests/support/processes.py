@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from remiss.cli.up import spawn
 from tests.support.net import answers_ok, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,14 +19,11 @@ PREFECT = Path(sys.executable).parent / "prefect"
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args,
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    """A service started as `remiss up` starts its own (one spawn for both): a session of
+    its own, and on Linux it dies with the test process, even a test run killed with -9.
+    Call it from the main thread: the parent-death signal follows the starting thread."""
+    log.unlink(missing_ok=True)
+    return spawn(args, env, log)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -85,8 +85,12 @@ def run_flow(call: Callable[[], T]) -> T:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.automations import HEARTBEAT_SECONDS
+    from remiss.cli import temporary_server
 
     try:
+        # Without PREFECT_API_URL: Prefect's temporary server, started here so that it dies
+        # with this command even if the command is killed (remiss.cli.temporary_server).
+        temporary_server.start()
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
             return call()
     except RemissError as exc:

@@ -67,6 +67,17 @@ def install() -> None:
     atexit.register(_sweep)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """For a child's preexec_fn (Linux): SIGTERM when the thread that started it ends, so a
+    service outlives no command, not even one killed with SIGKILL. Start children from the
+    main thread: the signal follows the starting thread, not the process."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def received() -> int | None:
     """The stop signal this command got, if any."""
     return _received

@@ -11,7 +11,6 @@ hands answers on as events (answer_trigger: event).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -144,7 +143,7 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=stopping.die_with_parent,
     )
 
 
@@ -197,13 +196,6 @@ class _StopSignal:
     def restore(self) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-
-
-def _die_with_parent() -> None:
-    """Linux: should `remiss up` itself be killed (SIGKILL), its services get SIGTERM
-    instead of running on without it (seen: servers left behind by a killed test)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
