@@ -83,6 +83,11 @@ def test_answers_by_e_mail_from_poll_to_review(
     assert "Studsade: Stockholms konstråd <konstradet@stockholm.example>" in polled.stderr
     unmatched = run_cli("inbox", "unmatched")
     assert "Fråga om lunchen" in unmatched.stdout
+    table = run_cli("status", "1")
+    assert "svar inkommet via e-post, ska granskas" in " ".join(table.stdout.split())
+    assert "Ett svar som kom med e-post ska granskas (remiss answer review)." in " ".join(
+        table.stdout.split()
+    )
     listed = run_cli("answer", "review")
     assert "kpr" in listed.stdout
     assert "yttrande.pdf" in listed.stdout

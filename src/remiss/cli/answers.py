@@ -14,6 +14,7 @@ from remiss.cli.swedish import SwedishTyper
 from remiss.core import dates
 from remiss.core.errors import InputError
 from remiss.rounds import start as rounds_start
+from remiss.rounds.status import SENDER_OUTSIDE
 
 answers_app = SwedishTyper(help="Inkomna svar.", no_args_is_help=True)
 
@@ -112,7 +113,7 @@ def answers_review(
             row["code"],
             row["name"],
             row["received"],
-            row["sender"],
+            row["sender"] + (f" ({SENDER_OUTSIDE})" if row["sender_outside"] else ""),
             row["files"],
         )
     out.print(table)
