@@ -2,8 +2,8 @@
 
 The round is started the ordinary way to N remissinstanser (SQLite); each answers with its
 own 20-page PDF (made once per answer with WeasyPrint, the name of the nämnd in it),
-stored and text-extracted as the process-answer flow does when an answer arrives (not
-timed: that happens once, on arrival). Then timed, each on its own: building the report
+stored, text-extracted and read (position, dnr, decision: `document.reading`) as the
+process-answer flow does when an answer arrives (not timed: that happens once, on arrival). Then timed, each on its own: building the report
 from the database, and rendering it as HTML, as PDF (from that HTML) and as DOCX.
 
     .venv/bin/python bench/compile.py                  # 300 answers, 20 pages each
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                 store=settings.documents_dir,
                 now=dates.utcnow(),
             )
-            extract_answer_texts(session, answer_id=answer.id)
+            answer_id = answer.id
+        extract_answer_texts(settings, answer_id=answer_id)
     timings: dict[str, float] = {}
     with session_scope(settings.database_url) as session:
         start = time.perf_counter()

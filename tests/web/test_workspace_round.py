@@ -16,7 +16,15 @@ from remiss.core import dates
 from remiss.core.states import EventKind, MessageKind, MessageState
 from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
-from remiss.db.models import Anstand, AuditEntry, Dispatch, Event, OutgoingMessage, Round
+from remiss.db.models import (
+    Anstand,
+    Answer,
+    AuditEntry,
+    Dispatch,
+    Event,
+    OutgoingMessage,
+    Round,
+)
 from remiss.outbox.sending import send_message
 from remiss.report.compiling import extract_answer_texts
 from remiss.storage.uploads import UploadLimits, check_files
@@ -432,6 +440,29 @@ def test_a_scanned_answer_is_said_to_be_unreadable_and_nothing_is_filled_in(ws: 
     assert "Texten i skannat.pdf kunde inte läsas" in form.text
     assert "Formuläret är förifyllt" not in form.text
     assert " checked" not in form.text
+
+
+def test_the_review_shows_what_was_read_on_arrival_without_reading_the_file_again(
+    ws: Portal,
+) -> None:
+    (entry,) = [e for e in load_manifest() if e.id == "arboga-ks-2015-regionalt-utvecklingsansvar"]
+    data, kind = render(entry)
+    answer_id = e_mailed_answer(ws, "farsta", (f"protokoll.{kind}", data))
+    extract_answer_texts(ws.settings, answer_id=answer_id)
+    with session_scope(ws.settings.database_url) as session:
+        (document,) = session.get_one(Answer, answer_id).documents
+        stored = document.reading
+        assert stored is not None
+        assert stored["reading"]["position"]["value"] == "tillstyrker"
+        # Changed behind the reader's back: the page must show the stored reading.
+        stored = {**stored, "reading": {**stored["reading"]}}
+        stored["reading"]["position"] = {"value": "avstyrker", "sentence": "Lagrad mening."}
+        document.reading = stored
+        dispatch_id = dispatch_of(session, "farsta").id
+    form = ws.client.get(f"/admin/omgang/1/granska/{dispatch_id}", headers=HANDLAGGARE)
+    checked = re.findall(r'name="stallningstagande" value="(\w+)" checked', form.text)
+    assert checked == ["avstyrker"]
+    assert "Lagrad mening." in form.text
 
 
 # --- Extending the deadline --------------------------------------------------------------

@@ -200,6 +200,8 @@ class Document(Base):
     # Extracted once, when the answer is processed; never again at compile time.
     text: Mapped[str | None] = mapped_column(Text)
     text_error: Mapped[str | None] = mapped_column(Text)
+    # What the text says (report.answer_reading.for_storage), read once with the text.
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A handling uploaded to a case still being prepared in the workspace, and the
     # protokollsutdrag of a decision.
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("arendeutkast.id"), index=True)

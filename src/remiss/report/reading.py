@@ -40,7 +40,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from remiss.core import language
 from remiss.report.extract import normalise_text
@@ -52,6 +52,8 @@ __all__ = [
     "Reading",
     "position_of",
     "read_document",
+    "reading_as_json",
+    "reading_from_json",
     "sentences",
     "view_for_report",
     "view_in_voice",
@@ -93,6 +95,34 @@ class Reading:
     title: str | None
     stance: tuple[str, ...]
     readable: bool
+
+
+# Raised whenever read_document finds something different in a text than before: a
+# reading stored under another version is read again.
+READING_VERSION = 1
+
+_FOUND = ("position", "dnr", "decision_date", "paragraph", "reservationer", "sarskilda_uttalanden")
+
+
+def reading_as_json(reading: Reading) -> dict[str, Any]:
+    """The reading as JSON, to be stored beside the text it was read from."""
+    data = dataclasses.asdict(reading)
+    if reading.decision_date is not None:
+        data["decision_date"]["value"] = reading.decision_date.value.isoformat()
+    data["stance"] = list(reading.stance)
+    return data
+
+
+def reading_from_json(data: dict[str, Any]) -> Reading:
+    values = dict(data)
+    for name in _FOUND:
+        if values[name] is not None:
+            value, sentence = values[name]["value"], values[name]["sentence"]
+            if name == "decision_date":
+                value = dt.date.fromisoformat(value)
+            values[name] = Found(value, sentence)
+    values["stance"] = tuple(values["stance"])
+    return Reading(**values)
 
 
 _UNREADABLE = Reading(
