@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 
 from remiss.answers.processing import round_of_answer
 from remiss.core.dates import iso_local, utcnow
+from remiss.core.language import count, sentence
 from remiss.core.settings import load_settings
 from remiss.rounds.feed import claim_batch
 from remiss.rounds.status import answer_origin, round_overview, round_tags, table_rows
@@ -72,10 +73,19 @@ def publish_round(round_id: int, report_files: list[str] | None = None) -> None:
     create_progress_artifact(
         progress=round(100 * done / total, 1),
         key=f"remissomgang-{round_id}-svar",
-        description=f"Svar in: {done} av {doc['counts']['total']} ({doc['diarienummer']})",
+        description=f"Svar in: {done} av {doc['counts']['total']} ({doc['diarienummer']})"
+        + (f", {doc['to_review']} ska granskas" if doc["to_review"] else ""),
     )
     base = settings.base_url
     lines = [f"# Remiss {title}", "", f"[Översikten för omgången]({base}/admin/omgang/{round_id})"]
+    waiting = [
+        (doc["to_review"], "som kom med e-post ska granskas", "#granska-rubrik"),
+        (doc["awaiting_kvittens"], "väntar på kvittens", ""),
+    ]
+    for n, what, anchor in waiting:
+        if n:
+            link = f"{base}/admin/omgang/{round_id}{anchor}"
+            lines += ["", f"**{sentence(count(n, 'svar', 'svar', neuter=True))} {what}** ({link})"]
     if documents:
         lines += ["", "## Svarsdokument", ""]
         lines += [

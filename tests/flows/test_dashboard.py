@@ -20,11 +20,13 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import ArtifactSort
 
+from flows.dashboard import publish_round
 from flows.messages import sweep
 from flows.start_round import start_round
 from remiss.answers import service as answers
 from remiss.core.dates import utcnow
 from remiss.core.settings import Settings
+from remiss.core.terms import NOT_REVIEWED
 from remiss.db.engine import session_scope
 from remiss.db.models import Round
 from tests.conftest import future_deadline
@@ -113,3 +115,51 @@ def test_runs_artifacts_and_events_show_the_round(settings: Settings, case_dir: 
     roles = {r["prefect.resource.role"]: r["prefect.resource.id"] for r in opened[0]["related"]}
     assert roles["remissomgang"] == f"remiss.round.{round_id}"
     assert roles["remissinstans"] == "remiss.remissinstans.kpr"
+
+
+def test_the_round_artifacts_say_how_many_answers_wait_for_review(
+    settings: Settings, case_dir: Path
+) -> None:
+    round_id = start_round(
+        str(case_dir / "arende.yaml"), to=["rad"], deadline=future_deadline().isoformat()
+    )
+    with session_scope(settings.database_url) as session:
+        dispatch = next(
+            d for d in session.get_one(Round, round_id).dispatches
+            if d.remissinstans.code == "kpr"
+        )  # fmt: skip
+        # As the mailbox poll stores a reply, before its kvittens has gone out.
+        answers.submit_answer(
+            session,
+            dispatch=dispatch,
+            values={
+                "position": NOT_REVIEWED,
+                "att_sats_positions": {},
+                "contact_email": dispatch.email,
+                "needs_review": True,
+            },
+            files=[],
+            store=settings.documents_dir,
+            now=utcnow(),
+            channel="email",
+        )
+    publish_round(round_id)
+
+    async def read() -> dict[str, Any]:
+        async with get_client() as client:
+            found = {}
+            for key in (f"remissomgang-{round_id}-svar", f"remissomgang-{round_id}-dokument"):
+                latest = await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                    sort=ArtifactSort.CREATED_DESC,
+                    limit=1,
+                )
+                found[key] = latest[0]
+        return found
+
+    artifacts = in_thread(read)
+    assert str(artifacts[f"remissomgang-{round_id}-svar"].description).endswith(", 1 ska granskas")
+    markdown = str(artifacts[f"remissomgang-{round_id}-dokument"].data)
+    assert "**Ett svar som kom med e-post ska granskas**" in markdown
+    assert f"/admin/omgang/{round_id}#granska-rubrik" in markdown
+    assert "**Ett svar väntar på kvittens**" in markdown
