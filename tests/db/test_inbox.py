@@ -197,6 +197,29 @@ def test_a_poll_that_stops_half_way_never_processes_a_message_twice(settings: Se
         assert session.scalar(select(func.count()).select_from(InboundMail)) == 1
 
 
+def test_an_e_mail_reviewed_as_not_an_answer_leaves_the_dispatch_unanswered(
+    settings: Settings,
+) -> None:
+    original = read_eml(missiv(settings, "kpr"))
+    pdf = (("kvitto.pdf", pdf_bytes("Registreringskvitto"), "application/pdf"),)
+    drop(settings, "svar.eml", reply(original, sender="privat@gmail.example", files=pdf))
+    poll(settings)
+    waiting = review.answers_to_review(settings)
+    assert [(r["code"], r["sender_outside"]) for r in waiting] == [("kpr", True)]
+    assert dispatch(settings, "kpr")["progress"] == "to_review"
+
+    name = review.reject(settings, str(waiting[0]["round"]), "kpr", reviewer="Eva", now=utcnow())
+
+    assert name == "Kommunala pensionärsrådet"
+    d = dispatch(settings, "kpr")
+    assert d["answer"] is None
+    assert d["progress"] not in ("answered", "to_review")
+    assert d["answer_versions"] == 1  # kept as it came, a public record
+    assert review.answers_to_review(settings) == []
+    with pytest.raises(ConflictError):
+        review.reject(settings, str(waiting[0]["round"]), "kpr", reviewer="Eva", now=utcnow())
+
+
 def test_review_records_the_position_as_the_next_version(settings: Settings) -> None:
     original = read_eml(missiv(settings, "kpr"))
     data = reply(original, files=(("y.pdf", pdf_bytes("Svar"), "application/pdf"),))

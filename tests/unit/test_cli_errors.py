@@ -6,7 +6,15 @@ import pytest
 import typer
 from sqlalchemy.exc import OperationalError
 
+from remiss.cli import temporary_server
 from remiss.cli.app import run_flow
+
+
+@pytest.fixture(autouse=True)
+def no_prefect_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    # These "flows" never talk to Prefect: its temporary server and its log line are not
+    # what is tested here.
+    monkeypatch.setattr(temporary_server, "start", lambda: None)
 
 
 def test_a_database_lost_inside_a_flow_is_one_clear_line(

@@ -83,6 +83,28 @@ def review(
         return dispatch.name, answer.version
 
 
+def _dispatch(session: Session, round_ref: str, code: str) -> Dispatch:
+    rnd = find_round(session, ref=round_ref)
+    dispatch = session.scalars(
+        select(Dispatch)
+        .join(RemissinstansRow)
+        .where(Dispatch.round_id == rnd.id, RemissinstansRow.code == code)
+    ).first()
+    if dispatch is None:
+        raise NotFoundError(f"omgång {rnd.id} har ingen remissinstans med koden {code}")
+    return dispatch
+
+
+def reject(
+    settings: Settings, round_ref: str, code: str, *, reviewer: str, now: dt.datetime
+) -> str:
+    """Record that the e-mail waiting for review is not an answer; the remissinstans's name."""
+    with session_scope(settings.database_url) as session:
+        dispatch = _dispatch(session, round_ref, code)
+        reject_answer(session, dispatch=dispatch, reviewer=reviewer, now=now)
+        return dispatch.name
+
+
 def review_answer(
     session: Session,
     *,

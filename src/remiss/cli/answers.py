@@ -75,6 +75,14 @@ def answers_review(
         str | None,
         typer.Option("--granskad-av", metavar="NAMN", help="Namnet på den som granskat svaret."),
     ] = None,
+    not_an_answer: Annotated[
+        bool,
+        typer.Option(
+            "--inte-svar",
+            help="Meddelandet är inte ett svar (en registreringskvittens, en vidarebefordran, "
+            "en fråga): det räknas inte som svar och påminnelserna fortsätter.",
+        ),
+    ] = False,
 ) -> None:
     """Granska svar som kom med e-post: utan argument listas de som väntar."""
     settings = current_settings()
@@ -82,6 +90,18 @@ def answers_review(
         rounds_start.ensure_schema(settings)
         if round_ref is None:
             rows = review.answers_to_review(settings)
+        elif code is not None and not_an_answer:
+            name = review.reject(
+                settings,
+                round_ref,
+                code,
+                reviewer=reviewer or getpass.getuser(),
+                now=dates.utcnow(),
+            )
+            out.print(
+                f"E-postmeddelandet från {name} räknas inte som svar; påminnelserna fortsätter."
+            )
+            return
         elif code is None or position is None:
             raise InputError(
                 "ange omgång, remissinstansens kod och --stallningstagande, t.ex. "
