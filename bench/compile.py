@@ -3,8 +3,9 @@
 The round is started the ordinary way to N remissinstanser (SQLite); each answers with its
 own 20-page PDF (made once per answer with WeasyPrint, the name of the nämnd in it),
 stored, text-extracted and read (position, dnr, decision: `document.reading`) as the
-process-answer flow does when an answer arrives (not timed: that happens once, on arrival). Then timed, each on its own: building the report
-from the database, and rendering it as HTML, as PDF (from that HTML) and as DOCX.
+process-answer flow does when an answer arrives (not timed: that happens once, on
+arrival). Then timed, each on its own: building the report from the database, and
+rendering it as HTML, as PDF (from that HTML) and as DOCX.
 
     .venv/bin/python bench/compile.py                  # 300 answers, 20 pages each
     .venv/bin/python bench/compile.py --answers 30 --pages 5
