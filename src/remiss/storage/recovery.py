@@ -136,7 +136,7 @@ def clear(settings: Settings, debris: Debris, *, now: dt.datetime) -> Recovery:
     for found in debris.temp:
         try:
             found.path.unlink()
-        except FileNotFoundError:
+        except OSError:  # gone meanwhile, or a read-only folder: left for the next run
             continue
         removed += 1
         removed_bytes += found.size
@@ -161,11 +161,11 @@ def clear(settings: Settings, debris: Debris, *, now: dt.datetime) -> Recovery:
 
 def _quarantine(settings: Settings, path: Path, *, cutoff: dt.datetime) -> bool:
     target_dir = quarantine_dir(settings)
-    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / path.name
     try:
+        target_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
-    except FileNotFoundError:
+    except OSError:  # gone meanwhile, or a full or read-only disk: left for the next run
         return False
     # An upload of the same content that found the file in place just before the move
     # refreshed its time (store_bytes) and may be about to commit its row: put it back.
