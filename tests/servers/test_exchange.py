@@ -29,7 +29,7 @@ from remiss.core.settings import Settings
 from remiss.db.engine import session_scope
 from remiss.db.models import Event, OutgoingMessage
 from remiss.inbox import poll as inbox
-from remiss.mail import check_backend
+from remiss.mail import check_backend, exchange
 from remiss.mail.exchange import (
     PROCESSED_CATEGORY,
     ExchangeMailbox,
@@ -248,6 +248,38 @@ def test_a_timeout_after_exchange_sent_the_batch_is_recovered_not_resent(
     outcomes = send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
 
     assert [o.result for o in outcomes] == ["recovered"] * 5
+    assert set(sent_keys(ews).values()) == {1}
+
+
+def test_messages_too_large_for_one_request_go_in_several_and_a_lost_answer_is_recovered(
+    settings: Settings, ews: EwsServer, case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = start(settings, case_dir, ["rad"])
+    # Each remissmissiv alone is over the limit: one message per CreateItem.
+    monkeypatch.setattr(exchange, "CALL_MIME_BYTES", 1)
+    mailer = ExchangeMailer(settings)
+    calls: list[int] = []
+    send_many = mailer.send_many
+
+    def second_call_lost(messages: Any) -> Iterator[Any]:
+        for group in send_many(messages):
+            calls.append(len(group))
+            if len(calls) == 1:
+                ews.fail_next("CreateItem", "drop_after_create")  # sent, the answer lost
+            yield group
+
+    monkeypatch.setattr(mailer, "send_many", second_call_lost)
+    first = send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
+
+    assert calls == [1]
+    assert [o.result for o in first] == ["sent"] + ["unsent"] * 4
+    assert len(ews.sent_log) == 2  # the second went out; its answer did not come back
+
+    second = send_batch(ids, settings=settings, mailer=mailer, now=utcnow())
+
+    assert [o.result for o in second] == ["already_sent", "recovered"] + ["sent"] * 3
+    assert calls == [1, 1, 1, 1]  # the three left, one call each
+    assert ews.calls.count("CreateItem") == 5
     assert set(sent_keys(ews).values()) == {1}
 
 

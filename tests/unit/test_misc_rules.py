@@ -218,3 +218,11 @@ def test_a_host_name_that_contains_colons_is_matched_whole() -> None:
         host="fe80::2",
         pid_alive=_never_asked,
     )
+
+
+def test_exchange_calls_carry_as_many_messages_as_fit_under_the_size_limit_at_least_one() -> None:
+    from remiss.mail.exchange import _call_sizes
+
+    assert _call_sizes([10, 10, 10, 25, 5], limit=20) == [2, 1, 1, 1]
+    assert _call_sizes([5] * 100, limit=1000) == [100]
+    assert _call_sizes([], limit=20) == []
