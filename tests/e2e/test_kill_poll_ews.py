@@ -142,13 +142,11 @@ def test_a_real_mailbox_polled_with_kills_and_busy_exchange(
     # A fifth of every EWS call refused as busy (with a back-off) or with HTTP 503.
     ews.fail_rate(0.2, kinds=("busy", "503"), seed=25, back_off_ms=20)
     polls = failed = 0
-    for _ in range(3):
+    for _ in range(4):  # the first finishes the killed polls' work; the rest read what came
         last = run_cli("inbox", "poll", env=env)
         polls += 1
         failed += last.returncode != 0
         assert "Traceback" not in last.stdout + last.stderr
-        if status_json(run_cli, env=env)["rounds"][0]["awaiting_kvittens"] == 0:
-            break
     ews.clear_faults()
     assert failed == 0, f"{failed} of {polls} polls failed under a busy Exchange"
     # Exchange's delivery reports of the kvittenser arrive after the polls that sent them.
