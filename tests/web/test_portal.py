@@ -7,7 +7,6 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -120,7 +119,9 @@ def test_an_answer_is_stored_with_checksums_before_the_receipt_is_shown(
     assert answer.joint_with == ["servicenamnden"]
     stored = {d.filename: d for d in answer.documents}
     assert set(stored) == {"Tjänsteutlåtande.pdf", "Protokollsutdrag.docx"}
-    assert (portal.settings.documents_dir / stored["Tjänsteutlåtande.pdf"].storage_path).read_bytes() == PDF
+    assert (
+        portal.settings.documents_dir / stored["Tjänsteutlåtande.pdf"].storage_path
+    ).read_bytes() == PDF
 
 
 def test_a_failing_trigger_keeps_the_answer(make_portal: Callable[..., Portal]) -> None:
