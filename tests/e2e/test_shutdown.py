@@ -320,6 +320,30 @@ def test_a_second_signal_while_stopping_stops_at_once_and_still_leaves_nothing(
     run_and_stop(commands("round start", "portal"), [signal.SIGINT, signal.SIGTERM])
 
 
+def test_a_portal_killed_with_sigkill_leaves_no_temporary_prefect_server(
+    commands: Callable[..., dict[str, Command]],
+) -> None:
+    # The portal starts its temporary server from its job thread, for the answer's flow:
+    # the server watches its parent, since the parent-death signal would follow the thread.
+    portal = commands("portal")["portal"]
+    portal.start()
+    end = time.monotonic() + 150
+    while not portal.is_ready():
+        assert time.monotonic() < end, f"not ready:\n{portal.output()}"
+        time.sleep(0.3)
+    servers = [p for p in descendants(portal.pid) if alive(p)]
+    assert servers, "the portal started no temporary server"
+
+    os.kill(portal.pid, signal.SIGKILL)  # the portal alone, not its process group
+    assert portal.process is not None
+    portal.process.wait(timeout=10)
+
+    give_up = time.monotonic() + 15
+    while (left := carrying(portal.marker)) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert not left, f"left running after kill -9 of the portal: {left}"
+
+
 STUCK = """
 import subprocess, sys, threading, time
 from remiss.cli import stopping

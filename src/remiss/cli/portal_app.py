@@ -22,7 +22,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from remiss.cli import stopping
+from remiss.cli import stopping, temporary_server
 from remiss.core.settings import Settings, load_settings
 from remiss.web.app import Trigger, create_app
 from remiss.web.trigger import BackgroundRunner, Jobs, announce, announce_job
@@ -42,10 +42,13 @@ def process_answer(answer_id: int) -> None:
     """The process-answer flow, imported (with Prefect) on the first answer, not at start."""
     from flows.messages import process_answer as flow
 
+    # The temporary server, if the flow starts one, ends with the portal (even on SIGKILL).
+    temporary_server.install()
     flow(answer_id)
 
 
 def run_job(job: tuple[str, dict[str, int]]) -> None:
+    temporary_server.install()
     name, params = job
     module, function = JOBS[name].split(":")
     flow: Callable[..., Any] = getattr(importlib.import_module(module), function)
