@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime as dt
+import functools
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -108,6 +112,45 @@ class OutgoingEmail:
         # Set last: set_content and add_alternative move or drop Content-* headers.
         msg["Content-Language"] = "sv"
         return msg
+
+    def mime_bytes(self) -> bytes:
+        """`to_mime().as_bytes()`, byte for byte, with each attachment encoded once rather
+        than once per message.
+
+        Python's email package took 110-170 ms to encode and write a message with a 3 MB
+        PDF, almost all of it the attachment: half a minute for a remiss to 300
+        remissinstanser, the same handlingar in every message. Here the message is written
+        with a short stand-in for each attachment, and the stand-in's line is replaced by
+        the attachment's base64 lines, made as the email package makes them and kept for
+        the next message (`_base64_lines`). The MIME boundaries, chosen against the
+        stand-ins, cannot occur in base64 either: they hold fifteen "=" in a row.
+        """
+        if not self.attachments:
+            return self.to_mime().as_bytes()
+        marks = [f"remiss-bilaga-{uuid.uuid4().hex}".encode() for _ in self.attachments]
+        stand_in = dataclasses.replace(
+            self,
+            attachments=tuple(
+                dataclasses.replace(att, data=mark)
+                for att, mark in zip(self.attachments, marks, strict=True)
+            ),
+        )
+        out = stand_in.to_mime().as_bytes()
+        for att, mark in zip(self.attachments, marks, strict=True):
+            line = _base64_lines(mark)  # one line: the stand-in is short
+            if out.count(line) != 1:
+                raise AssertionError("an attachment's stand-in was not written as one line")
+            out = out.replace(line, _base64_lines(att.data))
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def _base64_lines(data: bytes) -> bytes:
+    """An attachment's body as EmailMessage.as_bytes() writes it (base64, 76 characters a
+    line, "\n" after each). The few latest are kept: a round sends the same handlingar to
+    every recipient. Keyed by the bytes themselves, so a hit is an exact match."""
+    # 57 bytes to a 76-character line, as the email package's content manager writes them.
+    return base64.encodebytes(data)
 
 
 class Mailer(Protocol):

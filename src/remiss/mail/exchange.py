@@ -353,7 +353,7 @@ class ExchangeMailer:
         return Message(
             account=self.account,
             folder=self.account.sent,
-            mime_content=email.to_mime().as_bytes(),
+            mime_content=email.mime_bytes(),
             is_delivery_receipt_requested=True,
             remiss_key=email.idempotency_key,
             **flag,

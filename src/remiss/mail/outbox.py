@@ -46,7 +46,7 @@ class OutboxMailer:
         if path.exists():
             return str(path)
         try:
-            write_atomically(path, message.to_mime().as_bytes(), suffix=".eml")
+            write_atomically(path, message.mime_bytes(), suffix=".eml")
         except OSError as exc:
             raise TemporaryMailError(
                 f"kunde inte skriva till utkorgen {self.directory}: {exc}"
