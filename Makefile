@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fanout.py --json > bench/results/fanout.json
 	$(BIN)/python bench/ews_fanout.py --json bench/results/ews_fanout.json
 	$(BIN)/python bench/graph_fanout.py --json bench/results/graph_fanout.json
+	$(BIN)/python bench/mime.py --json bench/results/mime.json
 	$(BIN)/python bench/sweep.py --json bench/results/sweep.json
 	$(BIN)/python bench/compile.py --json bench/results/compile.json
 	$(BIN)/python bench/portal.py --json bench/results/portal.json
