@@ -251,6 +251,26 @@ def test_a_timeout_after_exchange_sent_the_batch_is_recovered_not_resent(
     assert set(sent_keys(ews).values()) == {1}
 
 
+def test_an_item_another_poll_moved_between_marking_and_moving_is_left_as_filed(
+    settings: Settings, ews: EwsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ews.deliver(BOX, reply(mime(b"Subject: Remiss\n\nHej"), sender="a@stockholm.example"))
+    ours, beside = ExchangeMailbox(settings), ExchangeMailbox(settings)
+    (item,) = ours.fetch(10)
+    move = exchange.Message.move
+
+    def moved_by_the_other_poll_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(exchange.Message, "move", move)
+        beside.file(item, "processed")  # marks and moves it, while ours is between the two
+        return move(self, *args, **kwargs)
+
+    monkeypatch.setattr(exchange.Message, "move", moved_by_the_other_poll_first)
+    ours.file(item, "processed")
+
+    assert ews.items(BOX, "inbox") == []
+    assert len(ews.items(BOX, "Remiss behandlade")) == 1
+
+
 def test_messages_too_large_for_one_request_go_in_several_and_a_lost_answer_is_recovered(
     settings: Settings, ews: EwsServer, case_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

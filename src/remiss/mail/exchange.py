@@ -485,7 +485,10 @@ class ExchangeMailbox:
             message.save(update_fields=["categories", "is_read"])
         except ews_errors.ErrorItemNotFound:
             return  # Moved by an earlier poll that stopped before it recorded the move.
-        message.move(to_folder=target)
+        try:
+            message.move(to_folder=target)
+        except ews_errors.ErrorItemNotFound:
+            return  # Moved meanwhile by a poll running beside this one.
 
     def list_folder(self, folder: str, limit: int = 200) -> list[InboxItem]:
         target = self.folder(folder, create=False)
