@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from exchangelib import Message  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -257,14 +258,14 @@ def test_an_item_another_poll_moved_between_marking_and_moving_is_left_as_filed(
     ews.deliver(BOX, reply(mime(b"Subject: Remiss\n\nHej"), sender="a@stockholm.example"))
     ours, beside = ExchangeMailbox(settings), ExchangeMailbox(settings)
     (item,) = ours.fetch(10)
-    move = exchange.Message.move
+    move = Message.move
 
     def moved_by_the_other_poll_first(self: Any, *args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(exchange.Message, "move", move)
+        monkeypatch.setattr(Message, "move", move)
         beside.file(item, "processed")  # marks and moves it, while ours is between the two
         return move(self, *args, **kwargs)
 
-    monkeypatch.setattr(exchange.Message, "move", moved_by_the_other_poll_first)
+    monkeypatch.setattr(Message, "move", moved_by_the_other_poll_first)
     ours.file(item, "processed")
 
     assert ews.items(BOX, "inbox") == []
