@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from remiss.cli.temporary_server import LOG_NAME
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE_CASE, ROOT, future_deadline
 from tests.e2e.conftest import REMISS, RunCli
 from tests.support.processes import descendants
 
@@ -90,3 +91,32 @@ def _environ(pid: int) -> str:
         return Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_slots_a_killed_command_left_taken_do_not_block_the_next_send(
+    cli_env: dict[str, str], prefect_home: Path
+) -> None:
+    # A command killed with its temporary server leaves its mail slots counted in Prefect's
+    # database, and no later server knows their leases (they lived in the dead one's memory).
+    def remiss(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(REMISS), *args], env=cli_env, cwd=ROOT, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+
+    assert remiss("init").returncode == 0
+    deadline = future_deadline().isoformat()
+    first = remiss("round", "start", str(EXAMPLE_CASE), "--deadline", deadline, "--till", "kpr")
+    assert first.returncode == 0, first.stdout + first.stderr
+    with sqlite3.connect(prefect_home / "prefect.db") as db:
+        db.execute('UPDATE concurrency_limit_v2 SET active_slots = "limit" + 3')
+
+    again = remiss("round", "send", "1")  # nothing left to send: the limit is asked all the same
+    second = remiss(
+        "round", "start", str(EXAMPLE_CASE), "--deadline", deadline, "--till", "socialnamnden",
+        "--ny-omgang",
+    )  # fmt: skip
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "upptagna" not in second.stdout + second.stderr

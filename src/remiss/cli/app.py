@@ -90,7 +90,10 @@ def run_flow(call: Callable[[], T]) -> T:
     try:
         # Without PREFECT_API_URL: Prefect's temporary server, started here so that it dies
         # with this command even if the command is killed (remiss.cli.temporary_server).
-        temporary_server.start()
+        if temporary_server.start() is not None:
+            from flows.messages import release_orphaned_slots
+
+            release_orphaned_slots()
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
             return call()
     except RemissError as exc:
