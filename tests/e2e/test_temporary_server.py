@@ -1,6 +1,7 @@
 """A command that runs a flow without PREFECT_API_URL starts Prefect's temporary server; a
 `kill -9` of the command leaves no server behind, and what the server prints reaches no
-terminal (it goes to a log file under PREFECT_HOME)."""
+terminal (it goes to a log file under PREFECT_HOME). Linux only, as the product's
+parent-death signal is: the processes are read from /proc."""
 
 from __future__ import annotations
 
@@ -11,14 +12,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from remiss.cli.temporary_server import LOG_NAME
 from tests.conftest import EXAMPLE_CASE, ROOT, future_deadline
 from tests.e2e.conftest import REMISS, RunCli
 from tests.support.processes import descendants
-
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 
 
 def cmdline(pid: int) -> str:
