@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,9 +23,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from remiss.core.dates import add_working_days
 from remiss.core.settings import load_settings
 from remiss.db.engine import session_scope
-from remiss.db.models import Event, OutgoingMessage
+from remiss.db.models import Answer, Event, OutgoingMessage
 from tests.conftest import POSTGRES_URL, ROOT, _admin_conninfo, drop_database
 from tests.support.graph_server import App, GraphServer
 from tests.support.processes import prefect_server
@@ -197,3 +200,22 @@ def kill_test_env(
             REMISS_MAIL_CONCURRENCY="60",
             **settings,
         )
+
+
+def reminders_after_deadline(
+    run_cli: RunCli, env: dict[str, str], deadline: str
+) -> tuple[set[int], Counter[int]]:
+    """`remiss remind` a working day after the deadline: the dispatches with an answer (in
+    these tests, all e-mailed and unreviewed) and the reminders each has got."""
+    late = add_working_days(dt.date.fromisoformat(deadline), 1)
+    reminded = run_cli("remind", "--as-of", f"{late.isoformat()} 09:00", env=env)
+    assert reminded.returncode == 0, reminded.stdout + reminded.stderr
+    with session_scope(load_settings(env).database_url) as session:
+        answered = set(session.scalars(select(Answer.dispatch_id)))
+        reminders = Counter(
+            m.dispatch_id
+            for m in session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.kind.startswith("paminnelse_"))
+            )
+        )
+    return answered, reminders

@@ -14,7 +14,6 @@ The EWS test server runs in this process and outlives the kills.
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
 import time
@@ -26,11 +25,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from remiss.core.dates import add_working_days
 from remiss.core.settings import load_settings
 from remiss.db.engine import session_scope
-from remiss.db.models import Answer, InboundMail, OutgoingMessage
-from tests.e2e.conftest import RunCli, kill_test_env, status_json
+from remiss.db.models import Answer, InboundMail
+from tests.e2e.conftest import RunCli, kill_test_env, reminders_after_deadline, status_json
 from tests.e2e.test_kill_poll_graph import KILLED, in_session, kill_when, poll
 from tests.support.documents import pdf_bytes
 from tests.support.ews_server import EwsServer, Rights
@@ -191,17 +189,7 @@ def test_a_real_mailbox_polled_with_kills_and_busy_exchange(
 
     # After the deadline: a remissinstans whose only answer is an unreviewed e-mail is
     # reminded like one that has not answered.
-    late = add_working_days(dt.date.fromisoformat(world.deadline), 1)
-    reminded = run_cli("remind", "--as-of", f"{late.isoformat()} 09:00", env=env)
-    assert reminded.returncode == 0, reminded.stdout + reminded.stderr
-    with session_scope(load_settings(env).database_url) as session:
-        unreviewed = set(session.scalars(select(Answer.dispatch_id)))
-        reminders = Counter(
-            m.dispatch_id
-            for m in session.scalars(
-                select(OutgoingMessage).where(OutgoingMessage.kind.startswith("paminnelse_"))
-            )
-        )
+    unreviewed, reminders = reminders_after_deadline(run_cli, env, world.deadline)
     assert len(unreviewed) == answers_expected
     assert {d: reminders[d] for d in unreviewed} == dict.fromkeys(unreviewed, 1)
     print(

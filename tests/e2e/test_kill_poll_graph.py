@@ -14,7 +14,6 @@ kills; the delta link and the items it handed out live under data_dir/graph/.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import email
 import email.policy
 import os
@@ -29,11 +28,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from remiss.core.dates import add_working_days
 from remiss.core.settings import load_settings
 from remiss.db.engine import session_scope
-from remiss.db.models import Answer, Event, InboundMail, OutgoingMessage
-from tests.e2e.conftest import GRAPH_BOX, REMISS, RunCli, graph_env, kill_test_env, status_json
+from remiss.db.models import Answer, Event, InboundMail
+from tests.e2e.conftest import (
+    GRAPH_BOX,
+    REMISS,
+    RunCli,
+    graph_env,
+    kill_test_env,
+    reminders_after_deadline,
+    status_json,
+)
 from tests.support.documents import pdf_bytes
 from tests.support.graph_server import GraphServer
 from tests.support.incoming import read_receipt, reply, report
@@ -201,17 +207,7 @@ def test_polls_killed_midway_and_run_again_record_and_file_every_item_once(
 
     # After the deadline the sweep reminds everyone who has not answered: an e-mail that
     # waits for review is not an answer, so its remissinstans is reminded too.
-    late = add_working_days(dt.date.fromisoformat(world.deadline), 1)
-    reminded = run_cli("remind", "--as-of", f"{late.isoformat()} 09:00", env=env)
-    assert reminded.returncode == 0, reminded.stdout + reminded.stderr
-    with session_scope(load_settings(env).database_url) as session:
-        unreviewed = set(session.scalars(select(Answer.dispatch_id)))
-        reminders = Counter(
-            m.dispatch_id
-            for m in session.scalars(
-                select(OutgoingMessage).where(OutgoingMessage.kind.startswith("paminnelse_"))
-            )
-        )
+    unreviewed, reminders = reminders_after_deadline(run_cli, env, world.deadline)
     assert len(unreviewed) == expected["answer"]
     assert {d: reminders[d] for d in unreviewed} == dict.fromkeys(unreviewed, 1)
     print(
